@@ -1,0 +1,16 @@
+//! What Spindle's kernel and its host runner both compile.
+//!
+//! Everything here is plain logic over `core` (and `alloc` where noted): no
+//! ports, no registers, no assumptions about the machine. That is what lets
+//! the host unit-test it, model-check the lock-free parts under `loom`, and
+//! use the same definitions on both sides of the host/guest protocol:
+//!
+//! - [`cmdline`]: the kernel command line (program and options), its parser
+//!   and its error messages;
+//! - [`programs`]: the programs Spindle can run, with their one-line descriptions;
+//! - [`exit`]: the exit codes the guest reports through `isa-debug-exit`.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+pub mod cmdline;
+pub mod exit;
+pub mod programs;

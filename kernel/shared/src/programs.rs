@@ -1,0 +1,86 @@
+//! The programs Spindle can run, selected by name on the command line.
+//!
+//! The kernel matches on [`Program`] exhaustively, so a program listed here
+//! without an implementation does not compile. `kinds` lists the values the
+//! `kind=` option accepts for that program (empty: the program takes none).
+
+/// A runnable program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    Hello,
+    Fault,
+}
+
+/// One row of the program table: what `--list` prints and the parser accepts.
+#[derive(Debug)]
+pub struct ProgramInfo {
+    pub program: Program,
+    pub name: &'static str,
+    pub about: &'static str,
+    /// Values accepted by `kind=`; the first is the default.
+    pub kinds: &'static [&'static str],
+}
+
+/// Every program, in the order `--list` shows them.
+pub const PROGRAMS: &[ProgramInfo] = &[
+    ProgramInfo {
+        program: Program::Hello,
+        name: "hello",
+        about: "the default: greet from the kernel and echo the options it received",
+        kinds: &[],
+    },
+    ProgramInfo {
+        program: Program::Fault,
+        name: "fault",
+        about: "fail on purpose, to show how failures are reported (kind=panic|hang)",
+        kinds: &["panic", "hang"],
+    },
+];
+
+/// The program `cargo run` starts when none is named.
+pub const DEFAULT_PROGRAM: Program = Program::Hello;
+
+impl Program {
+    /// The program called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Program> {
+        PROGRAMS.iter().find(|p| p.name == name).map(|p| p.program)
+    }
+
+    /// This program's row in [`PROGRAMS`].
+    pub fn info(self) -> &'static ProgramInfo {
+        PROGRAMS
+            .iter()
+            .find(|p| p.program == self)
+            .expect("every Program has a row in PROGRAMS")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_program_has_exactly_one_row() {
+        for row in PROGRAMS {
+            let same = PROGRAMS.iter().filter(|p| p.program == row.program).count();
+            assert_eq!(same, 1, "{} listed {same} times", row.name);
+            assert_eq!(Program::from_name(row.name), Some(row.program));
+        }
+    }
+
+    #[test]
+    fn names_are_single_lowercase_tokens() {
+        for row in PROGRAMS {
+            assert!(!row.name.is_empty());
+            assert!(
+                row.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{:?} is not a plain name",
+                row.name
+            );
+        }
+    }
+}

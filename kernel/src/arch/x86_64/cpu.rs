@@ -1,0 +1,28 @@
+//! The current processor: its interrupt flag, halting it.
+
+use x86_64::instructions::interrupts;
+
+/// Disables interrupts on this core and says whether they were enabled, so
+/// the caller can put them back with [`restore_interrupts`].
+#[inline]
+pub fn disable_interrupts() -> bool {
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    were_enabled
+}
+
+/// Re-enables interrupts if `were_enabled` (from [`disable_interrupts`]) says so.
+#[inline]
+pub fn restore_interrupts(were_enabled: bool) {
+    if were_enabled {
+        interrupts::enable();
+    }
+}
+
+/// Stops this core for good: interrupts off, then halt forever.
+pub fn halt_forever() -> ! {
+    loop {
+        interrupts::disable();
+        x86_64::instructions::hlt();
+    }
+}

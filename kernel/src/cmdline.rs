@@ -1,0 +1,39 @@
+//! Loading the command line the host passed through fw_cfg.
+//!
+//! Parsing itself is `spindle_shared::cmdline` (host-tested); this module
+//! fetches the bytes and turns a refusal into an error line and a failed run.
+
+use spindle_shared::cmdline::{self, MAX_LEN, Options};
+use spindle_shared::exit::GuestExit;
+
+use crate::arch::fw_cfg::FwCfg;
+use crate::arch::qemu_exit::exit_qemu;
+use crate::println;
+
+/// Name of the fw_cfg file holding the command line.
+const FW_CFG_FILE: &str = "opt/spindle/cmdline";
+
+/// Reads and parses the command line. Without fw_cfg or without the file
+/// (an image booted by hand) the defaults apply. A bad command line ends the
+/// run here: `error: ...` on the console and a failure exit.
+pub fn load() -> Options {
+    let mut buf = [0u8; MAX_LEN];
+    let len = match FwCfg::probe().and_then(|mut fw| fw.read_file(FW_CFG_FILE, &mut buf)) {
+        Some(len) => len,
+        None => {
+            println!("note: no fw_cfg file {FW_CFG_FILE}; running the defaults");
+            0
+        }
+    };
+    // A file longer than the buffer is passed at its true length, so the parser
+    // reports it as too long instead of reading a truncated line.
+    let line = if len > MAX_LEN { &[0u8; MAX_LEN + 1][..] } else { &buf[..len] };
+    match cmdline::parse(line) {
+        Ok(options) => options,
+        Err(e) => {
+            println!("error: {e}");
+            exit_qemu(GuestExit::Failure)
+        }
+    }
+}
+

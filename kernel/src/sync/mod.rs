@@ -1,0 +1,3 @@
+//! Synchronisation inside the kernel.
+
+pub mod spin;

@@ -1,0 +1,78 @@
+//! A spin lock that also keeps the holder on its core.
+//!
+//! Taking a [`SpinLock`] disables interrupts on this core until the guard is
+//! dropped. Two things follow, and the kernel relies on both:
+//! - an interrupt handler on this core can never spin on a lock its own core
+//!   holds, so handlers may take spin locks;
+//! - the timer interrupt cannot preempt a routine while it holds any spin
+//!   lock (the console, the allocator, a run queue): the preemption is only
+//!   taken once the last lock is dropped and interrupts come back on.
+
+use core::mem::ManuallyDrop;
+use core::ops::{Deref, DerefMut};
+
+use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+
+pub struct SpinLock<T> {
+    inner: spin::Mutex<T>,
+}
+
+pub struct SpinLockGuard<'a, T> {
+    // Released by hand in `drop`, before interrupts come back on.
+    guard: ManuallyDrop<spin::MutexGuard<'a, T>>,
+    interrupts_were_enabled: bool,
+}
+
+impl<T> SpinLock<T> {
+    pub const fn new(value: T) -> SpinLock<T> {
+        SpinLock { inner: spin::Mutex::new(value) }
+    }
+
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let interrupts_were_enabled = disable_interrupts();
+        SpinLockGuard { guard: ManuallyDrop::new(self.inner.lock()), interrupts_were_enabled }
+    }
+
+    /// Takes the lock if it is free, without waiting.
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let interrupts_were_enabled = disable_interrupts();
+        match self.inner.try_lock() {
+            Some(guard) => Some(SpinLockGuard { guard: ManuallyDrop::new(guard), interrupts_were_enabled }),
+            None => {
+                restore_interrupts(interrupts_were_enabled);
+                None
+            }
+        }
+    }
+
+    /// Releases the lock whoever holds it. Only for the panic path, when every
+    /// other core has been stopped and the holder will never release it.
+    ///
+    /// # Safety
+    /// No guard for this lock may be used afterwards.
+    pub unsafe fn force_unlock(&self) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.inner.force_unlock() }
+    }
+}
+
+impl<T> Deref for SpinLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for SpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for SpinLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `guard` is dropped exactly once, here, and not used after.
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        restore_interrupts(self.interrupts_were_enabled);
+    }
+}
