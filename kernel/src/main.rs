@@ -3,16 +3,25 @@
 //! The bootloader (`bootloader` 0.11, BIOS or UEFI) loads this ELF, maps all
 //! physical memory at an offset, and calls [`kernel_main`] on the bootstrap
 //! core. From there the kernel brings itself up in the order below, then runs
-//! the program named on the command line.
+//! the program named on the command line. Application processors enter at
+//! [`ap_main`].
 #![no_std]
 #![no_main]
+#![feature(abi_x86_interrupt)]
+
+extern crate alloc;
 
 mod arch;
 mod cmdline;
 mod console;
+mod cpu;
+mod mem;
 mod panic;
 mod programs;
+mod smp;
 mod sync;
+mod time;
+mod trap;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};
 use bootloader_api::{BootInfo, entry_point};
@@ -30,9 +39,29 @@ const BOOTLOADER_CONFIG: BootloaderConfig = {
 
 entry_point!(kernel_main, config = &BOOTLOADER_CONFIG);
 
-fn kernel_main(_boot_info: &'static mut BootInfo) -> ! {
+fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
+    let entry_tsc = time::read_tsc(); // the moment the kernel got control
     console::init(); // COM1 console, `log` routed to it
     println!("spindle {}: kernel entered", env!("CARGO_PKG_VERSION"));
     let options = cmdline::load(); // program and options from fw_cfg, or exit with an error
+    mem::init(boot_info); // frames, page tables, heap, stack region
+    cpu::create(0, arch::apic::id_from_cpuid()).enter(); // GDT, TSS, IDT, GS for this core
+    let (hz, source) = time::init(entry_tsc); // TSC frequency: the clock
+    println!("time: TSC {}.{:03} GHz ({source})", hz / 1_000_000_000, hz / 1_000_000 % 1000);
+    let online = smp::bring_up(boot_info.rsdp_addr.into_option()); // APIC, timers, other cores
+    println!(
+        "smp: {online} cores online, {} us after kernel entry; cores that ran their own code: {:#x}",
+        time::now_us(),
+        smp::ran_own_code()
+    );
     programs::run(&options)
+}
+
+/// Where each application processor arrives, on its own stack, once its
+/// descriptor tables and local APIC are set up. `signal_online` lets the
+/// bootstrap core go on to the next processor.
+fn ap_main(cpu: &'static cpu::Cpu, signal_online: impl FnOnce()) -> ! {
+    signal_online();
+    smp::ap_start(cpu); // calibrate and check this core's timer
+    smp::idle_forever()
 }

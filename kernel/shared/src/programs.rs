@@ -32,8 +32,8 @@ pub const PROGRAMS: &[ProgramInfo] = &[
     ProgramInfo {
         program: Program::Fault,
         name: "fault",
-        about: "fail on purpose, to show how failures are reported (kind=panic|hang)",
-        kinds: &["panic", "hang"],
+        about: "fail on purpose, to show how failures are reported (kind=panic|ap-panic|hang)",
+        kinds: &["panic", "ap-panic", "hang"],
     },
 ];
 

@@ -3,11 +3,24 @@
 
 use spindle_shared::cmdline::Options;
 
+use crate::{arch, cpu, smp};
+
 pub fn main(options: &Options) -> ! {
     match options.kind {
         "panic" => panic!("deliberate panic (program fault, kind=panic)"),
+        "ap-panic" => {
+            let last = cpu::count() - 1;
+            assert!(last > 0, "kind=ap-panic needs a second core (--smp 2 or more)");
+            smp::call_on(last, || {
+                panic!("deliberate panic on an application processor (program fault, kind=ap-panic)")
+            });
+            // The panicking core stops this one.
+            loop {
+                arch::cpu::wait_for_interrupt();
+            }
+        }
         // A guest that never finishes: the runner's timeout must stop it.
-        "hang" => crate::arch::cpu::halt_forever(),
+        "hang" => arch::cpu::halt_forever(),
         other => unreachable!("kind {other} is not in the fault program's table"),
     }
 }

@@ -26,3 +26,12 @@ pub fn halt_forever() -> ! {
         x86_64::instructions::hlt();
     }
 }
+
+/// Enables interrupts and halts until one arrives, atomically: `sti` takes
+/// effect only after the next instruction, so an interrupt that is already
+/// pending wakes the `hlt` rather than slipping in before it. Returns with
+/// interrupts off.
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+    interrupts::disable();
+}

@@ -1,6 +1,42 @@
 //! x86_64: the PC platform as QEMU presents it.
+//!
+//! | module | what |
+//! |---|---|
+//! | `acpi` | the processors, from the MADT |
+//! | `apic` | local APIC: IPIs, timer registers, EOI; masks the 8259 PICs |
+//! | `cpu` | the interrupt flag, halting |
+//! | `fw_cfg` | QEMU's firmware configuration device (the command line) |
+//! | `idt` | interrupt vectors and the exception handlers |
+//! | `paging` | the kernel's page tables |
+//! | `percpu` | GS base, per-core GDT and TSS with interrupt stacks |
+//! | `qemu_exit` | ending the run through `isa-debug-exit` |
+//! | `serial` | the COM1 console |
+//! | `smp` | starting the application processors (with `trampoline.s`) |
+//! | `timer` | the per-core timer: TSC-deadline or calibrated one-shot |
+//! | `tsc` | the time-stamp counter and its frequency |
 
+pub mod acpi;
+pub mod apic;
 pub mod cpu;
 pub mod fw_cfg;
+pub mod idt;
+pub mod paging;
+pub mod percpu;
 pub mod qemu_exit;
 pub mod serial;
+pub mod smp;
+pub mod timer;
+pub mod tsc;
+
+core::arch::global_asm!(include_str!("trampoline.s"), options(att_syntax));
+
+/// Sends the wake-up interrupt to the core with APIC id `apic_id`.
+pub fn send_wake(apic_id: u32) {
+    apic::send_ipi(apic_id, apic::Delivery::Fixed(idt::WAKE_VECTOR));
+}
+
+/// Sends a non-maskable interrupt to the core with APIC id `apic_id`: it gets
+/// through even where interrupts are off (used to stop cores on a fatal error).
+pub fn send_stop(apic_id: u32) {
+    apic::send_ipi(apic_id, apic::Delivery::Nmi);
+}

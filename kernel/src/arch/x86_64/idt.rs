@@ -1,0 +1,140 @@
+//! The interrupt descriptor table, shared by all cores, and the entry points
+//! of exceptions and interrupts.
+//!
+//! Handlers here only decode what the CPU gives them; what to do about it is
+//! decided elsewhere: faults go to `crate::panic::fatal`, the timer and the
+//! wake-up IPI to `crate::trap`.
+
+use x86_64::registers::control::Cr2;
+use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
+
+use super::apic;
+use super::percpu::{DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST};
+use crate::mem::{frames, stack};
+use crate::panic::{Fatal, fatal};
+
+/// The local APIC timer.
+pub const TIMER_VECTOR: u8 = 0x20;
+/// Inter-processor interrupt that wakes a halted core and runs its mailbox.
+pub const WAKE_VECTOR: u8 = 0x21;
+/// Where the legacy 8259 PICs are remapped to (they stay masked; only their
+/// spurious interrupts can arrive).
+pub const PIC_VECTORS: u8 = 0xE0;
+/// The local APIC's spurious-interrupt vector.
+pub const SPURIOUS_VECTOR: u8 = 0xFF;
+
+static IDT: spin::Lazy<InterruptDescriptorTable> = spin::Lazy::new(|| {
+    let mut idt = InterruptDescriptorTable::new();
+    idt.divide_error.set_handler_fn(divide_error);
+    idt.invalid_opcode.set_handler_fn(invalid_opcode);
+    idt.general_protection_fault.set_handler_fn(general_protection);
+    idt.stack_segment_fault.set_handler_fn(stack_segment);
+    idt.segment_not_present.set_handler_fn(segment_not_present);
+    idt.alignment_check.set_handler_fn(alignment_check);
+    idt.breakpoint.set_handler_fn(breakpoint);
+    idt.machine_check.set_handler_fn(machine_check);
+    // SAFETY: the IST slots are set up on every core by `percpu::enter`
+    // before this IDT is loaded there.
+    unsafe {
+        idt.double_fault.set_handler_fn(double_fault).set_stack_index(DOUBLE_FAULT_IST);
+        idt.non_maskable_interrupt.set_handler_fn(nmi).set_stack_index(NMI_IST);
+        idt.page_fault.set_handler_fn(page_fault).set_stack_index(PAGE_FAULT_IST);
+    }
+    idt[TIMER_VECTOR].set_handler_fn(timer);
+    idt[WAKE_VECTOR].set_handler_fn(wake);
+    for vector in PIC_VECTORS..PIC_VECTORS + 16 {
+        idt[vector].set_handler_fn(pic_spurious);
+    }
+    idt[SPURIOUS_VECTOR].set_handler_fn(apic_spurious);
+    idt
+});
+
+/// Loads the IDT on the running core.
+pub fn load() {
+    IDT.load();
+}
+
+fn fault(what: &'static str, frame: &InterruptStackFrame, address: Option<u64>, code: Option<u64>) -> ! {
+    fatal(Fatal::Exception { what, ip: frame.instruction_pointer.as_u64(), address, code })
+}
+
+extern "x86-interrupt" fn divide_error(frame: InterruptStackFrame) {
+    fault("divide error", &frame, None, None)
+}
+
+extern "x86-interrupt" fn invalid_opcode(frame: InterruptStackFrame) {
+    fault("invalid opcode", &frame, None, None)
+}
+
+extern "x86-interrupt" fn general_protection(frame: InterruptStackFrame, code: u64) {
+    fault("general protection fault", &frame, None, Some(code))
+}
+
+extern "x86-interrupt" fn stack_segment(frame: InterruptStackFrame, code: u64) {
+    fault("stack-segment fault", &frame, None, Some(code))
+}
+
+extern "x86-interrupt" fn segment_not_present(frame: InterruptStackFrame, code: u64) {
+    fault("segment not present", &frame, None, Some(code))
+}
+
+extern "x86-interrupt" fn alignment_check(frame: InterruptStackFrame, code: u64) {
+    fault("alignment check", &frame, None, Some(code))
+}
+
+extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
+    fault("breakpoint", &frame, None, None)
+}
+
+extern "x86-interrupt" fn machine_check(frame: InterruptStackFrame) -> ! {
+    fault("machine check", &frame, None, None)
+}
+
+extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -> ! {
+    fault("double fault", &frame, None, None)
+}
+
+extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
+    let address = Cr2::read_raw();
+    let from_reserve = || {
+        crate::cpu::entered()
+            .then(|| crate::cpu::current().fault_frames.take())
+            .flatten()
+            .or_else(frames::try_allocate)
+    };
+    let not_present = !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION);
+    let verdict = match x86_64::VirtAddr::try_new(address) {
+        Ok(addr) if not_present => stack::grow(addr, from_reserve),
+        _ => stack::Fault::NotAStack,
+    };
+    match verdict {
+        stack::Fault::Grown => {}
+        stack::Fault::Overflow => fatal(Fatal::StackOverflow { address }),
+        stack::Fault::OutOfMemory => fatal(Fatal::OutOfMemory),
+        stack::Fault::NotAStack => fault("page fault", &frame, Some(address), Some(code.bits())),
+    }
+}
+
+extern "x86-interrupt" fn nmi(_frame: InterruptStackFrame) {
+    crate::panic::on_stop_request()
+}
+
+extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
+    // Acknowledged first: the handler may switch to another routine and only
+    // come back here much later.
+    apic::end_of_interrupt();
+    crate::trap::timer();
+}
+
+extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {
+    apic::end_of_interrupt();
+    crate::trap::wake();
+}
+
+extern "x86-interrupt" fn pic_spurious(_frame: InterruptStackFrame) {
+    // Masked PIC lines only ever deliver spurious interrupts; they need no EOI.
+}
+
+extern "x86-interrupt" fn apic_spurious(_frame: InterruptStackFrame) {
+    // The APIC's spurious vector needs no EOI (Intel SDM 3A 11.9).
+}

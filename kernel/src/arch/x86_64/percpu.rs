@@ -1,0 +1,135 @@
+//! Per-core state on x86_64: the GS base register points at the core's
+//! [`Cpu`], whose first field points at itself, so `mov gs:[0]` finds it in
+//! one instruction. Each core also gets its own GDT and TSS; the TSS holds
+//! the interrupt stacks (IST) for the exceptions that must not run on a
+//! stack that may be broken: double fault, NMI and page fault.
+
+use core::arch::asm;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::registers::model_specific::GsBase;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::{PhysAddr, VirtAddr};
+
+use super::idt;
+use super::timer::CoreTimer;
+use crate::cpu::Cpu;
+use crate::mem::stack::Stack;
+
+/// IST slot (0-based, as the TSS array) of the double-fault handler's stack.
+pub const DOUBLE_FAULT_IST: u16 = 0;
+/// IST slot of the NMI handler's stack (NMIs stop cores on panic).
+pub const NMI_IST: u16 = 1;
+/// IST slot of the page-fault handler's stack: a fault that grows a routine's
+/// stack cannot push its frame onto that same, unmapped, stack.
+pub const PAGE_FAULT_IST: u16 = 2;
+
+/// Set once the bootstrap core has entered its `Cpu`; application cores enter
+/// theirs before running anything else.
+static BOOTSTRAP_ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// The architecture's part of a core's state.
+pub struct ArchCpu {
+    tss: UnsafeCell<TaskStateSegment>,
+    gdt: UnsafeCell<GlobalDescriptorTable>,
+    /// The core's timer calibration and mode.
+    pub timer: CoreTimer,
+}
+
+impl ArchCpu {
+    pub fn new() -> ArchCpu {
+        ArchCpu {
+            tss: UnsafeCell::new(TaskStateSegment::new()),
+            gdt: UnsafeCell::new(GlobalDescriptorTable::new()),
+            timer: CoreTimer::new(),
+        }
+    }
+}
+
+/// Loads `cpu`'s GDT, TSS and the shared IDT on the running core and points
+/// GS base at `cpu`. Called once per core, by that core.
+pub fn enter(cpu: &'static Cpu) {
+    // SAFETY: only this core touches its ArchCpu, and only here, before the
+    // tables are loaded; afterwards they are never changed.
+    let (tss, gdt) = unsafe { (&mut *cpu.arch.tss.get(), &mut *cpu.arch.gdt.get()) };
+    for ist in [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST] {
+        let stack = Stack::eager().expect("memory for the interrupt stacks");
+        tss.interrupt_stack_table[ist as usize] = stack.leak();
+    }
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    // SAFETY: the TSS lives as long as the Cpu, which is never freed.
+    let tss_selector = gdt.append(Descriptor::tss_segment(unsafe { &*cpu.arch.tss.get() }));
+    // SAFETY: the GDT lives as long as the Cpu; the selectors point into it.
+    unsafe {
+        (*cpu.arch.gdt.get()).load();
+        CS::set_reg(code);
+        SS::set_reg(data);
+        DS::set_reg(data);
+        ES::set_reg(data);
+        load_tss(tss_selector);
+    }
+    idt::load();
+    GsBase::write(VirtAddr::from_ptr(cpu as *const Cpu));
+    if cpu.index == 0 {
+        BOOTSTRAP_ENTERED.store(true, Ordering::Release);
+    }
+}
+
+/// The running core's `Cpu`.
+#[inline]
+pub fn current() -> &'static Cpu {
+    let cpu: *const Cpu;
+    // SAFETY: after `enter`, GS base points at this core's Cpu, whose first
+    // field is a pointer to itself.
+    unsafe { asm!("mov {}, gs:[0]", out(reg) cpu, options(nostack, readonly, preserves_flags)) };
+    // SAFETY: Cpus are leaked and never freed.
+    unsafe { &*cpu }
+}
+
+/// Whether [`current`] may be called on this core.
+pub fn entered() -> bool {
+    BOOTSTRAP_ENTERED.load(Ordering::Acquire)
+}
+
+/// Frames put aside for the page-fault handler. Only its own core touches a
+/// reserve, with interrupts off, so it needs no lock.
+pub struct FrameReserve {
+    frames: UnsafeCell<([u64; FrameReserve::CAPACITY], usize)>,
+}
+
+impl FrameReserve {
+    /// Frames kept in reserve: one stack page per fault, and faults come one at a time.
+    pub const CAPACITY: usize = 8;
+
+    pub fn new() -> FrameReserve {
+        FrameReserve { frames: UnsafeCell::new(([0; Self::CAPACITY], 0)) }
+    }
+
+    /// Takes a frame. Call with interrupts off, on the reserve's own core.
+    pub fn take(&self) -> Option<PhysAddr> {
+        // SAFETY: own core, interrupts off: no other access can interleave.
+        let (frames, len) = unsafe { &mut *self.frames.get() };
+        if *len == 0 {
+            return None;
+        }
+        *len -= 1;
+        Some(PhysAddr::new(frames[*len]))
+    }
+
+    /// Tops the reserve up from `allocate`. Call with interrupts off, on the
+    /// reserve's own core, holding no lock `allocate` needs.
+    pub fn refill(&self, mut allocate: impl FnMut() -> Option<PhysAddr>) {
+        // SAFETY: as in `take`.
+        let (frames, len) = unsafe { &mut *self.frames.get() };
+        while *len < Self::CAPACITY {
+            let Some(frame) = allocate() else { break };
+            frames[*len] = frame.as_u64();
+            *len += 1;
+        }
+    }
+}

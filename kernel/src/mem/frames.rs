@@ -1,0 +1,132 @@
+//! The physical frame allocator.
+//!
+//! Frames come from the regions the bootloader reported usable, above 1 MiB.
+//! Fresh frames are handed out in address order; freed frames go on a free
+//! list threaded through the frames themselves (each free frame holds the
+//! physical address of the next), so the allocator needs no memory of its own.
+
+use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
+use x86_64::{PhysAddr, VirtAddr};
+
+use super::PAGE_SIZE;
+use crate::sync::spin::SpinLock;
+
+/// Frames below this address are never handed out (the AP trampoline is there).
+const LOW_MEMORY_END: u64 = 0x10_0000;
+/// Most usable regions tracked (after merging neighbours). BIOS reports a
+/// handful; OVMF's UEFI map splits memory into many more.
+const MAX_REGIONS: usize = 256;
+
+struct Frames {
+    regions: [(u64, u64); MAX_REGIONS],
+    region_count: usize,
+    /// Index of the region fresh frames come from, and the next fresh address.
+    region: usize,
+    next: u64,
+    /// Physical address of the first freed frame, 0 if none.
+    free_list: u64,
+    total: u64,
+    in_use: u64,
+}
+
+static FRAMES: SpinLock<Frames> = SpinLock::new(Frames {
+    regions: [(0, 0); MAX_REGIONS],
+    region_count: 0,
+    region: 0,
+    next: 0,
+    free_list: 0,
+    total: 0,
+    in_use: 0,
+});
+
+/// Where physical memory is mapped in virtual space (set once at boot).
+static PHYS_OFFSET: spin::Once<VirtAddr> = spin::Once::new();
+
+/// The virtual address at which physical address `phys` can be read.
+pub fn phys_to_virt(phys: PhysAddr) -> VirtAddr {
+    *PHYS_OFFSET.get().expect("frames::init ran") + phys.as_u64()
+}
+
+pub fn init(regions: &MemoryRegions, offset: VirtAddr) {
+    PHYS_OFFSET.call_once(|| offset);
+    let mut frames = FRAMES.lock();
+    for region in regions.iter().filter(|r| r.kind == MemoryRegionKind::Usable) {
+        let start = region.start.max(LOW_MEMORY_END).next_multiple_of(PAGE_SIZE);
+        let end = region.end & !(PAGE_SIZE - 1);
+        if start >= end {
+            continue;
+        }
+        let n = frames.region_count;
+        if n > 0 && frames.regions[n - 1].1 == start {
+            frames.regions[n - 1].1 = end;
+            frames.total += (end - start) / PAGE_SIZE;
+            continue;
+        }
+        assert!(n < MAX_REGIONS, "more than {MAX_REGIONS} usable memory regions");
+        frames.regions[n] = (start, end);
+        frames.region_count += 1;
+        frames.total += (end - start) / PAGE_SIZE;
+    }
+    frames.next = frames.regions[0].0;
+}
+
+impl Frames {
+    fn allocate(&mut self) -> Option<PhysAddr> {
+        let frame = if self.free_list != 0 {
+            let frame = self.free_list;
+            // SAFETY: a frame on the free list is ours and holds the next link.
+            self.free_list = unsafe { *phys_to_virt(PhysAddr::new(frame)).as_ptr::<u64>() };
+            frame
+        } else {
+            while self.region < self.region_count && self.next >= self.regions[self.region].1 {
+                self.region += 1;
+                self.next = self.regions.get(self.region).map_or(0, |r| r.0);
+            }
+            if self.region == self.region_count {
+                return None;
+            }
+            let frame = self.next;
+            self.next += PAGE_SIZE;
+            frame
+        };
+        self.in_use += 1;
+        Some(PhysAddr::new(frame))
+    }
+
+    fn free(&mut self, frame: PhysAddr) {
+        // SAFETY: the caller gave the frame back; nothing else refers to it.
+        unsafe { *phys_to_virt(frame).as_mut_ptr::<u64>() = self.free_list };
+        self.free_list = frame.as_u64();
+        self.in_use -= 1;
+    }
+}
+
+/// A frame, not zeroed; `None` when physical memory is exhausted.
+pub fn allocate() -> Option<PhysAddr> {
+    FRAMES.lock().allocate()
+}
+
+/// A zeroed frame.
+pub fn allocate_zeroed() -> Option<PhysAddr> {
+    let frame = allocate()?;
+    // SAFETY: the frame was just allocated and is mapped through the offset map.
+    unsafe { phys_to_virt(frame).as_mut_ptr::<u8>().write_bytes(0, PAGE_SIZE as usize) };
+    Some(frame)
+}
+
+/// Like [`allocate`], but gives up instead of waiting if the allocator is
+/// busy (for the page-fault path, which may have interrupted its holder).
+pub fn try_allocate() -> Option<PhysAddr> {
+    FRAMES.try_lock()?.allocate()
+}
+
+/// Gives a frame back.
+pub fn free(frame: PhysAddr) {
+    FRAMES.lock().free(frame)
+}
+
+/// Frames usable in all, and frames handed out now.
+pub fn usage() -> (u64, u64) {
+    let frames = FRAMES.lock();
+    (frames.total, frames.in_use)
+}

@@ -1,0 +1,113 @@
+//! The kernel heap: `talc` over a virtual region that grows on demand.
+//!
+//! The heap starts empty. When talc runs out it asks [`Grow::handle_oom`] for
+//! more, which maps fresh frames at the end of the heap (at least
+//! [`GROW_STEP`] at a time) and extends talc's span. When no frame is left
+//! the run ends with `fatal error: out of memory` (see `crate::panic`).
+//!
+//! The heap lock is a [`SpinLock`]: interrupts are off while it is held, so an
+//! interrupt handler that allocates cannot deadlock against the code it
+//! interrupted, and the holder is never preempted.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::NonNull;
+
+use talc::{OomHandler, Span, Talc};
+use x86_64::VirtAddr;
+
+use super::PAGE_SIZE;
+use crate::arch::paging::{self, DATA};
+use crate::panic::{Fatal, fatal};
+use crate::sync::spin::SpinLock;
+
+/// Smallest growth of the heap, in bytes.
+const GROW_STEP: usize = 2 << 20;
+
+/// Grows the heap into its reserved region.
+struct Grow {
+    /// Start of the heap region; 0 until `init`.
+    base: usize,
+    /// Bytes mapped so far from `base`.
+    mapped: usize,
+}
+
+impl OomHandler for Grow {
+    fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
+        let grow = &mut talc.oom_handler;
+        if grow.base == 0 {
+            return Err(());
+        }
+        // Room for the allocation plus talc's per-chunk overhead and alignment.
+        let want = (layout.size() + layout.align() + 64).next_multiple_of(PAGE_SIZE as usize);
+        let step = want.max(GROW_STEP);
+        let old = Span::from_base_size(grow.base as *mut u8, grow.mapped);
+        let mut added = 0;
+        while added < step {
+            let page = VirtAddr::new((grow.base + grow.mapped + added) as u64);
+            if paging::map_new(page, DATA).is_err() {
+                break;
+            }
+            added += PAGE_SIZE as usize;
+        }
+        if added < want {
+            return Err(());
+        }
+        grow.mapped += added;
+        let new = Span::from_base_size(grow.base as *mut u8, grow.mapped);
+        // SAFETY: `new` is mapped, unused, and contains `old`.
+        unsafe {
+            if old.is_empty() {
+                talc.claim(new)?;
+            } else {
+                talc.extend(old, new);
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Heap(SpinLock<Talc<Grow>>);
+
+#[global_allocator]
+static HEAP: Heap = Heap(SpinLock::new(Talc::new(Grow { base: 0, mapped: 0 })));
+
+pub fn init() {
+    let base = paging::reserve_region();
+    HEAP.0.lock().oom_handler.base = base.as_u64() as usize;
+}
+
+/// Bytes of memory the heap has mapped.
+pub fn mapped_bytes() -> usize {
+    HEAP.0.lock().oom_handler.mapped
+}
+
+// SAFETY: talc is a correct allocator; the lock serialises all access.
+unsafe impl GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from GlobalAlloc's contract.
+        let allocated = unsafe { self.0.lock().malloc(layout) };
+        // The kernel has no use for a failed allocation: report it (with the
+        // heap lock already released) rather than unwind into callers.
+        allocated.unwrap_or_else(|()| fatal(Fatal::OutOfMemory)).as_ptr()
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { self.0.lock().free(NonNull::new_unchecked(ptr), layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let ptr = NonNull::new(ptr).expect("realloc of a null pointer");
+        let mut talc = self.0.lock();
+        // SAFETY: `ptr` came from this allocator with `layout`.
+        unsafe {
+            if new_size <= layout.size() {
+                talc.shrink(ptr, layout, new_size);
+                return ptr.as_ptr();
+            }
+            let grown = talc.grow(ptr, layout, new_size);
+            drop(talc);
+            grown.unwrap_or_else(|()| fatal(Fatal::OutOfMemory)).as_ptr()
+        }
+    }
+}

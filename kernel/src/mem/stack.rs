@@ -1,0 +1,144 @@
+//! Stacks with an unmapped guard page below them.
+//!
+//! The stack region is cut into [`SLOT_SIZE`] slots. The lowest page of a
+//! slot is never mapped: running off the bottom of a stack faults there, and
+//! the fault handler reports a stack overflow instead of letting the stack
+//! run into its neighbour.
+//!
+//! Routine stacks are *lazy*: only the top page is mapped when the slot is
+//! first used; the page-fault handler maps the rest as the stack grows
+//! ([`grow`]), so a parked routine costs the pages it touched, not 64 KiB.
+//! Kernel stacks (per-core, interrupt stacks) are mapped eagerly: the fault
+//! handler itself runs on them and must not fault.
+//!
+//! Slots are recycled, never unmapped ([`Stack`]'s drop puts it in a pool).
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use x86_64::{PhysAddr, VirtAddr};
+
+use super::PAGE_SIZE;
+use crate::arch::paging::{self, DATA};
+use crate::sync::spin::SpinLock;
+
+/// Bytes of virtual space per stack, guard page included.
+pub const SLOT_SIZE: u64 = 64 * 1024;
+/// Bytes of a stack a routine can use.
+pub const USABLE_SIZE: u64 = SLOT_SIZE - PAGE_SIZE;
+
+static REGION: spin::Once<VirtAddr> = spin::Once::new();
+/// Next never-used slot.
+static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
+/// Slots given back, ready for reuse (their touched pages are still mapped).
+static POOL: SpinLock<Vec<u64>> = SpinLock::new(Vec::new());
+
+pub fn init() {
+    REGION.call_once(paging::reserve_region);
+}
+
+fn slot_base(slot: u64) -> VirtAddr {
+    *REGION.get().expect("stack::init ran") + slot * SLOT_SIZE
+}
+
+/// A stack. Dropping it returns its slot to the pool.
+#[derive(Debug)]
+pub struct Stack {
+    slot: u64,
+}
+
+/// There was no memory for a stack.
+#[derive(Debug)]
+pub struct OutOfMemory;
+
+impl Stack {
+    /// A routine stack: a slot from the pool, or a new one with its top page
+    /// mapped; the rest is mapped on first touch.
+    pub fn lazy() -> Result<Stack, OutOfMemory> {
+        if let Some(slot) = POOL.lock().pop() {
+            return Ok(Stack { slot });
+        }
+        let stack = Stack { slot: NEXT_SLOT.fetch_add(1, Ordering::Relaxed) };
+        // The top page also makes the page tables for the whole slot exist,
+        // which the lock-free growth path relies on.
+        if paging::map_new(stack.top() - PAGE_SIZE, DATA).is_err() {
+            core::mem::forget(stack); // never mapped: not worth recycling
+            return Err(OutOfMemory);
+        }
+        Ok(stack)
+    }
+
+    /// A kernel stack with every usable page mapped now.
+    pub fn eager() -> Result<Stack, OutOfMemory> {
+        let stack = Stack { slot: NEXT_SLOT.fetch_add(1, Ordering::Relaxed) };
+        let mut page = stack.top();
+        while page > stack.bottom() {
+            page -= PAGE_SIZE;
+            paging::map_new(page, DATA).map_err(|_| OutOfMemory)?;
+        }
+        Ok(stack)
+    }
+
+    /// One past the highest byte: the initial stack pointer.
+    pub fn top(&self) -> VirtAddr {
+        slot_base(self.slot) + SLOT_SIZE
+    }
+
+    /// The lowest usable byte (just above the guard page).
+    pub fn bottom(&self) -> VirtAddr {
+        slot_base(self.slot) + PAGE_SIZE
+    }
+
+    /// Keeps the stack mapped and in use for ever (per-core kernel stacks).
+    pub fn leak(self) -> VirtAddr {
+        let top = self.top();
+        core::mem::forget(self);
+        top
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        POOL.lock().push(self.slot);
+    }
+}
+
+/// What a page fault at some address means for stacks.
+pub enum Fault {
+    /// The address is not in the stack region.
+    NotAStack,
+    /// The address is a guard page: a stack overflowed.
+    Overflow,
+    /// The page was mapped (a stack grew) or already mapped by now.
+    Grown,
+    /// The stack needed a page and none was to be had.
+    OutOfMemory,
+}
+
+/// Handles a page fault at `addr` if it is in the stack region: maps a page
+/// from `frame` for growth, or reports an overflow. Called from the page-fault
+/// handler with interrupts off; takes no lock.
+pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
+    let Some(&region) = REGION.get() else { return Fault::NotAStack };
+    if addr < region || addr >= region + paging::REGION_SIZE {
+        return Fault::NotAStack;
+    }
+    let offset_in_slot = (addr - region) % SLOT_SIZE;
+    if offset_in_slot < PAGE_SIZE {
+        return Fault::Overflow;
+    }
+    let page = addr.align_down(PAGE_SIZE);
+    if paging::is_mapped(page) {
+        return Fault::Grown;
+    }
+    let Some(phys) = frame() else { return Fault::OutOfMemory };
+    // SAFETY: the frame is ours and mapped through the physical-memory map.
+    unsafe { super::frames::phys_to_virt(phys).as_mut_ptr::<u8>().write_bytes(0, PAGE_SIZE as usize) };
+    if paging::map_in_existing_table(page, phys, DATA) {
+        Fault::Grown
+    } else {
+        // A slot whose tables do not exist was never handed out: a wild
+        // access, which is fatal; the frame is not worth a lock to return.
+        Fault::NotAStack
+    }
+}

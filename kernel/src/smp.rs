@@ -1,0 +1,153 @@
+//! Bringing every processor online, and asking other cores to do things.
+//!
+//! [`bring_up`] runs on the bootstrap core once memory and the clock work:
+//! it reads the processors from ACPI, sets up the local APICs, checks each
+//! core's timer, starts the application processors one by one, and waits
+//! until every core that came online is ready. Each core marks a bit in
+//! [`RAN_OWN_CODE`] from code it runs itself, so the summary line shows which
+//! cores really ran, not only which ones were started.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crate::arch::{self, smp::Started};
+use crate::cpu::{self, Cpu};
+use crate::{println, time, trap};
+
+/// APIC address to use when there is no MADT (the architectural default).
+const DEFAULT_LOCAL_APIC: u64 = 0xFEE0_0000;
+/// Timer ticks each core must take in its start-up self-check.
+const SELF_CHECK_TICKS: u32 = 3;
+/// Period of the self-check ticks, in ns (1 ms).
+const SELF_CHECK_PERIOD_NS: u64 = 1_000_000;
+
+/// Bit i set: core i ran code of its own during start-up.
+static RAN_OWN_CODE: AtomicU64 = AtomicU64::new(0);
+/// Core i finished its start-up (timer calibrated and checked).
+static READY: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+/// A function each core is asked to run (0: nothing), see [`call_on`].
+static MAILBOX: [AtomicUsize; cpu::MAX] = [const { AtomicUsize::new(0) }; cpu::MAX];
+
+/// Starts every processor; returns how many are online.
+pub fn bring_up(rsdp: Option<u64>) -> usize {
+    let topology = rsdp.and_then(|addr| match arch::acpi::topology(addr) {
+        Ok(topology) => Some(topology),
+        Err(e) => {
+            println!("smp: cannot read the ACPI MADT ({e:?}); running on the bootstrap core only");
+            None
+        }
+    });
+    let apic_address = topology.as_ref().map_or(DEFAULT_LOCAL_APIC, |t| t.local_apic_address);
+    let apic_mode = arch::apic::init(apic_address);
+    arch::apic::disable_legacy_pic();
+    arch::apic::enable_this_cpu();
+    let timer_mode = arch::timer::init();
+    println!("apic: {apic_mode}, timer: {timer_mode}");
+    let bsp = cpu::current();
+    let per_ms = time::init_this_cpu();
+    self_check(bsp);
+    println!("cpu 0 online (apic {}), timer {} ticks/ms", bsp.apic_id, per_ms);
+
+    let Some(topology) = topology else { return 1 };
+    let listed = topology.processors.len();
+    let enabled = topology.processors.iter().filter(|p| p.enabled).count();
+    println!("acpi: {listed} processors in the MADT, {enabled} enabled");
+    let aps: alloc::vec::Vec<_> = topology.processors.iter().filter(|p| p.apic_id != bsp.apic_id).collect();
+    if aps.iter().any(|p| p.enabled) {
+        if let Err(why) = arch::smp::install_trampoline() {
+            println!("smp: cannot start other cores: {why}");
+            return 1;
+        }
+    }
+    let mut next_index = 1;
+    for p in aps {
+        if !p.enabled {
+            println!("cpu (apic {}) is online-capable but disabled: not started", p.apic_id);
+            continue;
+        }
+        if next_index == cpu::MAX {
+            println!("cpu (apic {}) not started: Spindle handles at most {} cores", p.apic_id, cpu::MAX);
+            continue;
+        }
+        let ap = cpu::create(next_index, p.apic_id);
+        match arch::smp::start_ap(ap, time::delay_us, time::now_us) {
+            Started::Online(us) => {
+                println!("cpu {next_index} online (apic {}) in {us} us", p.apic_id);
+                next_index += 1;
+            }
+            Started::TimedOut => println!(
+                "cpu (apic {}) did not come online in time: skipped, boot goes on without it",
+                p.apic_id
+            ),
+        }
+    }
+    for index in 1..next_index {
+        while !READY[index].load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
+    }
+    next_index
+}
+
+/// Start-up of an application processor after it has entered its `Cpu`.
+pub fn ap_start(cpu: &'static Cpu) {
+    time::init_this_cpu();
+    self_check(cpu);
+}
+
+/// Each core proves its timer interrupts arrive (periodic mode, a few ticks),
+/// records that it ran, and reports ready.
+fn self_check(cpu: &Cpu) {
+    let before = trap::timer_ticks(cpu.index);
+    time::set_periodic(SELF_CHECK_PERIOD_NS);
+    while trap::timer_ticks(cpu.index) - before < SELF_CHECK_TICKS {
+        arch::cpu::wait_for_interrupt();
+    }
+    time::cancel_alarm();
+    RAN_OWN_CODE.fetch_or(1 << cpu.index, Ordering::AcqRel);
+    READY[cpu.index].store(true, Ordering::Release);
+}
+
+/// Bitmap of the cores that ran start-up code of their own.
+pub fn ran_own_code() -> u64 {
+    RAN_OWN_CODE.load(Ordering::Acquire)
+}
+
+/// Asks core `index` to run `f` from its wake-up interrupt. Waits while an
+/// earlier request to that core is still pending. Returns false if there is
+/// no such core.
+pub fn call_on(index: usize, f: fn()) -> bool {
+    let Some(target) = cpu::get(index) else { return false };
+    while MAILBOX[index]
+        .compare_exchange(0, f as *const () as usize, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    arch::send_wake(target.apic_id);
+    true
+}
+
+/// Runs what another core asked this one to run (from the wake-up interrupt).
+pub fn run_mailbox() {
+    let f = MAILBOX[cpu::current().index].swap(0, Ordering::AcqRel);
+    if f != 0 {
+        // SAFETY: only `call_on` stores here, and only `fn()` pointers.
+        let f: fn() = unsafe { core::mem::transmute(f) };
+        f();
+    }
+}
+
+/// Stops every other online core, even one running with interrupts off.
+pub fn stop_others() {
+    let me = cpu::entered().then(|| cpu::current().index);
+    for other in cpu::all().filter(|c| Some(c.index) != me) {
+        arch::send_stop(other.apic_id);
+    }
+}
+
+/// The idle loop of a core with nothing to do: sleep until an interrupt.
+pub fn idle_forever() -> ! {
+    loop {
+        arch::cpu::wait_for_interrupt();
+    }
+}

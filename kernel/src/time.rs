@@ -1,0 +1,87 @@
+//! Time: a monotonic clock in nanoseconds, usable on every core, and each
+//! core's one-shot alarm.
+//!
+//! The clock is the TSC scaled by its frequency (found once, on the bootstrap
+//! core). Under QEMU's TCG the TSC follows the host clock and agrees across
+//! vCPUs, so `now()` on one core can be compared with `now()` on another.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch::{timer, tsc};
+use crate::cpu;
+
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+static TSC_PER_MS: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds per TSC tick as a 32.32 fixed-point number.
+static NS_PER_TICK_32_32: AtomicU64 = AtomicU64::new(0);
+/// TSC value at which `now()` is 0.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Finds the TSC frequency and starts the clock at `epoch_tsc` (the TSC at
+/// kernel entry). Bootstrap core, once.
+pub fn init(epoch_tsc: u64) -> (u64, &'static str) {
+    let (hz, source) = tsc::frequency();
+    TSC_HZ.store(hz, Ordering::Relaxed);
+    TSC_PER_MS.store(hz / 1000, Ordering::Relaxed);
+    NS_PER_TICK_32_32.store(((1_000_000_000u128 << 32) / hz as u128) as u64, Ordering::Relaxed);
+    EPOCH.store(epoch_tsc, Ordering::Release);
+    (hz, source)
+}
+
+/// The TSC now: a timestamp for [`tsc_to_ns`] or `now`.
+#[inline]
+pub fn read_tsc() -> u64 {
+    tsc::read()
+}
+
+/// Converts a TSC difference into nanoseconds.
+#[inline]
+pub fn tsc_to_ns(ticks: u64) -> u64 {
+    ((ticks as u128 * NS_PER_TICK_32_32.load(Ordering::Relaxed) as u128) >> 32) as u64
+}
+
+/// Converts nanoseconds into TSC ticks.
+pub fn ns_to_tsc(ns: u64) -> u64 {
+    (ns as u128 * TSC_HZ.load(Ordering::Relaxed) as u128 / 1_000_000_000) as u64
+}
+
+/// Nanoseconds since kernel entry.
+#[inline]
+pub fn now() -> u64 {
+    tsc_to_ns(tsc::read().saturating_sub(EPOCH.load(Ordering::Relaxed)))
+}
+
+/// Microseconds since kernel entry.
+pub fn now_us() -> u64 {
+    now() / 1000
+}
+
+/// Busy-waits for `us` microseconds.
+pub fn delay_us(us: u64) {
+    let end = now() + us * 1000;
+    while now() < end {
+        core::hint::spin_loop();
+    }
+}
+
+/// Calibrates the running core's timer; returns its ticks per millisecond.
+pub fn init_this_cpu() -> u64 {
+    timer::calibrate_this_cpu(&cpu::current().arch.timer, TSC_PER_MS.load(Ordering::Relaxed))
+}
+
+/// Makes the running core's timer interrupt once at `deadline` (ns since
+/// kernel entry), replacing any earlier alarm.
+pub fn set_alarm(deadline: u64) {
+    let tsc = EPOCH.load(Ordering::Relaxed) + ns_to_tsc(deadline);
+    timer::arm(&cpu::current().arch.timer, tsc, TSC_PER_MS.load(Ordering::Relaxed));
+}
+
+/// Makes the running core's timer interrupt every `period` ns.
+pub fn set_periodic(period: u64) {
+    timer::periodic(&cpu::current().arch.timer, ns_to_tsc(period), TSC_PER_MS.load(Ordering::Relaxed));
+}
+
+/// Cancels the running core's alarm.
+pub fn cancel_alarm() {
+    timer::disarm(&cpu::current().arch.timer);
+}
