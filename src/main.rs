@@ -46,6 +46,21 @@ struct Cli {
     /// Program variant (see --list)
     #[arg(long, value_name = "KIND")]
     kind: Option<String>,
+    /// Time slice before a routine is preempted, in ms (1 to 1000) [default: 10]
+    #[arg(long, value_name = "MS")]
+    slice: Option<u32>,
+    /// Program-specific size (primes for sieve, workers for fanout, ...)
+    #[arg(long, value_name = "N")]
+    n: Option<u64>,
+    /// Program-specific repetitions (status-check rounds, ...)
+    #[arg(long, value_name = "N")]
+    rounds: Option<u64>,
+    /// Print only the program's summary
+    #[arg(long)]
+    quiet: bool,
+    /// Print scheduler counters when the run ends
+    #[arg(long)]
+    stats: bool,
     /// Guest memory in MiB
     #[arg(long, default_value_t = 512, value_name = "MIB")]
     memory: u32,
@@ -168,6 +183,20 @@ fn kernel_cmdline(cli: &Cli) -> Result<String, String> {
     }
     if let Some(kind) = &cli.kind {
         words.push(format!("kind={kind}"));
+    }
+    if let Some(slice) = cli.slice {
+        words.push(format!("slice={slice}"));
+    }
+    if let Some(n) = cli.n {
+        words.push(format!("n={n}"));
+    }
+    if let Some(rounds) = cli.rounds {
+        words.push(format!("rounds={rounds}"));
+    }
+    for (on, flag) in [(cli.quiet, "quiet"), (cli.stats, "stats")] {
+        if on {
+            words.push(flag.to_string());
+        }
     }
     let line = words.join(" ");
     if let Some(bad) = words.iter().find(|w| w.contains(char::is_whitespace) || w.is_empty()) {

@@ -8,7 +8,7 @@ use spindle_shared::exit::GuestExit;
 
 use crate::arch::fw_cfg::FwCfg;
 use crate::arch::qemu_exit::exit_qemu;
-use crate::println;
+use crate::{println, summary};
 
 /// Name of the fw_cfg file holding the command line.
 const FW_CFG_FILE: &str = "opt/spindle/cmdline";
@@ -30,10 +30,14 @@ pub fn load() -> Options {
     let line = if len > MAX_LEN { &[0u8; MAX_LEN + 1][..] } else { &buf[..len] };
     match cmdline::parse(line) {
         Ok(options) => options,
-        Err(e) => {
-            println!("error: {e}");
-            exit_qemu(GuestExit::Failure)
-        }
+        Err(e) => refuse(format_args!("{e}")),
     }
 }
 
+
+/// Ends the run with `error: ...` for an option that is valid on its own but
+/// not on this machine.
+pub fn refuse(args: core::fmt::Arguments) -> ! {
+    summary!("error: {args}");
+    exit_qemu(GuestExit::Failure)
+}

@@ -1,15 +1,25 @@
-//! The console on COM1: `print!` and `println!` for the whole kernel.
+//! The console on COM1: `print!`, `println!` and `summary!` for the whole kernel.
 //!
 //! A `println!` writes its whole line while holding the console lock, so lines
-//! from different cores never tear; a line is the unit of output. The `log`
-//! facade prints here too, as `[level] message`.
+//! from different cores never tear; a line is the unit of output. A line
+//! printed by a routine starts with a tag saying where it ran,
+//! `[cpu 2 r5]`, padded so that the text after it lines up.
+//!
+//! With `quiet`, only `summary!` lines (a program's results, the run's
+//! outcome) and errors are printed. The `log` facade prints here too, as
+//! `[level] message`.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch::serial::Uart;
 use crate::sync::spin::SpinLock;
 
 static CONSOLE: SpinLock<Option<Uart>> = SpinLock::new(None);
+/// Print only summary lines and errors.
+static QUIET: AtomicBool = AtomicBool::new(false);
+/// Width the routine tag is padded to: fits `[cpu 15 r9999]` and a space.
+const TAG_WIDTH: usize = 15;
 
 /// Brings up COM1 and routes `log` to it.
 pub fn init() {
@@ -29,16 +39,62 @@ impl Write for TextWriter<'_> {
     }
 }
 
-/// Writes `args` (and a newline if `newline`) as one piece.
-pub fn write(args: fmt::Arguments, newline: bool) {
-    let mut console = CONSOLE.lock();
-    if let Some(uart) = console.as_mut() {
-        let mut out = TextWriter(uart);
-        let _ = out.write_fmt(args);
-        if newline {
-            let _ = out.write_str("\n");
-        }
+/// Keeps only summary lines and errors from now on.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Counts what is written, for padding.
+struct Counting<'a, 'b>(&'a mut TextWriter<'b>, usize);
+
+impl Write for Counting<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.1 += s.len();
+        self.0.write_str(s)
     }
+}
+
+/// What kind of output a write is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Ordinary lines: tagged in routines, dropped in quiet mode.
+    Line,
+    /// Results and outcomes: never tagged, always printed.
+    Summary,
+    /// Panic and fault reports: never tagged, always printed.
+    Report,
+}
+
+fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
+    let mut console = CONSOLE.lock();
+    if kind == Kind::Line && QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(uart) = console.as_mut() else { return };
+    let mut out = TextWriter(uart);
+    // Read with the console lock held (interrupts off): the routine cannot
+    // move to another core between the tag and the text.
+    if let Some((routine, cpu)) = crate::sched::current_id().filter(|_| kind == Kind::Line) {
+        let mut tag = Counting(&mut out, 0);
+        let _ = write!(tag, "[cpu {cpu} r{routine}]");
+        let pad = TAG_WIDTH.saturating_sub(tag.1).max(1);
+        let _ = write!(out, "{:pad$}", "");
+    }
+    let _ = out.write_fmt(args);
+    if newline {
+        let _ = out.write_str("\n");
+    }
+}
+
+/// Writes `args` (and a newline if `newline`) as one piece, tagged if a
+/// routine writes it; nothing in quiet mode.
+pub fn write(args: fmt::Arguments, newline: bool) {
+    emit(args, newline, Kind::Line);
+}
+
+/// Writes a summary line: printed even in quiet mode, never tagged.
+pub fn summary(args: fmt::Arguments) {
+    emit(args, true, Kind::Summary);
 }
 
 /// Writes a line from the panic path. Waits a bounded time for the console
@@ -58,12 +114,18 @@ pub fn write_from_panic(args: fmt::Arguments) {
     }
     // SAFETY: the holder is stuck or stopped; the panic path is the last user.
     unsafe { CONSOLE.force_unlock() };
-    write(args, false);
+    emit(args, false, Kind::Report);
 }
 
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => ($crate::console::write(format_args!($($arg)*), false));
+}
+
+/// Prints a line of a program's results: kept in quiet mode, never tagged.
+#[macro_export]
+macro_rules! summary {
+    ($($arg:tt)*) => ($crate::console::summary(format_args!($($arg)*)));
 }
 
 #[macro_export]

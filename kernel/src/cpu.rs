@@ -25,6 +25,8 @@ pub struct Cpu {
     /// Frames set aside for the page-fault handler (stack growth), which
     /// cannot wait for the frame allocator's lock.
     pub fault_frames: arch::percpu::FrameReserve,
+    /// The core's scheduler state.
+    pub sched: crate::sched::CoreSched,
 }
 
 // SAFETY: a Cpu is shared between cores only through its atomic and
@@ -47,6 +49,7 @@ pub fn create(index: usize, apic_id: u32) -> &'static Cpu {
         apic_id,
         arch: arch::percpu::ArchCpu::new(),
         fault_frames: arch::percpu::FrameReserve::new(),
+        sched: crate::sched::CoreSched::new(),
     }));
     cpu.arch_self = cpu;
     cpu

@@ -18,6 +18,7 @@ mod cpu;
 mod mem;
 mod panic;
 mod programs;
+mod sched;
 mod smp;
 mod sync;
 mod time;
@@ -44,6 +45,8 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     console::init(); // COM1 console, `log` routed to it
     println!("spindle {}: kernel entered", env!("CARGO_PKG_VERSION"));
     let options = cmdline::load(); // program and options from fw_cfg, or exit with an error
+    console::set_quiet(options.quiet);
+    println!("options: {options}");
     mem::init(boot_info); // frames, page tables, heap, stack region
     cpu::create(0, arch::apic::id_from_cpuid()).enter(); // GDT, TSS, IDT, GS for this core
     let (hz, source) = time::init(entry_tsc); // TSC frequency: the clock
@@ -54,7 +57,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         time::now_us(),
         smp::ran_own_code()
     );
-    programs::run(&options)
+    programs::run(options, online) // the program's main as routine 1, on the scheduler
 }
 
 /// Where each application processor arrives, on its own stack, once its
@@ -63,5 +66,5 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 fn ap_main(cpu: &'static cpu::Cpu, signal_online: impl FnOnce()) -> ! {
     signal_online();
     smp::ap_start(cpu); // calibrate and check this core's timer
-    smp::idle_forever()
+    sched::enter_from_ap() // run routines once the scheduler starts
 }

@@ -29,12 +29,14 @@ pub enum Fatal {
     OutOfMemory,
 }
 
-/// Where the failure happened, for the report: "cpu 2".
+/// Where the failure happened, for the report: "routine 5 on cpu 2" or "cpu 2".
 struct Place;
 
 impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if cpu::entered() {
+        if let Some((routine, cpu)) = crate::sched::current_id() {
+            write!(f, "routine {routine} on cpu {cpu}")
+        } else if cpu::entered() {
             write!(f, "cpu {}", cpu::current().index)
         } else {
             f.write_str("cpu 0 (during start-up)")
@@ -43,8 +45,8 @@ impl fmt::Display for Place {
 }
 
 /// Claims the report and stops the other cores; halts if another core
-/// already claimed it.
-fn stop_the_machine() {
+/// already claimed it. For every way a run ends: success, failure, deadlock.
+pub fn stop_the_machine() {
     if STOPPING.swap(true, Ordering::AcqRel) {
         halt_forever();
     }
@@ -64,15 +66,15 @@ pub fn fatal(fatal: Fatal) -> ! {
     stop_the_machine();
     match fatal {
         Fatal::Exception { what, ip, address, code } => console::write_from_panic(format_args!(
-            "fatal error: {what} on {Place}: ip {ip:#x}{}{}\n",
+            "fatal error: {what} [{Place}]: ip {ip:#x}{}{}\n",
             Field(", address", address),
             Field(", error code", code)
         )),
         Fatal::StackOverflow { address } => console::write_from_panic(format_args!(
-            "fatal error: stack overflow on {Place} (guard page hit at {address:#x})\n"
+            "fatal error: stack overflow in {Place} (guard page hit at {address:#x})\n"
         )),
         Fatal::OutOfMemory => {
-            console::write_from_panic(format_args!("fatal error: out of memory on {Place}\n"))
+            console::write_from_panic(format_args!("fatal error: out of memory [{Place}]\n"))
         }
     }
     exit_qemu(GuestExit::Failure)

@@ -3,8 +3,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::cpu;
-use crate::smp;
+use crate::{cpu, sched, smp};
 
 /// Timer interrupts taken, per core (the start-up self-check counts them).
 static TIMER_TICKS: [AtomicU32; cpu::MAX] = [const { AtomicU32::new(0) }; cpu::MAX];
@@ -12,6 +11,7 @@ static TIMER_TICKS: [AtomicU32; cpu::MAX] = [const { AtomicU32::new(0) }; cpu::M
 /// The core's timer fired.
 pub fn timer() {
     TIMER_TICKS[cpu::current().index].fetch_add(1, Ordering::Relaxed);
+    sched::on_timer();
 }
 
 /// Timer interrupts core `index` has taken.
@@ -21,5 +21,6 @@ pub fn timer_ticks(index: usize) -> u32 {
 
 /// Another core sent this one the wake-up interrupt.
 pub fn wake() {
+    sched::on_wake();
     smp::run_mailbox();
 }

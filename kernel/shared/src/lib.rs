@@ -8,9 +8,11 @@
 //! - [`cmdline`]: the kernel command line (program and options), its parser
 //!   and its error messages;
 //! - [`programs`]: the programs Spindle can run, with their one-line descriptions;
-//! - [`exit`]: the exit codes the guest reports through `isa-debug-exit`.
+//! - [`exit`]: the exit codes the guest reports through `isa-debug-exit`;
+//! - [`runq`]: a core's lock-free run queue (model-checked under `loom`).
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 pub mod cmdline;
 pub mod exit;
 pub mod programs;
+pub mod runq;

@@ -9,6 +9,7 @@
 pub enum Program {
     Hello,
     Fault,
+    Selfcheck,
 }
 
 /// One row of the program table: what `--list` prints and the parser accepts.
@@ -26,7 +27,7 @@ pub const PROGRAMS: &[ProgramInfo] = &[
     ProgramInfo {
         program: Program::Hello,
         name: "hello",
-        about: "the default: greet from the kernel and echo the options it received",
+        about: "the default: 4 routines take turns (--cpus 1) or run at once (--cpus 4)",
         kinds: &[],
     },
     ProgramInfo {
@@ -34,6 +35,12 @@ pub const PROGRAMS: &[ProgramInfo] = &[
         name: "fault",
         about: "fail on purpose, to show how failures are reported (kind=panic|ap-panic|hang)",
         kinds: &["panic", "ap-panic", "hang"],
+    },
+    ProgramInfo {
+        program: Program::Selfcheck,
+        name: "selfcheck",
+        about: "scheduler checks the tests run, one per kind (interleave, parallel, preempt, ...)",
+        kinds: &["interleave", "parallel", "preempt", "steal", "spawn", "abandon", "deadlock", "panic"],
     },
 ];
 

@@ -103,6 +103,14 @@ impl Drop for Stack {
     }
 }
 
+/// The tops of every stack slot handed out so far whose top page is mapped:
+/// where routine control blocks may be (see `sched::routine`).
+pub fn slot_tops() -> impl Iterator<Item = VirtAddr> {
+    (0..NEXT_SLOT.load(Ordering::Acquire))
+        .map(|slot| slot_base(slot) + SLOT_SIZE)
+        .filter(|top| paging::is_mapped(*top - 1u64))
+}
+
 /// What a page fault at some address means for stacks.
 pub enum Fault {
     /// The address is not in the stack region.

@@ -1,12 +1,11 @@
 //! `fault`: fails on purpose, so that tests (and people) can see how each
 //! kind of failure is reported.
 
-use spindle_shared::cmdline::Options;
-
+use super::options;
 use crate::{arch, cpu, smp};
 
-pub fn main(options: &Options) -> ! {
-    match options.kind {
+pub fn main() {
+    match options().kind {
         "panic" => panic!("deliberate panic (program fault, kind=panic)"),
         "ap-panic" => {
             let last = cpu::count() - 1;
@@ -16,7 +15,7 @@ pub fn main(options: &Options) -> ! {
             });
             // The panicking core stops this one.
             loop {
-                arch::cpu::wait_for_interrupt();
+                core::hint::spin_loop();
             }
         }
         // A guest that never finishes: the runner's timeout must stop it.

@@ -1,14 +1,53 @@
-//! `hello`: the greeting. Until routines exist it shows what the kernel was
-//! asked to do, which proves the command line made it across.
+//! `hello`: main starts four routines; each prints its steps with some work
+//! in between. On one core (`--cpus 1`) they take turns; on four
+//! (`--cpus 4`) they run at the same time. At the end: the most routines
+//! seen running at the same instant, and the wall time.
 
-use spindle_shared::cmdline::Options;
-use spindle_shared::exit::GuestExit;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::arch::qemu_exit::exit_qemu;
-use crate::println;
+use crate::sched::{go, running_now, yield_now};
+use crate::{println, summary, time};
 
-pub fn main(options: &Options) -> ! {
-    println!("hello from spindle");
-    println!("options: {options}");
-    exit_qemu(GuestExit::Success)
+const ROUTINES: usize = 4;
+const STEPS: usize = 3;
+/// Work between two steps: enough that routines on different cores overlap.
+const WORK_ITERATIONS: u64 = 2_000_000;
+
+/// Most routines seen running at once.
+static MAX_PARALLEL: AtomicUsize = AtomicUsize::new(0);
+
+/// Busy work that also notes how many routines are running right now.
+fn work() {
+    let mut x = 0u64;
+    for i in 0..WORK_ITERATIONS {
+        x = x.wrapping_mul(31).wrapping_add(i);
+        if i % 100_000 == 0 {
+            MAX_PARALLEL.fetch_max(running_now().len(), Ordering::Relaxed);
+        }
+    }
+    core::hint::black_box(x);
+}
+
+pub fn main() {
+    let start = time::now();
+    println!("main: starting {ROUTINES} routines");
+    let children: Vec<_> = (1..=ROUTINES)
+        .map(|child| {
+            go(move || {
+                for step in 1..=STEPS {
+                    println!("routine {child}: step {step}");
+                    work();
+                    yield_now();
+                }
+                println!("routine {child}: done");
+            })
+        })
+        .collect();
+    for child in children {
+        child.join();
+    }
+    let ms = (time::now() - start) / 1_000_000;
+    summary!("max parallel: {}", MAX_PARALLEL.load(Ordering::Relaxed));
+    summary!("wall time: {ms} ms");
 }

@@ -1,16 +1,45 @@
-//! The programs Spindle runs, one module each. The table of names and
-//! descriptions is `spindle_shared::programs` (the host lists it too).
+//! The programs Spindle runs, one module each. Each is a `main` that runs as
+//! routine 1 and uses the kernel's routine API the way a Go program uses
+//! goroutines. The table of names and descriptions is
+//! `spindle_shared::programs` (the host lists it too).
 
 mod fault;
 mod hello;
+mod selfcheck;
 
 use spindle_shared::cmdline::Options;
 use spindle_shared::programs::Program;
 
-/// Runs the program `options` names; does not return.
-pub fn run(options: &Options) -> ! {
-    match options.program {
-        Program::Hello => hello::main(options),
-        Program::Fault => fault::main(options),
+use crate::cmdline::refuse;
+use crate::sched::{self, Settings};
+
+static OPTIONS: spin::Once<Options> = spin::Once::new();
+
+/// The options of this run.
+pub fn options() -> &'static Options {
+    OPTIONS.get().expect("programs::run stored the options")
+}
+
+/// Runs the program `options` names on the scheduler; does not return.
+/// `online` is how many cores came up.
+pub fn run(options: Options, online: usize) -> ! {
+    let cpus = options.cpus.map_or(online, |c| c as usize);
+    if cpus > online {
+        refuse(format_args!(
+            "cpus={cpus} is more than the {online} cores online; valid: 1 to {online}"
+        ));
     }
+    let settings = Settings {
+        cpus,
+        slice_ns: options.slice_ms as u64 * 1_000_000,
+        seed: options.seed,
+        stats: options.stats,
+    };
+    let main = match options.program {
+        Program::Hello => hello::main,
+        Program::Fault => fault::main,
+        Program::Selfcheck => selfcheck::main,
+    };
+    OPTIONS.call_once(|| options);
+    sched::start(settings, main)
 }

@@ -18,6 +18,7 @@ pub struct SpinLock<T> {
 }
 
 pub struct SpinLockGuard<'a, T> {
+    lock: &'a SpinLock<T>,
     // Released by hand in `drop`, before interrupts come back on.
     guard: ManuallyDrop<spin::MutexGuard<'a, T>>,
     interrupts_were_enabled: bool,
@@ -30,14 +31,17 @@ impl<T> SpinLock<T> {
 
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let interrupts_were_enabled = disable_interrupts();
-        SpinLockGuard { guard: ManuallyDrop::new(self.inner.lock()), interrupts_were_enabled }
+        let guard = ManuallyDrop::new(self.inner.lock());
+        SpinLockGuard { lock: self, guard, interrupts_were_enabled }
     }
 
     /// Takes the lock if it is free, without waiting.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let interrupts_were_enabled = disable_interrupts();
         match self.inner.try_lock() {
-            Some(guard) => Some(SpinLockGuard { guard: ManuallyDrop::new(guard), interrupts_were_enabled }),
+            Some(guard) => {
+                Some(SpinLockGuard { lock: self, guard: ManuallyDrop::new(guard), interrupts_were_enabled })
+            }
             None => {
                 restore_interrupts(interrupts_were_enabled);
                 None
@@ -53,6 +57,26 @@ impl<T> SpinLock<T> {
     pub unsafe fn force_unlock(&self) {
         // SAFETY: forwarded to the caller.
         unsafe { self.inner.force_unlock() }
+    }
+
+    /// Releases a lock given up by [`SpinLockGuard::into_parked`].
+    ///
+    /// # Safety
+    /// The lock must be held through a guard given up that way, and released once.
+    pub unsafe fn unlock_parked(&self) {
+        // SAFETY: the parked guard no longer exists; we are its release.
+        unsafe { self.inner.force_unlock() }
+    }
+}
+
+impl<'a, T> SpinLockGuard<'a, T> {
+    /// Gives up the guard without releasing the lock or re-enabling
+    /// interrupts: for parking a routine, whose lock is released by the next
+    /// context once the routine's registers are saved. Returns the lock (for
+    /// [`SpinLock::unlock_parked`]) and whether interrupts were enabled.
+    pub fn into_parked(self) -> (&'a SpinLock<T>, bool) {
+        let this = ManuallyDrop::new(self);
+        (this.lock, this.interrupts_were_enabled)
     }
 }
 

@@ -35,3 +35,9 @@ pub fn wait_for_interrupt() {
     x86_64::instructions::interrupts::enable_and_hlt();
     interrupts::disable();
 }
+
+/// Enables interrupts on this core.
+#[inline]
+pub fn enable_interrupts() {
+    interrupts::enable();
+}

@@ -12,6 +12,7 @@
 //! | `qemu_exit` | ending the run through `isa-debug-exit` |
 //! | `serial` | the COM1 console |
 //! | `smp` | starting the application processors (with `trampoline.s`) |
+//! | `switch` | the context switch |
 //! | `timer` | the per-core timer: TSC-deadline or calibrated one-shot |
 //! | `tsc` | the time-stamp counter and its frequency |
 
@@ -25,6 +26,7 @@ pub mod percpu;
 pub mod qemu_exit;
 pub mod serial;
 pub mod smp;
+pub mod switch;
 pub mod timer;
 pub mod tsc;
 

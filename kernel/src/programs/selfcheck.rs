@@ -1,0 +1,169 @@
+//! `selfcheck`: small programs that each make one scheduler behaviour
+//! visible, for the integration tests (`tests/sched.rs`) and for anyone
+//! curious. `kind=` picks one; each prints what it observed.
+
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::options;
+use crate::sched::{self, JoinHandle, active_cores, go, running_now, yield_now};
+use crate::sync::spin::SpinLock;
+use crate::{println, summary, time};
+
+pub fn main() {
+    match options().kind {
+        "interleave" => interleave(),
+        "parallel" => parallel(),
+        "preempt" => preempt(),
+        "steal" => steal(),
+        "spawn" => spawn_many(),
+        "abandon" => abandon(),
+        "deadlock" => deadlock(),
+        "panic" => routine_panic(),
+        other => unreachable!("kind {other} is not in the selfcheck table"),
+    }
+}
+
+/// Three routines, three steps each, yielding between steps. On one core the
+/// order is round-robin and the same on every run.
+fn interleave() {
+    let children: Vec<_> = (1..=3)
+        .map(|child| {
+            go(move || {
+                for step in 1..=3 {
+                    println!("routine {child} step {step}");
+                    yield_now();
+                }
+            })
+        })
+        .collect();
+    children.into_iter().for_each(JoinHandle::join);
+}
+
+/// One busy routine per core; each keeps running until the scheduler shows
+/// all of them on cores at the same instant (or 10 s pass).
+fn parallel() {
+    let n = active_cores();
+    static SEEN: SpinLock<Vec<(usize, u64)>> = SpinLock::new(Vec::new());
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            go(move || {
+                let deadline = time::now() + 10_000_000_000;
+                while !DONE.load(Ordering::Acquire) && time::now() < deadline {
+                    let now = running_now();
+                    if now.len() == n {
+                        *SEEN.lock() = now;
+                        DONE.store(true, Ordering::Release);
+                    }
+                }
+            })
+        })
+        .collect();
+    children.into_iter().for_each(JoinHandle::join);
+    let seen = SEEN.lock().clone();
+    let cores: BTreeSet<usize> = seen.iter().map(|&(cpu, _)| cpu).collect();
+    summary!("parallel: {} routines running at the same instant on {} cores", seen.len(), cores.len());
+    for (cpu, routine) in seen {
+        summary!("parallel: cpu {cpu} ran routine {routine}");
+    }
+}
+
+/// A routine that spins without ever yielding shares one core with others,
+/// which can only finish if it is preempted.
+fn preempt() {
+    static OTHERS_DONE: AtomicUsize = AtomicUsize::new(0);
+    const OTHERS: usize = 3;
+    let spinner = go(|| {
+        println!("spinner: spinning until the others are done");
+        while OTHERS_DONE.load(Ordering::Acquire) < OTHERS {
+            core::hint::spin_loop();
+        }
+        println!("spinner: done");
+        sched::my_counters().2
+    });
+    let others: Vec<_> = (1..=OTHERS)
+        .map(|i| {
+            go(move || {
+                println!("other {i}: ran");
+                OTHERS_DONE.fetch_add(1, Ordering::Release);
+            })
+        })
+        .collect();
+    others.into_iter().for_each(JoinHandle::join);
+    let preempted = spinner.join();
+    summary!("preempt: the spinner was preempted {preempted} times; all {OTHERS} others finished");
+}
+
+/// Main spawns many routines from one core; the idle cores steal them.
+fn steal() {
+    const ROUTINES: usize = 64;
+    let children: Vec<_> = (0..ROUTINES)
+        .map(|_| {
+            go(|| {
+                let mut x = 0u64;
+                for i in 0..50_000u64 {
+                    x = x.wrapping_mul(7).wrapping_add(i);
+                }
+                core::hint::black_box(x);
+                crate::cpu::current().index
+            })
+        })
+        .collect();
+    let cores: BTreeSet<usize> = children.into_iter().map(JoinHandle::join).collect();
+    let stolen = sched::counters().stolen;
+    summary!("steal: {ROUTINES} routines spawned on one core ran on {} cores; {stolen} stolen", cores.len());
+}
+
+/// 10,000 routines, each returning its number; all joined, the sum checked.
+fn spawn_many() {
+    const ROUTINES: u64 = 10_000;
+    let children: Vec<_> = (1..=ROUTINES).map(|i| go(move || i)).collect();
+    let sum: u64 = children.into_iter().map(JoinHandle::join).sum();
+    let expected = ROUTINES * (ROUTINES + 1) / 2;
+    assert_eq!(sum, expected, "results lost or duplicated");
+    summary!("spawn: {ROUTINES} routines spawned and joined, sum {sum} (expected {expected})");
+}
+
+/// Main starts routines that outlive it and returns: they are abandoned.
+fn abandon() {
+    for i in 1..=3 {
+        drop(go(move || {
+            for step in 1.. {
+                println!("child {i}: step {step}");
+                sched::sleep_ns(1_000_000);
+            }
+        }));
+    }
+    sched::sleep_ns(5_000_000);
+    println!("main: returning without waiting");
+}
+
+/// Two routines each wait for the other to finish, and main waits for
+/// something nobody will ever provide: no routine can ever run again.
+fn deadlock() {
+    static HANDLES: SpinLock<Vec<JoinHandle<()>>> = SpinLock::new(Vec::new());
+    static NEVER: SpinLock<()> = SpinLock::new(());
+    let waiter = || {
+        go(|| {
+            let other = loop {
+                if let Some(h) = HANDLES.lock().pop() {
+                    break h;
+                }
+                yield_now();
+            };
+            other.join()
+        })
+    };
+    let a = waiter();
+    let b = waiter();
+    HANDLES.lock().push(a);
+    HANDLES.lock().push(b);
+    sched::park(NEVER.lock(), "a signal nobody sends");
+}
+
+/// A routine panics: the run fails, naming the routine and its core.
+fn routine_panic() {
+    go(|| panic!("deliberate panic in a child routine")).join()
+}

@@ -1,0 +1,277 @@
+//! Finding work for a core, and waking cores when there is work.
+//!
+//! Order of search (Go's `schedule` and `findRunnable`): every 61st decision
+//! the global queue first; then `runnext` and the local ring; then the
+//! global queue; then stealing from other cores; then halting.
+//!
+//! Halting without losing a wake-up: a core about to halt takes
+//! [`IDLE_LOCK`], stops spinning, sets its bit in [`IDLE`], and only then
+//! looks once more at every queue. A core that makes a routine runnable
+//! first queues it, then reads [`IDLE`]. One of the two always sees the
+//! other: either the waker sees the idle bit and sends an IPI, or the idler
+//! sees the routine and does not halt.
+//!
+//! Deadlock: if the last active core to go idle sees every active core idle
+//! and no timer pending, nothing can ever make a routine runnable again.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+
+use spindle_shared::runq::{CAPACITY, Spill};
+
+use super::percore::{CoreCounters, CoreSched};
+use super::queue::RoutineQueue;
+use super::routine::Routine;
+use super::{active_cores, report, timers};
+use crate::arch;
+use crate::cpu;
+use crate::sync::spin::SpinLock;
+use crate::time;
+
+/// Check the global queue first on every this-many-th scheduling decision,
+/// so that routines there cannot starve behind a busy local queue. 61 is
+/// Go's choice: prime, so it does not fall into step with other periodic
+/// behaviour of the program.
+const GLOBAL_QUEUE_INTERVAL: u64 = 61;
+/// Passes over the other cores when stealing (Go's stealTries).
+const STEAL_PASSES: usize = 4;
+/// Before taking a victim's `runnext`, give the victim this long to run it
+/// itself (Go waits ~3 us): the pair that made it runnable usually wants it
+/// to run on the same core.
+const RUNNEXT_GRACE_US: u64 = 3;
+
+static GLOBAL: SpinLock<RoutineQueue> = SpinLock::new(RoutineQueue::new());
+/// Length of the global queue, readable without its lock.
+static GLOBAL_LEN: AtomicUsize = AtomicUsize::new(0);
+/// Bit i set: active core i is idle (halted, or about to halt).
+static IDLE: AtomicU64 = AtomicU64::new(0);
+/// Cores looking for work without having found any yet.
+static SPINNING: AtomicU32 = AtomicU32::new(0);
+/// Serialises cores going idle with each other (not with wakers).
+static IDLE_LOCK: SpinLock<()> = SpinLock::new(());
+
+fn active_mask() -> u64 {
+    match active_cores() {
+        64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    }
+}
+
+pub fn global_is_empty() -> bool {
+    GLOBAL_LEN.load(Ordering::Acquire) == 0
+}
+
+/// Appends a routine to the global queue.
+pub fn global_push(routine: *mut Routine) {
+    let mut global = GLOBAL.lock();
+    global.push_back(routine);
+    GLOBAL_LEN.store(global.len(), Ordering::Release);
+}
+
+fn global_push_spill(spill: Spill<'_, Routine, CAPACITY>) {
+    let mut global = GLOBAL.lock();
+    for routine in spill {
+        global.push_back(routine);
+    }
+    GLOBAL_LEN.store(global.len(), Ordering::Release);
+}
+
+/// Takes a batch from the global queue (Go's globrunqget): one to run now,
+/// and up to a fair share of the rest into this core's ring.
+fn global_take(core: &CoreSched, batch: bool) -> Option<*mut Routine> {
+    if global_is_empty() {
+        return None;
+    }
+    let mut global = GLOBAL.lock();
+    let len = global.len();
+    let share = if batch { (len / active_cores() + 1).min(CAPACITY / 2) } else { 1 };
+    let first = global.pop_front()?;
+    for _ in 1..share.min(len) {
+        let Some(routine) = global.pop_front() else { break };
+        core.runq.push(routine, |_| unreachable!("the ring had room for half its size"));
+    }
+    GLOBAL_LEN.store(global.len(), Ordering::Release);
+    CoreCounters::add(&core.counters.from_global, 1);
+    Some(first)
+}
+
+/// Queues `routine` on this core: next in line, or at the tail.
+pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
+    if next {
+        core.runq.push_next(routine, global_push_spill);
+    } else {
+        core.runq.push(routine, global_push_spill);
+    }
+}
+
+/// The next routine from this core's own queues and the global queue, and
+/// whether it inherits the current time slice. No stealing, no waiting.
+pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
+    let tick = core.schedtick.get() + 1;
+    core.schedtick.set(tick);
+    if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        if let Some(routine) = global_take(core, false) {
+            return Some((routine, false));
+        }
+    }
+    core.runq.pop().or_else(|| global_take(core, true).map(|r| (r, false)))
+}
+
+/// Steals from another active core, in random order (Go's randomOrder: a
+/// random start and a stride coprime to the number of cores).
+fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
+    let n = active_cores();
+    if n < 2 {
+        return None;
+    }
+    for pass in 0..STEAL_PASSES {
+        let take_runnext = pass == STEAL_PASSES - 1;
+        let start = core.random() as usize % n;
+        let stride = coprime_stride(core.random() as usize, n);
+        for i in 0..n {
+            let victim = (start + i * stride) % n;
+            if victim == me {
+                continue;
+            }
+            let Some(victim) = cpu::get(victim) else { continue };
+            if take_runnext && victim.sched.runq.len() == 1 {
+                time::delay_us(RUNNEXT_GRACE_US);
+            }
+            if let Some((routine, moved)) = victim.sched.runq.steal_into(&core.runq, take_runnext) {
+                CoreCounters::add(&core.counters.stolen, moved as u64);
+                return Some(routine);
+            }
+        }
+    }
+    None
+}
+
+/// A stride in `1..n` that is coprime to `n`, so `start + i*stride` visits every core once.
+fn coprime_stride(seed: usize, n: usize) -> usize {
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let mut stride = 1 + seed % (n - 1).max(1);
+    while gcd(stride, n) != 1 {
+        stride = stride % (n - 1) + 1;
+    }
+    stride
+}
+
+/// Whether any active core has runnable work in its queues or the global one.
+fn work_anywhere() -> bool {
+    !global_is_empty() || (0..active_cores()).filter_map(cpu::get).any(|c| !c.sched.runq.is_empty())
+}
+
+fn start_spinning(core: &CoreSched) -> bool {
+    if core.spinning.get() {
+        return true;
+    }
+    // Go bounds spinning to half the busy cores: more would only burn time.
+    let busy = active_cores() as u32 - IDLE.load(Ordering::Relaxed).count_ones();
+    if 2 * SPINNING.load(Ordering::Relaxed) >= busy {
+        return false;
+    }
+    SPINNING.fetch_add(1, Ordering::SeqCst);
+    core.spinning.set(true);
+    true
+}
+
+/// Stops spinning after finding work; if this was the last spinning core,
+/// wakes another, since there may be more work (Go's resetspinning).
+fn found_work(core: &CoreSched) {
+    if core.spinning.replace(false) && SPINNING.fetch_sub(1, Ordering::SeqCst) == 1 {
+        wake_a_core();
+    }
+}
+
+/// Finds the next routine for this core, halting until there is one.
+/// From the core's idle context, interrupts off.
+pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
+    let me = cpu::current().index;
+    loop {
+        if let Some(found) = pick_local(core) {
+            found_work(core);
+            return found;
+        }
+        if start_spinning(core) {
+            if let Some(routine) = steal(core, me).or_else(|| global_take(core, true)) {
+                found_work(core);
+                return (routine, false);
+            }
+        }
+        halt_until_woken(core, me);
+    }
+}
+
+/// Goes idle: unless work shows up at the last moment, halts until an
+/// interrupt. Detects deadlock.
+fn halt_until_woken(core: &CoreSched, me: usize) {
+    let bit = 1u64 << me;
+    {
+        let _serial = IDLE_LOCK.lock();
+        if core.spinning.replace(false) {
+            SPINNING.fetch_sub(1, Ordering::SeqCst);
+        }
+        core.in_idle_set.set(true);
+        IDLE.fetch_or(bit, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if work_anywhere() {
+            leave_idle_set();
+            return;
+        }
+        // Pending first, then IDLE: a core whose timer fires leaves IDLE
+        // before the timer stops counting as pending.
+        if timers::PENDING.load(Ordering::SeqCst) == 0 && IDLE.load(Ordering::SeqCst) == active_mask() {
+            report::deadlock();
+        }
+    }
+    let slept = time::now();
+    arch::cpu::wait_for_interrupt();
+    CoreCounters::add(&core.counters.idle_ns, time::now() - slept);
+    leave_idle_set();
+}
+
+/// Takes this core out of the idle set, if it is in it. Only the core
+/// itself and [`wake_a_core`] clear a core's bit; if a waker got there first,
+/// it counted this core as spinning, and this core now is.
+pub fn leave_idle_set() {
+    let core = cpu::current();
+    if !core.sched.in_idle_set.replace(false) {
+        return;
+    }
+    let bit = 1u64 << core.index;
+    if IDLE.fetch_and(!bit, Ordering::SeqCst) & bit == 0 {
+        core.sched.spinning.set(true);
+    }
+}
+
+/// Wakes an idle core to look for work, unless one is already looking
+/// (Go's wakep). Called after making a routine runnable.
+pub fn wake_a_core() {
+    fence(Ordering::SeqCst);
+    if IDLE.load(Ordering::SeqCst) == 0 || SPINNING.load(Ordering::SeqCst) != 0 {
+        return;
+    }
+    if SPINNING.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+        return;
+    }
+    loop {
+        let idle = IDLE.load(Ordering::SeqCst);
+        if idle == 0 {
+            SPINNING.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let target = idle.trailing_zeros() as usize;
+        let bit = 1u64 << target;
+        if IDLE.fetch_and(!bit, Ordering::SeqCst) & bit != 0 {
+            // The target finds its bit gone and takes over our SPINNING count.
+            if let Some(cpu) = cpu::get(target) {
+                arch::send_wake(cpu.apic_id);
+            }
+            return;
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The routine scheduler.
+//!
+//! # The model
+//!
+//! Spindle follows Go's runtime (runtime/proc.go), with the machine taking
+//! the place of the operating system:
+//!
+//! - A **routine** (Go's G) is a closure with its own stack. `go(f)` starts
+//!   one; the program's `main` is routine 1.
+//! - A **core** that runs routines plays both Go's P (the right to run
+//!   routines, with a local run queue) and its M (the thread doing it). There
+//!   are `cpus` of them (GOMAXPROCS); the other processors stay halted.
+//! - Each core has a **local run queue**: a lock-free ring of 256 routines
+//!   plus a `runnext` slot (`spindle_shared::runq`). Only the owner pushes;
+//!   the owner pops and other cores steal, claiming entries by CAS.
+//! - New and just-woken routines go to the current core's `runnext` and
+//!   inherit the running routine's time slice, so a producer and a consumer
+//!   that hand work back and forth stay on one core without starving others.
+//! - A full ring moves half of itself to the **global queue** (a locked
+//!   FIFO). A core checks the global queue every 61st scheduling decision,
+//!   so routines there cannot starve behind a busy local queue, and whenever
+//!   its local queue is empty.
+//! - A core with nothing to run **steals** half of another core's ring
+//!   (four passes over the other cores in random order; a victim's
+//!   `runnext` only on the last pass), then looks at the global queue, then
+//!   **halts** (`sti; hlt`, decided with interrupts off) until an interrupt.
+//!   Whoever makes a routine runnable while cores are halted and none is
+//!   already looking for work ("spinning") wakes one with an IPI.
+//! - **Switches** happen at `yield_now` (to the tail of the local queue:
+//!   Go's Gosched uses the global queue; the local tail keeps the routine's
+//!   core and needs no lock), at every blocking operation (`park`), at exit,
+//!   and at **preemption**: each core's timer interrupt takes the core from a
+//!   routine that has run a whole slice (10 ms unless `slice=`) and puts it
+//!   in the global queue, as Go does. Spin locks keep interrupts off, so a
+//!   routine is never preempted while holding one; the pending timer
+//!   interrupt is taken when the last lock is released.
+//! - When `main` returns the run ends, whatever other routines are doing
+//!   (they are *abandoned*, and counted). When every routine is blocked and
+//!   no timer is pending, the run ends with Go's deadlock error.
+//!
+//! # The mechanics
+//!
+//! A switch saves the callee-saved registers on the old stack and loads the
+//! new stack ([`crate::arch::switch`]). What must happen to the routine that
+//! left (requeue it, release the lock it parked under, recycle its stack)
+//! cannot happen before its registers are saved, or another core could pick
+//! it up while it is still running; so it is recorded in the core's `then`
+//! and done by whichever context runs next ([`run::finish_switch`]).
+//!
+//! Each core also has an idle context on its own kernel stack, where it looks
+//! for work and halts; a routine that gives up the core with nothing else
+//! runnable locally switches there.
+//!
+//! | file | what |
+//! |---|---|
+//! | `routine.rs` | control blocks at the top of each stack, join handles |
+//! | `percore.rs` | a core's scheduler state and counters |
+//! | `queue.rs` | intrusive FIFO (global queue, wait queues) |
+//! | `run.rs` | switching, the per-core loop, preemption, routine entry and exit |
+//! | `find.rs` | finding work: local, global, stealing, halting, waking cores |
+//! | `timers.rs` | sleep and timed callbacks |
+//! | `report.rs` | the exit summary, the deadlock report, `--stats` |
+
+mod find;
+mod percore;
+mod queue;
+mod report;
+mod routine;
+mod run;
+pub mod timers;
+
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+pub use percore::CoreSched;
+pub use queue::RoutineQueue;
+pub use routine::{JoinHandle, Routine, RoutineId};
+
+use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::cpu;
+use crate::sync::spin::{SpinLock, SpinLockGuard};
+
+/// Id of the program's main routine.
+pub const MAIN_ROUTINE: RoutineId = 1;
+
+/// How many cores run routines (`cpus=`); cores `0..ACTIVE` do.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// Time slice in ns.
+static SLICE_NS: AtomicU64 = AtomicU64::new(10_000_000);
+/// Next routine id.
+static NEXT_ID: AtomicU64 = AtomicU64::new(MAIN_ROUTINE);
+/// Set once the scheduler runs: cores then enter their scheduling loop.
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// When the scheduler started (ns since boot).
+static START_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Settings of a run.
+pub struct Settings {
+    pub cpus: usize,
+    pub slice_ns: u64,
+    pub seed: u64,
+    pub stats: bool,
+}
+
+/// The scheduler state of the running core.
+#[inline]
+fn this_core() -> &'static CoreSched {
+    &cpu::current().sched
+}
+
+/// Cores that run routines.
+pub fn active_cores() -> usize {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+/// Starts the scheduler with `main` as routine 1, on the bootstrap core,
+/// and makes the bootstrap core run routines. Does not return: the run ends
+/// when `main` returns, on a deadlock, or on a failure.
+pub fn start(settings: Settings, main: fn()) -> ! {
+    ACTIVE.store(settings.cpus, Ordering::Relaxed);
+    SLICE_NS.store(settings.slice_ns, Ordering::Relaxed);
+    report::set_stats(settings.stats);
+    for core in cpu::all() {
+        // Distinct, non-zero seeds per core (xorshift must not start at 0).
+        let seed = settings.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (core.index as u64 + 1);
+        core.sched.rng.set(seed | 1);
+    }
+    START_NS.store(crate::time::now(), Ordering::Relaxed);
+    let were_enabled = disable_interrupts();
+    let routine = run::spawn(move || main(), false);
+    debug_assert_eq!(routine.0, MAIN_ROUTINE);
+    STARTED.store(true, Ordering::Release);
+    for core in cpu::all().filter(|c| c.index != 0 && c.index < settings.cpus) {
+        crate::arch::send_wake(core.apic_id);
+    }
+    restore_interrupts(were_enabled);
+    run::run_this_core()
+}
+
+/// Where an application processor goes once it is ready: run routines if it
+/// is one of the active cores (as soon as the scheduler starts), else halt.
+pub fn enter_from_ap() -> ! {
+    let index = cpu::current().index;
+    while !STARTED.load(Ordering::Acquire) {
+        crate::arch::cpu::wait_for_interrupt();
+    }
+    if index < active_cores() { run::run_this_core() } else { crate::smp::idle_forever() }
+}
+
+/// Whether the running core executes routines now.
+pub fn running_here() -> bool {
+    STARTED.load(Ordering::Acquire) && cpu::entered() && cpu::current().index < active_cores()
+}
+
+/// Starts a routine running `f` and returns a handle to join it.
+pub fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let were_enabled = disable_interrupts();
+    let (_, routine) = run::spawn(f, true);
+    restore_interrupts(were_enabled);
+    JoinHandle { routine, _result: PhantomData }
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the routine to return and gives its result.
+    pub fn join(self) -> T {
+        // SAFETY: the handle keeps the control block alive.
+        let routine = unsafe { &*self.routine };
+        let mut join = routine.join.lock();
+        if !join.done {
+            join.waiter = current();
+            park(join, "join");
+        } else {
+            drop(join);
+        }
+        self.take_result()
+        // Dropping self releases the handle's reference.
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let were_enabled = disable_interrupts();
+        Routine::release(self.routine, |stack| this_core().cache_stack(stack));
+        restore_interrupts(were_enabled);
+    }
+}
+
+/// Lets other routines run: the current one goes to the back of its core's
+/// queue (Go's `runtime.Gosched`). Returns at once if nothing else is runnable.
+pub fn yield_now() {
+    let were_enabled = disable_interrupts();
+    run::yield_core();
+    restore_interrupts(were_enabled);
+}
+
+/// Parks the running routine until `ns` nanoseconds from now.
+pub fn sleep_ns(ns: u64) {
+    if ns == 0 {
+        return yield_now();
+    }
+    timers::sleep_until(crate::time::now() + ns);
+}
+
+/// The running routine (null outside routines).
+pub fn current() -> *mut Routine {
+    if !running_here() {
+        return core::ptr::null_mut();
+    }
+    let were_enabled = disable_interrupts();
+    let routine = this_core().current.load(Ordering::Relaxed);
+    restore_interrupts(were_enabled);
+    routine
+}
+
+/// The running routine's id and core, if a routine is running here.
+pub fn current_id() -> Option<(RoutineId, usize)> {
+    let routine = current();
+    // SAFETY: the running routine is alive while it runs.
+    (!routine.is_null()).then(|| (unsafe { (*routine).id }, cpu::current().index))
+}
+
+/// Parks the running routine. `guard` is the lock protecting whatever will
+/// wake it; it is released once the routine's registers are saved, so a
+/// waker (which takes that lock) always finds the routine parked and
+/// switched out. `reason` is shown by the deadlock report.
+pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: &'static str) {
+    unsafe fn unlock<T>(lock: *const ()) {
+        // SAFETY: `lock` came from `into_parked` below and is released once.
+        unsafe { (*(lock as *const SpinLock<T>)).unlock_parked() }
+    }
+    let (lock, were_enabled) = guard.into_parked();
+    run::park_current(reason, lock as *const SpinLock<T> as *const (), unlock::<T>);
+    restore_interrupts(were_enabled);
+}
+
+/// Makes a parked routine runnable, on the running core, next in line
+/// (Go's `goready`): a routine woken by another keeps the waker's core and
+/// runs as soon as the waker gives it up.
+pub fn ready(routine: *mut Routine) {
+    let were_enabled = disable_interrupts();
+    run::make_ready(routine);
+    restore_interrupts(were_enabled);
+}
+
+/// Scheduler counters of the running routine: (runs, ns run, preemptions).
+pub fn my_counters() -> (u64, u64, u64) {
+    let routine = current();
+    assert!(!routine.is_null(), "my_counters outside a routine");
+    // SAFETY: the running routine is alive.
+    let r = unsafe { &*routine };
+    (r.runs.load(Ordering::Relaxed), r.run_ns.load(Ordering::Relaxed), r.preemptions.load(Ordering::Relaxed))
+}
+
+/// Totals of the per-core counters so far.
+pub fn counters() -> report::Totals {
+    report::totals()
+}
+
+/// The timer interrupt, after the start-up self-check: fire due timers,
+/// preempt a routine that used up its slice, re-arm.
+pub fn on_timer() {
+    if running_here() {
+        run::on_timer();
+    }
+}
+
+/// The wake-up interrupt.
+pub fn on_wake() {
+    if running_here() {
+        find::leave_idle_set();
+    }
+}
+
+/// What runs on each active core at this instant: `(cpu, routine id)` for
+/// every core running a routine. A snapshot, for programs that want to show
+/// parallelism; ids read as a routine exits may be stale.
+pub fn running_now() -> alloc::vec::Vec<(usize, RoutineId)> {
+    (0..active_cores())
+        .filter_map(cpu::get)
+        .filter_map(|c| {
+            let routine = c.sched.current.load(Ordering::Relaxed);
+            // SAFETY: control blocks live at the top of stacks, which stay
+            // mapped for ever; a recycled one still holds some routine's id.
+            (!routine.is_null()).then(|| (c.index, unsafe { (*routine).id }))
+        })
+        .collect()
+}

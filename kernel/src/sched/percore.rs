@@ -1,0 +1,137 @@
+//! A core's scheduler state (Go's P, plus the bits of M that Spindle needs).
+//!
+//! Everything here but the run queue and the counters is touched only by
+//! the core that owns it, with interrupts off, so plain `Cell`s suffice; the
+//! run queue is shared with thieves, the counters are read by the summary.
+
+use alloc::vec::Vec;
+use core::cell::{Cell, UnsafeCell};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use spindle_shared::runq::RunQueue;
+
+use super::routine::Routine;
+use super::timers::TimerQueue;
+use crate::mem::stack::Stack;
+use crate::sync::spin::SpinLock;
+
+/// Free stacks a core keeps for its next spawns before giving them back to
+/// the global pool.
+pub const STACK_CACHE: usize = 64;
+
+/// What the next context must do for the routine that just switched away
+/// (it cannot do it itself: it was still running on its stack).
+#[derive(Clone, Copy)]
+pub enum Then {
+    /// Nothing (the previous context was the idle loop, or is gone).
+    Nothing,
+    /// Put it back in this core's run queue (yield).
+    Requeue(*mut Routine),
+    /// Put it in the global queue (preemption, as Go does).
+    RequeueGlobal(*mut Routine),
+    /// It parked: release the lock it parked under.
+    Unlock(*const (), unsafe fn(*const ())),
+    /// It exited: drop its reference (maybe recycling its stack).
+    Release(*mut Routine),
+}
+
+/// Scheduler counters of one core.
+#[derive(Default)]
+pub struct CoreCounters {
+    /// Context switches into a routine.
+    pub switches: AtomicU64,
+    /// Routines preempted at the end of their slice.
+    pub preemptions: AtomicU64,
+    /// Routines taken from other cores' queues.
+    pub stolen: AtomicU64,
+    /// Routines taken from the global queue.
+    pub from_global: AtomicU64,
+    /// Nanoseconds spent halted with nothing to run.
+    pub idle_ns: AtomicU64,
+    /// Routines started on this core, and routines that returned on it.
+    pub spawned: AtomicU64,
+    pub finished: AtomicU64,
+}
+
+impl CoreCounters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+}
+
+pub struct CoreSched {
+    pub runq: RunQueue<Routine>,
+    /// The running routine; null while the core is in its idle loop. Only
+    /// this core writes it; others read it to see what runs where.
+    pub current: AtomicPtr<Routine>,
+    /// Saved stack pointer of the core's idle loop while a routine runs.
+    pub idle_context: UnsafeCell<usize>,
+    /// What the next context does for the one that just left.
+    pub then: Cell<Then>,
+    /// When the current time slice began (ns); runnext routines inherit it.
+    pub slice_start: Cell<u64>,
+    /// When the running routine was switched in (ns), for its run time.
+    pub run_start: Cell<u64>,
+    /// Scheduling decisions taken (Go's schedtick).
+    pub schedtick: Cell<u64>,
+    /// This core's random-number state (xorshift64*).
+    pub rng: Cell<u64>,
+    /// The deadline the core's timer is armed for (0: not armed).
+    pub armed: Cell<u64>,
+    /// Whether this core is looking for work without having found any.
+    pub spinning: Cell<bool>,
+    /// Whether this core put itself in the idle set and has not left it.
+    pub in_idle_set: Cell<bool>,
+    pub stacks: UnsafeCell<Vec<Stack>>,
+    pub timers: SpinLock<TimerQueue>,
+    pub counters: CoreCounters,
+}
+
+impl CoreSched {
+    pub fn new() -> CoreSched {
+        CoreSched {
+            runq: RunQueue::new(),
+            current: AtomicPtr::new(core::ptr::null_mut()),
+            idle_context: UnsafeCell::new(0),
+            then: Cell::new(Then::Nothing),
+            slice_start: Cell::new(0),
+            run_start: Cell::new(0),
+            schedtick: Cell::new(0),
+            rng: Cell::new(0),
+            armed: Cell::new(0),
+            spinning: Cell::new(false),
+            in_idle_set: Cell::new(false),
+            stacks: UnsafeCell::new(Vec::with_capacity(STACK_CACHE)),
+            timers: SpinLock::new(TimerQueue::new()),
+            counters: CoreCounters::default(),
+        }
+    }
+
+    /// A pseudo-random number from this core's generator.
+    pub fn random(&self) -> u64 {
+        // xorshift64* (Vigna, "An experimental exploration of Marsaglia's
+        // xorshift generators, scrambled", 2016).
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Takes a free stack from this core's cache. Interrupts off.
+    pub fn cached_stack(&self) -> Option<Stack> {
+        // SAFETY: own core, interrupts off.
+        unsafe { (*self.stacks.get()).pop() }
+    }
+
+    /// Keeps a free stack for later, or gives it back to the global pool.
+    /// Interrupts off.
+    pub fn cache_stack(&self, stack: Stack) {
+        // SAFETY: own core, interrupts off.
+        let stacks = unsafe { &mut *self.stacks.get() };
+        if stacks.len() < STACK_CACHE {
+            stacks.push(stack);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! How a run ends: the summary when `main` returns, the deadlock report,
+//! and the `stats` counters.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use spindle_shared::exit::GuestExit;
+
+use super::percore::CoreSched;
+use super::routine::{self, State};
+use super::{START_NS, active_cores};
+use crate::arch::qemu_exit::exit_qemu;
+use crate::mem::stack;
+use crate::panic::stop_the_machine;
+use crate::{console, cpu, println, summary, time};
+
+static STATS: AtomicBool = AtomicBool::new(false);
+
+pub fn set_stats(on: bool) {
+    STATS.store(on, Ordering::Relaxed);
+}
+
+/// Sums of the per-core counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub spawned: u64,
+    pub finished: u64,
+    pub switches: u64,
+    pub preemptions: u64,
+    pub stolen: u64,
+    pub from_global: u64,
+    pub idle_ns: u64,
+}
+
+fn cores() -> impl Iterator<Item = (usize, &'static CoreSched)> {
+    (0..active_cores()).filter_map(cpu::get).map(|c| (c.index, &c.sched))
+}
+
+pub fn totals() -> Totals {
+    let mut t = Totals::default();
+    for (_, core) in cores() {
+        let c = &core.counters;
+        t.spawned += c.spawned.load(Ordering::Relaxed);
+        t.finished += c.finished.load(Ordering::Relaxed);
+        t.switches += c.switches.load(Ordering::Relaxed);
+        t.preemptions += c.preemptions.load(Ordering::Relaxed);
+        t.stolen += c.stolen.load(Ordering::Relaxed);
+        t.from_global += c.from_global.load(Ordering::Relaxed);
+        t.idle_ns += c.idle_ns.load(Ordering::Relaxed);
+    }
+    t
+}
+
+/// `main` returned: the run ends with success, abandoning whatever else runs.
+pub fn main_returned() -> ! {
+    stop_the_machine();
+    // main itself finished: counted here, since it never reaches the exit path.
+    let t = totals();
+    let finished = t.finished + 1;
+    console::summary(format_args!(
+        "exit: main returned; routines spawned {}, finished {finished}, abandoned {}",
+        t.spawned,
+        t.spawned - finished
+    ));
+    if STATS.load(Ordering::Relaxed) {
+        print_stats();
+    }
+    exit_qemu(GuestExit::Success)
+}
+
+fn print_stats() {
+    let elapsed = time::now() - START_NS.load(Ordering::Relaxed);
+    for (index, core) in cores() {
+        let c = &core.counters;
+        let idle = c.idle_ns.load(Ordering::Relaxed).min(elapsed);
+        let busy_permille = (elapsed - idle) * 1000 / elapsed.max(1);
+        summary!(
+            "stats: cpu {index}: busy {}.{}%, switches {}, preemptions {}, stolen {}, from global {}, idle {} us",
+            busy_permille / 10,
+            busy_permille % 10,
+            c.switches.load(Ordering::Relaxed),
+            c.preemptions.load(Ordering::Relaxed),
+            c.stolen.load(Ordering::Relaxed),
+            c.from_global.load(Ordering::Relaxed),
+            idle / 1000
+        );
+    }
+    let t = totals();
+    summary!(
+        "stats: total: switches {}, preemptions {}, stolen {}, from global {}, run time {} us",
+        t.switches,
+        t.preemptions,
+        t.stolen,
+        t.from_global,
+        elapsed / 1000
+    );
+}
+
+/// Every active core is idle and no timer is pending: no routine can ever
+/// run again. Reports the parked routines and ends the run with failure.
+pub fn deadlock() -> ! {
+    stop_the_machine();
+    println!("fatal error: all routines are asleep - deadlock!");
+    for top in stack::slot_tops() {
+        let Some(r) = routine::live_at(top.as_u64() as usize) else { continue };
+        if r.state() == State::Parked {
+            println!("  routine {} [{}]", r.id, r.wait_reason.get());
+        }
+    }
+    exit_qemu(GuestExit::Failure)
+}

@@ -1,0 +1,231 @@
+//! Routines: what `go` starts.
+//!
+//! A routine's control block ([`Routine`]) and its closure live at the top of
+//! its own stack, so starting one allocates nothing on the heap: it takes a
+//! stack from the core's cache, writes the block, the closure and an initial
+//! context below them, and queues the routine. The stack region is thus also
+//! the routine table (as xv6's `proc[]`): the deadlock report walks it.
+//!
+//! A routine is freed (its stack recycled) when both the routine has exited
+//! and nobody holds a [`JoinHandle`] to it: `refs` counts those two owners.
+
+use core::cell::{Cell, UnsafeCell};
+use core::marker::PhantomData;
+use core::mem::{align_of, size_of};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+use crate::mem::stack::Stack;
+use crate::sync::spin::SpinLock;
+
+/// Marks a stack slot whose top holds a routine's control block.
+const MAGIC: u64 = 0x5350_494e_444c_4521; // "SPINDLE!"
+/// Most bytes a routine's closure and result may take at the top of its stack.
+pub const MAX_PAYLOAD: usize = 8 * 1024;
+
+/// A routine's id: 1 is the program's main routine, then in spawn order.
+pub type RoutineId = u64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// In a run queue (or about to be).
+    Runnable,
+    /// Running on some core.
+    Running,
+    /// Waiting for something (`wait_reason` says what).
+    Parked,
+    /// Returned from its closure.
+    Dead,
+}
+
+/// What a joiner waits on.
+pub(super) struct JoinState {
+    pub(super) done: bool,
+    pub(super) waiter: *mut Routine,
+}
+
+/// A routine's control block, at the top of its stack.
+#[repr(C)]
+pub struct Routine {
+    magic: u64,
+    pub id: RoutineId,
+    /// Saved stack pointer while not running.
+    pub(super) context: UnsafeCell<usize>,
+    pub(super) state: AtomicU8,
+    /// Owners: the running routine until it exits, plus a live JoinHandle.
+    refs: AtomicU32,
+    stack: UnsafeCell<Option<Stack>>,
+    /// Link for the intrusive queues (global run queue, wait queues).
+    pub(super) next: Cell<*mut Routine>,
+    /// What a parked routine waits for (shown by the deadlock report).
+    pub(super) wait_reason: Cell<&'static str>,
+    pub(super) join: SpinLock<JoinState>,
+    /// Runs the closure and stores its result (monomorphised per closure type).
+    run: unsafe fn(*mut Routine),
+    /// The `Option<T>` the result goes to, inside the payload.
+    result: *mut (),
+    /// Drops a result nobody took (monomorphised per result type).
+    drop_result: unsafe fn(*mut Routine),
+    /// Counters, written only by the core running the routine.
+    pub runs: AtomicU64,
+    pub run_ns: AtomicU64,
+    pub preemptions: AtomicU64,
+}
+
+// SAFETY: routines move between cores; fields touched by several cores are
+// atomics or locks, the Cells are touched by whoever owns the routine at the
+// moment (the queue holding it, or the core running it).
+unsafe impl Sync for Routine {}
+// SAFETY: as above.
+unsafe impl Send for Routine {}
+
+/// Closure and result, right below the control block.
+struct Payload<F, T> {
+    f: Option<F>,
+    result: Option<T>,
+}
+
+/// Bytes reserved at the top of each stack for the control block and payload
+/// of type `Payload<F, T>`, rounded to keep the stack 16-byte aligned.
+const fn reserved<F, T>() -> usize {
+    (size_of::<Routine>() + size_of::<Payload<F, T>>() + 15) & !15
+}
+
+impl Routine {
+    /// The payload, right below the control block.
+    fn payload<F, T>(this: *mut Routine) -> *mut Payload<F, T> {
+        (this as usize - size_of::<Payload<F, T>>()) as *mut Payload<F, T>
+    }
+
+    pub fn state(&self) -> State {
+        // SAFETY: only valid State values are ever stored.
+        unsafe { core::mem::transmute::<u8, State>(self.state.load(Ordering::Acquire)) }
+    }
+
+    pub(super) fn set_state(&self, state: State) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
+    /// Runs the closure (on the routine's own stack).
+    pub(super) fn run(this: *mut Routine) {
+        // SAFETY: `run` was made for this routine's payload type.
+        unsafe { ((*this).run)(this) }
+    }
+
+    /// Drops one owner's reference; the last one gives the stack back.
+    /// Must not be called on the stack being released.
+    pub(super) fn release(this: *mut Routine, recycle: impl FnOnce(Stack)) {
+        // SAFETY: `this` is a live control block while refs > 0.
+        let routine = unsafe { &*this };
+        if routine.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: last owner: no one else touches the block any more.
+            unsafe { (routine.drop_result)(this) };
+            // SAFETY: as above.
+            let stack = unsafe { (*routine.stack.get()).take() }.expect("a live routine has a stack");
+            recycle(stack);
+        }
+    }
+}
+
+unsafe fn run_payload<F: FnOnce() -> T, T>(this: *mut Routine) {
+    let payload = Routine::payload::<F, T>(this);
+    // SAFETY: the payload was written by `create` and is owned by this
+    // routine, which runs it once.
+    unsafe {
+        let f = (*payload).f.take().expect("a routine runs once");
+        (*payload).result = Some(f());
+    }
+}
+
+unsafe fn drop_payload<F, T>(this: *mut Routine) {
+    // SAFETY: the last owner drops what is left (an untaken result).
+    unsafe { core::ptr::drop_in_place(Routine::payload::<F, T>(this)) }
+}
+
+/// Lays out a new routine on `stack` and returns it with its initial context
+/// made by `new_context(top, arg)`. `with_handle` says whether a JoinHandle
+/// will own a reference.
+pub(super) fn create<F, T>(
+    stack: Stack,
+    id: RoutineId,
+    f: F,
+    with_handle: bool,
+    new_context: impl FnOnce(usize, usize) -> usize,
+) -> *mut Routine
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    const {
+        assert!(
+            size_of::<Payload<F, T>>() <= MAX_PAYLOAD,
+            "a routine's closure and result must fit in 8 KiB; box large captures"
+        );
+        assert!(align_of::<Payload<F, T>>() <= 16 && align_of::<Routine>() <= 16);
+    }
+    let top = stack.top().as_u64() as usize;
+    let this = (top - size_of::<Routine>()) as *mut Routine;
+    let payload = Routine::payload::<F, T>(this);
+    let context_top = (top - reserved::<F, T>()) & !15;
+    // SAFETY: the top of the stack is ours (the stack was just taken from
+    // the pool or mapped) and big enough (checked above); a fault in the
+    // unmapped part grows it.
+    unsafe {
+        payload.write(Payload { f: Some(f), result: None });
+        this.write(Routine {
+            magic: MAGIC,
+            id,
+            context: UnsafeCell::new(0),
+            state: AtomicU8::new(State::Runnable as u8),
+            refs: AtomicU32::new(1 + with_handle as u32),
+            stack: UnsafeCell::new(Some(stack)),
+            next: Cell::new(core::ptr::null_mut()),
+            wait_reason: Cell::new(""),
+            join: SpinLock::new(JoinState { done: false, waiter: core::ptr::null_mut() }),
+            run: run_payload::<F, T>,
+            result: (&raw mut (*payload).result).cast(),
+            drop_result: drop_payload::<F, T>,
+            runs: AtomicU64::new(0),
+            run_ns: AtomicU64::new(0),
+            preemptions: AtomicU64::new(0),
+        });
+        *(*this).context.get() = new_context(context_top, this as usize);
+    }
+    this
+}
+
+/// The routine whose control block sits at the top of `stack_top`'s stack,
+/// if that slot holds one that has not exited.
+pub(super) fn live_at(stack_top: usize) -> Option<&'static Routine> {
+    let this = (stack_top - size_of::<Routine>()) as *const Routine;
+    // SAFETY: the caller checked the slot's top page is mapped; a slot that
+    // never held a routine fails the magic check.
+    let routine = unsafe { &*this };
+    (routine.magic == MAGIC && routine.state() != State::Dead).then_some(routine)
+}
+
+/// Owns the right to wait for a routine and take its result.
+pub struct JoinHandle<T> {
+    pub(super) routine: *mut Routine,
+    pub(super) _result: PhantomData<T>,
+}
+
+// SAFETY: the handle only reaches the routine through its lock and atomics.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// The routine's id.
+    pub fn id(&self) -> RoutineId {
+        // SAFETY: the handle keeps the control block alive.
+        unsafe { (*self.routine).id }
+    }
+
+    /// Takes the result; only once the routine is done.
+    pub(super) fn take_result(&self) -> T {
+        // SAFETY: the handle keeps the block alive; `result` points at the
+        // payload's `Option<T>` (T is this handle's type), which the finished
+        // routine no longer touches.
+        unsafe { (*((*self.routine).result as *mut Option<T>)).take() }
+            .expect("a finished routine has its result")
+    }
+}

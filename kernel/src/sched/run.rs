@@ -1,0 +1,211 @@
+//! Switching between routines: spawn, yield, park, exit, preemption, and
+//! each core's scheduling loop. Everything here runs with interrupts off.
+
+use core::sync::atomic::Ordering;
+
+use super::find::{self, find_work, global_push};
+use super::percore::{CoreCounters, CoreSched, Then};
+use super::routine::{self, Routine, RoutineId, State};
+use super::timers::{self, arm_by};
+use super::{MAIN_ROUTINE, NEXT_ID, SLICE_NS, report, this_core};
+use crate::arch::cpu::{disable_interrupts, enable_interrupts};
+use crate::arch::switch::{new_context, switch};
+use crate::mem::frames;
+use crate::mem::stack::Stack;
+use crate::panic::{Fatal, fatal};
+use crate::{cpu, time};
+
+/// Creates a routine running `f` and makes it runnable next on this core.
+/// Returns its id and control block.
+pub fn spawn<F, T>(f: F, with_handle: bool) -> (RoutineId, *mut Routine)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let core = this_core();
+    // The page-fault path takes frames from this reserve; top it up here,
+    // where no lock is held.
+    cpu::current().fault_frames.refill(frames::allocate);
+    let stack = match core.cached_stack() {
+        Some(stack) => stack,
+        None => Stack::lazy().unwrap_or_else(|_| fatal(Fatal::OutOfMemory)),
+    };
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let routine = routine::create(stack, id, f, with_handle, |top, arg| {
+        // SAFETY: the stack below the payload is the new routine's own.
+        unsafe { new_context(top, routine_entry, arg) }
+    });
+    CoreCounters::add(&core.counters.spawned, 1);
+    find::push_local(core, routine, true);
+    find::wake_a_core();
+    (id, routine)
+}
+
+/// Where every routine starts, on its own stack, with interrupts off.
+extern "C" fn routine_entry(routine: usize) -> ! {
+    let routine = routine as *mut Routine;
+    finish_switch();
+    enable_interrupts();
+    Routine::run(routine);
+    disable_interrupts();
+    // SAFETY: the routine is alive: it is running.
+    let r = unsafe { &*routine };
+    if r.id == MAIN_ROUTINE {
+        report::main_returned();
+    }
+    let core = this_core();
+    CoreCounters::add(&core.counters.finished, 1);
+    let waiter = {
+        let mut join = r.join.lock();
+        join.done = true;
+        core::mem::replace(&mut join.waiter, core::ptr::null_mut())
+    };
+    if !waiter.is_null() {
+        make_ready(waiter);
+    }
+    r.set_state(State::Dead);
+    switch_away(Then::Release(routine));
+    unreachable!("a dead routine was switched back to");
+}
+
+/// Does what the context that just left asked for (see `Then`). Called by
+/// every context right after it is switched in.
+pub fn finish_switch() {
+    let core = this_core();
+    match core.then.replace(Then::Nothing) {
+        Then::Nothing => {}
+        Then::Requeue(routine) => {
+            // SAFETY: the routine is owned by the scheduler until queued.
+            unsafe { (*routine).set_state(State::Runnable) };
+            find::push_local(core, routine, false);
+        }
+        Then::RequeueGlobal(routine) => {
+            // SAFETY: as above.
+            unsafe { (*routine).set_state(State::Runnable) };
+            global_push(routine);
+            find::wake_a_core();
+        }
+        // SAFETY: `unlock` and `lock` come from `sched::park`.
+        Then::Unlock(lock, unlock) => unsafe { unlock(lock) },
+        Then::Release(routine) => Routine::release(routine, |stack| core.cache_stack(stack)),
+    }
+}
+
+/// Charges the running routine for its time on the core; returns now.
+fn charge(core: &CoreSched, routine: *mut Routine) -> u64 {
+    let now = time::now();
+    // SAFETY: the routine is running on this core.
+    let r = unsafe { &*routine };
+    r.run_ns.store(r.run_ns.load(Ordering::Relaxed) + (now - core.run_start.get()), Ordering::Relaxed);
+    now
+}
+
+/// Switches from the context whose stack pointer is saved at `from` into
+/// `next`; `inherit` keeps the current time slice (runnext).
+fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool, now: u64) {
+    // SAFETY: `next` came out of a run queue: it is runnable and ours.
+    let r = unsafe { &*next };
+    r.set_state(State::Running);
+    r.runs.store(r.runs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    core.current.store(next, Ordering::Relaxed);
+    core.run_start.set(now);
+    if !inherit {
+        core.slice_start.set(now);
+    }
+    arm_by(core, core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed));
+    CoreCounters::add(&core.counters.switches, 1);
+    // SAFETY: interrupts are off; `next`'s context was saved by `switch` or
+    // made by `new_context`, and nothing else runs on its stack.
+    unsafe { switch(from, *r.context.get()) };
+}
+
+/// The running routine gives up the core; `then` says what becomes of it.
+/// Runs the next local routine, or the idle loop if there is none. Returns
+/// when the routine is switched back in.
+pub fn switch_away(then: Then) {
+    let core = this_core();
+    let prev = core.current.load(Ordering::Relaxed);
+    let now = charge(core, prev);
+    core.then.set(then);
+    // SAFETY: `prev` is the running routine; its context field is its own.
+    let from = unsafe { (*prev).context.get() };
+    match find::pick_local(core) {
+        Some((next, inherit)) => switch_into(core, from, next, inherit, now),
+        None => {
+            core.current.store(core::ptr::null_mut(), Ordering::Relaxed);
+            // SAFETY: interrupts are off; the idle context was saved by `switch`.
+            unsafe { switch(from, *core.idle_context.get()) };
+        }
+    }
+    finish_switch();
+}
+
+/// `yield_now`: run something else if anything else is runnable here.
+pub fn yield_core() {
+    let core = this_core();
+    if core.runq.is_empty() && find::global_is_empty() {
+        return;
+    }
+    switch_away(Then::Requeue(core.current.load(Ordering::Relaxed)));
+}
+
+/// Parks the running routine; `lock` is released by `unlock` after the switch.
+pub fn park_current(reason: &'static str, lock: *const (), unlock: unsafe fn(*const ())) {
+    let routine = this_core().current.load(Ordering::Relaxed);
+    assert!(!routine.is_null(), "park outside a routine");
+    // SAFETY: the running routine is ours to change.
+    unsafe {
+        (*routine).wait_reason.set(reason);
+        (*routine).set_state(State::Parked);
+    }
+    switch_away(Then::Unlock(lock, unlock));
+}
+
+/// Makes a parked routine runnable next on this core.
+pub fn make_ready(routine: *mut Routine) {
+    // SAFETY: the caller took the routine from whatever it was parked on.
+    let r = unsafe { &*routine };
+    debug_assert_eq!(r.state(), State::Parked);
+    r.set_state(State::Runnable);
+    find::push_local(this_core(), routine, true);
+    find::wake_a_core();
+}
+
+/// A core's scheduling loop, on its own kernel stack (the idle context):
+/// find a routine, run it until it gives the core back with nothing else
+/// runnable here, repeat.
+pub fn run_this_core() -> ! {
+    disable_interrupts();
+    let core = this_core();
+    loop {
+        let (next, inherit) = find_work(core);
+        switch_into(core, core.idle_context.get(), next, inherit, time::now());
+        finish_switch();
+    }
+}
+
+/// The timer interrupt on a core that runs routines.
+pub fn on_timer() {
+    let core = this_core();
+    core.armed.set(0);
+    // Leave the idle set before firing timers: the deadlock check relies on
+    // a core with a due timer never looking idle once the timer is gone.
+    find::leave_idle_set();
+    timers::fire_due(core);
+    if let Some(deadline) = core.timers.lock().earliest() {
+        arm_by(core, deadline);
+    }
+    let running = core.current.load(Ordering::Relaxed);
+    if !running.is_null() {
+        let slice_end = core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed);
+        if time::now() >= slice_end {
+            CoreCounters::add(&core.counters.preemptions, 1);
+            // SAFETY: the routine is running on this core.
+            let r = unsafe { &*running };
+            r.preemptions.store(r.preemptions.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            switch_away(Then::RequeueGlobal(running));
+            return;
+        }
+        arm_by(core, slice_end);
+    }
+}

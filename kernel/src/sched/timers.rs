@@ -1,0 +1,143 @@
+//! Per-core timers: sleeping routines and timed callbacks.
+//!
+//! Each core keeps its own queue, ordered by deadline, and its own hardware
+//! timer armed for the earliest entry (or the end of the running routine's
+//! time slice, whichever is first). An entry fires on the core that queued
+//! it: a sleeper wakes there, a callback runs there (from the timer
+//! interrupt, so a callback must not block).
+//!
+//! [`PENDING`] counts entries on all cores: the deadlock detector needs to
+//! know that a timer may still make a routine runnable.
+
+use alloc::boxed::Box;
+use alloc::collections::BinaryHeap;
+use core::cmp::Ordering as CmpOrdering;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::percore::CoreSched;
+use super::routine::Routine;
+use super::{park, ready, this_core};
+use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::time;
+
+/// Timer entries queued on all cores.
+pub static PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// A callback run when its timer fires; returns the next deadline to run
+/// again (a periodic timer) or `None`.
+pub type Callback = Box<dyn FnMut() -> Option<u64> + Send>;
+
+enum Action {
+    Wake(*mut Routine),
+    Call(Callback),
+}
+
+struct Entry {
+    deadline: u64,
+    /// Breaks ties in queueing order, so equal deadlines fire first-in first-out.
+    seq: u64,
+    action: Action,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.seq) == (other.deadline, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Reversed: `BinaryHeap` is a max-heap, the earliest deadline must be on top.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (other.deadline, other.seq).cmp(&(self.deadline, self.seq))
+    }
+}
+
+/// One core's timers.
+pub struct TimerQueue {
+    heap: BinaryHeap<Entry>,
+    seq: u64,
+}
+
+// SAFETY: the queue is only used behind its core's lock; routine pointers in
+// it are owned by the queue until the entry fires.
+unsafe impl Send for TimerQueue {}
+
+impl TimerQueue {
+    pub const fn new() -> TimerQueue {
+        TimerQueue { heap: BinaryHeap::new(), seq: 0 }
+    }
+
+    fn push(&mut self, deadline: u64, action: Action) {
+        self.seq += 1;
+        self.heap.push(Entry { deadline, seq: self.seq, action });
+        PENDING.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The earliest deadline queued.
+    pub fn earliest(&self) -> Option<u64> {
+        self.heap.peek().map(|e| e.deadline)
+    }
+
+    /// Takes the earliest entry if it is due at `now`.
+    fn pop_due(&mut self, now: u64) -> Option<Entry> {
+        if self.heap.peek()?.deadline > now {
+            return None;
+        }
+        let entry = self.heap.pop();
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        entry
+    }
+}
+
+/// Arms `core`'s timer for `deadline` unless it is already armed earlier.
+/// Interrupts off, on `core` itself.
+pub fn arm_by(core: &CoreSched, deadline: u64) {
+    let armed = core.armed.get();
+    if armed == 0 || deadline < armed {
+        core.armed.set(deadline);
+        time::set_alarm(deadline);
+    }
+}
+
+/// Parks the running routine until `deadline` (ns since boot).
+pub fn sleep_until(deadline: u64) {
+    let were_enabled = disable_interrupts();
+    let core = this_core();
+    let mut timers = core.timers.lock();
+    timers.push(deadline, Action::Wake(core.current.load(Ordering::Relaxed)));
+    arm_by(core, deadline);
+    park(timers, "sleep");
+    restore_interrupts(were_enabled);
+}
+
+/// Runs `callback` on this core at `deadline`, from the timer interrupt.
+pub fn call_at(deadline: u64, callback: Callback) {
+    let core = this_core();
+    core.timers.lock().push(deadline, Action::Call(callback));
+    let were_enabled = disable_interrupts();
+    arm_by(core, deadline);
+    restore_interrupts(were_enabled);
+}
+
+/// Fires every due entry of `core`'s queue. From the timer interrupt.
+pub fn fire_due(core: &CoreSched) {
+    loop {
+        let now = time::now();
+        // Taken out under the lock, run after it: a wake-up takes run-queue
+        // locks, a callback may take channel locks.
+        let Some(entry) = core.timers.lock().pop_due(now) else { return };
+        match entry.action {
+            Action::Wake(routine) => ready(routine),
+            Action::Call(mut callback) => {
+                if let Some(next) = callback() {
+                    core.timers.lock().push(next, Action::Call(callback));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The routine scheduler: interleaving on one core, parallelism on several,
+//! preemption, stealing, many routines, and the three ways a run ends
+//! (main returns, deadlock, panic).
+
+mod common;
+
+use common::*;
+
+/// The lines routines printed, without their `[cpu N rM]` tag padding.
+fn routine_lines(report: &Report) -> Vec<String> {
+    report
+        .console
+        .iter()
+        .filter(|l| l.starts_with("[cpu "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The number just before `word` in the first line containing `prefix`.
+fn number_before(report: &Report, prefix: &str, word: &str) -> u64 {
+    let line = report.console.iter().find(|l| l.contains(prefix)).unwrap_or_else(|| {
+        panic!("no line contains {prefix:?}; console:\n{}", report.text())
+    });
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| w.trim_end_matches([',', ';']) == word).expect(word);
+    words[at - 1].parse().unwrap_or_else(|_| panic!("no number before {word:?} in {line:?}"))
+}
+
+#[test]
+fn one_core_interleaves_deterministically() {
+    let cmdline = "selfcheck kind=interleave cpus=1 seed=7";
+    let first = boot(4, cmdline);
+    let second = boot(4, cmdline);
+    expect_outcome(&first, Outcome::Success);
+    expect_outcome(&second, Outcome::Success);
+    let lines = routine_lines(&first);
+    assert_eq!(lines, routine_lines(&second), "two runs interleaved differently");
+    // Round robin: nine steps, all on cpu 0, no routine twice in a row.
+    let steps: Vec<&String> = lines.iter().filter(|l| l.contains(" step ")).collect();
+    assert_eq!(steps.len(), 9, "{lines:#?}");
+    assert!(steps.iter().all(|l| l.starts_with("[cpu 0 ")), "{lines:#?}");
+    for pair in steps.windows(2) {
+        assert_ne!(pair[0].split(' ').nth(2), pair[1].split(' ').nth(2), "{lines:#?}");
+    }
+}
+
+#[test]
+fn four_busy_routines_run_at_the_same_instant_on_four_cores() {
+    let report = boot(4, "selfcheck kind=parallel");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "parallel: 4 routines running at the same instant on 4 cores");
+    for cpu in 0..4 {
+        expect_line(&report, &format!("parallel: cpu {cpu} ran routine "));
+    }
+}
+
+#[test]
+fn a_tight_loop_is_preempted_and_the_others_still_finish_on_one_core() {
+    let report = boot(2, "selfcheck kind=preempt cpus=1");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "all 3 others finished");
+    assert!(number_before(&report, "preempt:", "times") >= 1, "{}", report.text());
+}
+
+#[test]
+fn routines_spawned_on_one_core_are_stolen_by_the_others() {
+    let report = boot(4, "selfcheck kind=steal");
+    expect_outcome(&report, Outcome::Success);
+    assert!(number_before(&report, "steal:", "cores") >= 2, "{}", report.text());
+    assert!(number_before(&report, "steal:", "stolen") >= 1, "{}", report.text());
+}
+
+#[test]
+fn ten_thousand_routines_spawn_and_all_join() {
+    let report = boot(4, "selfcheck kind=spawn");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "spawn: 10000 routines spawned and joined, sum 50005000 (expected 50005000)");
+    expect_line(&report, "exit: main returned; routines spawned 10001, finished 10001, abandoned 0");
+}
+
+#[test]
+fn main_returning_early_abandons_its_children() {
+    let report = boot(2, "selfcheck kind=abandon");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "main: returning without waiting");
+    expect_line(&report, "exit: main returned; routines spawned 4, finished 1, abandoned 3");
+}
+
+#[test]
+fn a_deadlock_is_reported_with_the_blocked_routines_and_fails() {
+    let report = boot(2, "selfcheck kind=deadlock");
+    expect_outcome(&report, Outcome::Failure);
+    expect_line(&report, "fatal error: all routines are asleep - deadlock!");
+    expect_line(&report, "  routine 1 [a signal nobody sends]");
+    expect_line(&report, "  routine 2 [join]");
+    expect_line(&report, "  routine 3 [join]");
+}
+
+#[test]
+fn a_panicking_routine_names_itself_and_its_core() {
+    let report = boot(2, "selfcheck kind=panic");
+    expect_outcome(&report, Outcome::Failure);
+    expect_line(&report, "panic: deliberate panic in a child routine [routine 2 on cpu ");
+}
+
+#[test]
+fn hello_takes_turns_on_one_core_and_runs_in_parallel_on_four() {
+    let one = boot(4, "hello cpus=1");
+    expect_outcome(&one, Outcome::Success);
+    expect_line(&one, "max parallel: 1");
+    let four = boot(4, "hello cpus=4");
+    expect_outcome(&four, Outcome::Success);
+    let parallel: u64 = four
+        .console
+        .iter()
+        .find_map(|l| l.strip_prefix("max parallel: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a max parallel line");
+    assert!(parallel > 1, "{}", four.text());
+}
+
+#[test]
+fn more_cpus_than_cores_online_is_refused_by_the_kernel() {
+    let report = boot(2, "hello cpus=3");
+    expect_outcome(&report, Outcome::Failure);
+    expect_line(&report, "error: cpus=3 is more than the 2 cores online; valid: 1 to 2");
+}
