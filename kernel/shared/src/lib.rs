@@ -5,6 +5,7 @@
 //! the host unit-test it, model-check the lock-free parts under `loom`, and
 //! use the same definitions on both sides of the host/guest protocol:
 //!
+//! - [`chan`]: channel semantics (buffer, hand-off, close), without blocking;
 //! - [`cmdline`]: the kernel command line (program and options), its parser
 //!   and its error messages;
 //! - [`programs`]: the programs Spindle can run, with their one-line descriptions;
@@ -12,6 +13,9 @@
 //! - [`runq`]: a core's lock-free run queue (model-checked under `loom`).
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+extern crate alloc;
+
+pub mod chan;
 pub mod cmdline;
 pub mod exit;
 pub mod programs;

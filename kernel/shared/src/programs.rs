@@ -10,6 +10,7 @@ pub enum Program {
     Hello,
     Fault,
     Selfcheck,
+    Synccheck,
 }
 
 /// One row of the program table: what `--list` prints and the parser accepts.
@@ -41,6 +42,12 @@ pub const PROGRAMS: &[ProgramInfo] = &[
         name: "selfcheck",
         about: "scheduler checks the tests run, one per kind (interleave, parallel, preempt, ...)",
         kinds: &["interleave", "parallel", "preempt", "steal", "spawn", "abandon", "deadlock", "panic"],
+    },
+    ProgramInfo {
+        program: Program::Synccheck,
+        name: "synccheck",
+        about: "channel, select, WaitGroup, Mutex, Once and timer checks (kind=all, or a misuse)",
+        kinds: &["all", "send-closed", "close-twice", "waitgroup-negative", "deadlock"],
     },
 ];
 

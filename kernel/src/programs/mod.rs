@@ -6,6 +6,7 @@
 mod fault;
 mod hello;
 mod selfcheck;
+mod synccheck;
 
 use spindle_shared::cmdline::Options;
 use spindle_shared::programs::Program;
@@ -39,6 +40,7 @@ pub fn run(options: Options, online: usize) -> ! {
         Program::Hello => hello::main,
         Program::Fault => fault::main,
         Program::Selfcheck => selfcheck::main,
+        Program::Synccheck => synccheck::main,
     };
     OPTIONS.call_once(|| options);
     sched::start(settings, main)

@@ -233,8 +233,24 @@ pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: &'static str) {
         unsafe { (*(lock as *const SpinLock<T>)).unlock_parked() }
     }
     let (lock, were_enabled) = guard.into_parked();
-    run::park_current(reason, lock as *const SpinLock<T> as *const (), unlock::<T>);
+    park_unlocking(reason, lock as *const SpinLock<T> as *const (), unlock::<T>);
     restore_interrupts(were_enabled);
+}
+
+/// Parks the running routine, like [`park`], for code that holds its locks
+/// by hand (`select` holds several): once the routine's registers are saved,
+/// the next context calls `unlock(arg)`. Interrupts must be off.
+pub fn park_unlocking(reason: &'static str, arg: *const (), unlock: unsafe fn(*const ())) {
+    run::park_current(reason, arg, unlock);
+}
+
+/// A pseudo-random number from the running core's generator (seeded by
+/// `seed=`, so a run on one core is reproducible).
+pub fn random() -> u64 {
+    let were_enabled = disable_interrupts();
+    let value = this_core().random();
+    restore_interrupts(were_enabled);
+    value
 }
 
 /// Makes a parked routine runnable, on the running core, next in line

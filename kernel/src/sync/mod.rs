@@ -1,3 +1,17 @@
-//! Synchronisation inside the kernel.
+//! Synchronisation: inside the kernel ([`spin`]) and Go's ways for routines
+//! to talk and wait ([`chan`], [`select`], [`WaitGroup`], [`Mutex`],
+//! [`Once`], timer channels).
 
+pub mod chan;
+pub mod mutex;
+pub mod once;
+pub mod select;
 pub mod spin;
+pub mod timer;
+pub mod waitgroup;
+
+pub use chan::{Receiver, Sender, chan};
+pub use mutex::Mutex;
+pub use once::Once;
+pub use timer::{after, tick};
+pub use waitgroup::WaitGroup;

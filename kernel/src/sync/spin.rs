@@ -11,22 +11,24 @@
 use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
 
+use spin::mutex::{SpinMutex, SpinMutexGuard};
+
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 
 pub struct SpinLock<T> {
-    inner: spin::Mutex<T>,
+    inner: SpinMutex<T>,
 }
 
 pub struct SpinLockGuard<'a, T> {
     lock: &'a SpinLock<T>,
     // Released by hand in `drop`, before interrupts come back on.
-    guard: ManuallyDrop<spin::MutexGuard<'a, T>>,
+    guard: ManuallyDrop<SpinMutexGuard<'a, T>>,
     interrupts_were_enabled: bool,
 }
 
 impl<T> SpinLock<T> {
     pub const fn new(value: T) -> SpinLock<T> {
-        SpinLock { inner: spin::Mutex::new(value) }
+        SpinLock { inner: SpinMutex::new(value) }
     }
 
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
@@ -55,6 +57,34 @@ impl<T> SpinLock<T> {
     /// # Safety
     /// No guard for this lock may be used afterwards.
     pub unsafe fn force_unlock(&self) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.inner.force_unlock() }
+    }
+
+    /// Takes the lock without a guard and without touching the interrupt
+    /// flag, for code that holds several locks across a context switch
+    /// (`select`). Reach the data with [`data_raw`](Self::data_raw).
+    ///
+    /// # Safety
+    /// Interrupts must be off until the matching [`unlock_raw`](Self::unlock_raw).
+    pub unsafe fn lock_raw(&self) {
+        core::mem::forget(self.inner.lock());
+    }
+
+    /// The protected data, for the holder of a [`lock_raw`](Self::lock_raw) lock.
+    ///
+    /// # Safety
+    /// The caller holds the lock through `lock_raw` and no other reference
+    /// to the data is live.
+    pub unsafe fn data_raw(&self) -> *mut T {
+        self.inner.as_mut_ptr()
+    }
+
+    /// Releases a lock taken with [`lock_raw`](Self::lock_raw).
+    ///
+    /// # Safety
+    /// The lock must be held through `lock_raw`, and released once.
+    pub unsafe fn unlock_raw(&self) {
         // SAFETY: forwarded to the caller.
         unsafe { self.inner.force_unlock() }
     }

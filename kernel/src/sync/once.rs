@@ -1,0 +1,42 @@
+//! `Once`: run something exactly once, whoever asks first (Go's
+//! `sync.Once`). Routines that ask while it runs park until it is done.
+
+use crate::sched::{self, RoutineQueue};
+use crate::sync::spin::SpinLock;
+
+struct State {
+    done: bool,
+    running: bool,
+    waiters: RoutineQueue,
+}
+
+pub struct Once {
+    state: SpinLock<State>,
+}
+
+impl Once {
+    pub const fn new() -> Once {
+        Once { state: SpinLock::new(State { done: false, running: false, waiters: RoutineQueue::new() }) }
+    }
+
+    /// Runs `f` if no call has run it yet; returns once it has run.
+    pub fn call_once(&self, f: impl FnOnce()) {
+        let mut state = self.state.lock();
+        if state.done {
+            return;
+        }
+        if state.running {
+            state.waiters.push_back(sched::current());
+            sched::park(state, "once");
+            return;
+        }
+        state.running = true;
+        drop(state);
+        f();
+        let mut state = self.state.lock();
+        state.done = true;
+        while let Some(waiter) = state.waiters.pop_front() {
+            sched::ready(waiter);
+        }
+    }
+}
