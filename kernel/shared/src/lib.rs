@@ -10,7 +10,8 @@
 //!   and its error messages;
 //! - [`programs`]: the programs Spindle can run, with their one-line descriptions;
 //! - [`exit`]: the exit codes the guest reports through `isa-debug-exit`;
-//! - [`runq`]: a core's lock-free run queue (model-checked under `loom`).
+//! - [`runq`]: a core's lock-free run queue (model-checked under `loom`);
+//! - [`trace`]: the scheduler trace's binary format.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 extern crate alloc;
@@ -20,3 +21,4 @@ pub mod cmdline;
 pub mod exit;
 pub mod programs;
 pub mod runq;
+pub mod trace;

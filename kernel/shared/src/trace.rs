@@ -1,0 +1,198 @@
+//! The scheduler trace: what each core did, when, as fixed-size binary
+//! records. The kernel records into per-core buffers and sends them to the
+//! host on COM2 when the run ends; the host decodes them into Chrome trace
+//! JSON, an SVG timeline and statistics.
+//!
+//! # Stream layout (all integers little-endian)
+//!
+//! ```text
+//! stream  := header block* trailer
+//! header  := "SPNDLTRC" version:u32 cores:u32                   (16 bytes)
+//! block   := "CORE" cpu:u32 count:u32 pad:u32 dropped:u64       (24 bytes)
+//!            event*count                                        (24 bytes each)
+//! trailer := "TRCEND!!"                                         (8 bytes)
+//! event   := time_ns:u64 kind:u8 flag:u8 cpu:u16 a:u32 b:u32 c:u32
+//! ```
+//!
+//! `dropped` counts events that did not fit in that core's buffer (the
+//! buffer keeps the first ones). Times are nanoseconds since kernel entry,
+//! from the TSC, comparable across cores, non-decreasing within a core.
+//! A stream cut short (the guest was killed) has no trailer.
+//!
+//! # Events
+//!
+//! | kind | a | b | c | flag |
+//! |---|---|---|---|---|
+//! | `RunStart` | routine | | | 1 if it inherited the time slice |
+//! | `RunStop` | routine | | | [`StopReason`]; for `Block` b is a [`WaitReason`] |
+//! | `Spawn` | parent routine (0: kernel) | child | | |
+//! | `Wake` | waker routine (0: timer/kernel) | woken | core it last ran on | 1 if that core is not this one |
+//! | `Steal` | victim core | routines taken | first routine run | |
+//! | `GlobalTake` | routines taken | first routine | | |
+//! | `Idle` | | | | |
+//! | `IdleEnd` | | | | |
+//! | `IpiSend` | target core | | | |
+//! | `IpiReceive` | | | | |
+//! | `Tick` | | | | 1 if the tick preempted the running routine |
+
+/// Stream magic and version.
+pub const MAGIC: &[u8; 8] = b"SPNDLTRC";
+pub const VERSION: u32 = 1;
+pub const CORE_MAGIC: &[u8; 4] = b"CORE";
+pub const TRAILER: &[u8; 8] = b"TRCEND!!";
+/// Bytes per encoded event.
+pub const EVENT_SIZE: usize = 24;
+/// Bytes of the stream header and of each core block header.
+pub const HEADER_SIZE: usize = 16;
+pub const CORE_HEADER_SIZE: usize = 24;
+/// Events per core when `trace-buf=` is not given.
+pub const DEFAULT_BUFFER_EVENTS: usize = 1 << 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    RunStart = 1,
+    RunStop = 2,
+    Spawn = 3,
+    Wake = 4,
+    Steal = 5,
+    GlobalTake = 6,
+    Idle = 7,
+    IdleEnd = 8,
+    IpiSend = 9,
+    IpiReceive = 10,
+    Tick = 11,
+}
+
+impl Kind {
+    pub fn from_u8(v: u8) -> Option<Kind> {
+        use Kind::*;
+        [RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick]
+            .into_iter()
+            .find(|k| *k as u8 == v)
+    }
+}
+
+/// Why a routine stopped running (the `flag` of `RunStop`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StopReason {
+    Yield = 0,
+    Block = 1,
+    Preempted = 2,
+    Exited = 3,
+}
+
+impl StopReason {
+    pub fn from_u8(v: u8) -> Option<StopReason> {
+        use StopReason::*;
+        [Yield, Block, Preempted, Exited].into_iter().find(|k| *k as u8 == v)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Yield => "yield",
+            StopReason::Block => "block",
+            StopReason::Preempted => "preempted",
+            StopReason::Exited => "exited",
+        }
+    }
+}
+
+/// What a blocked routine waits for (the `b` of a `Block` `RunStop`).
+pub const WAIT_REASONS: &[&str] =
+    &["other", "chan receive", "chan send", "select", "sleep", "join", "mutex", "waitgroup", "once"];
+
+/// The code of a wait reason (0, "other", for one not in [`WAIT_REASONS`]).
+pub fn wait_reason_code(reason: &str) -> u32 {
+    WAIT_REASONS.iter().position(|r| *r == reason).unwrap_or(0) as u32
+}
+
+/// One event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub time_ns: u64,
+    pub kind: u8,
+    pub flag: u8,
+    pub cpu: u16,
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+}
+
+impl Event {
+    pub fn encode(&self) -> [u8; EVENT_SIZE] {
+        let mut out = [0u8; EVENT_SIZE];
+        out[0..8].copy_from_slice(&self.time_ns.to_le_bytes());
+        out[8] = self.kind;
+        out[9] = self.flag;
+        out[10..12].copy_from_slice(&self.cpu.to_le_bytes());
+        out[12..16].copy_from_slice(&self.a.to_le_bytes());
+        out[16..20].copy_from_slice(&self.b.to_le_bytes());
+        out[20..24].copy_from_slice(&self.c.to_le_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8; EVENT_SIZE]) -> Event {
+        let u32_at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        Event {
+            time_ns: u64::from_le_bytes(bytes[0..8].try_into().expect("8 bytes")),
+            kind: bytes[8],
+            flag: bytes[9],
+            cpu: u16::from_le_bytes([bytes[10], bytes[11]]),
+            a: u32_at(12),
+            b: u32_at(16),
+            c: u32_at(20),
+        }
+    }
+}
+
+/// The stream header for `cores` cores.
+pub fn header(cores: u32) -> [u8; HEADER_SIZE] {
+    let mut out = [0u8; HEADER_SIZE];
+    out[0..8].copy_from_slice(MAGIC);
+    out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    out[12..16].copy_from_slice(&cores.to_le_bytes());
+    out
+}
+
+/// The header of core `cpu`'s block.
+pub fn core_header(cpu: u32, count: u32, dropped: u64) -> [u8; CORE_HEADER_SIZE] {
+    let mut out = [0u8; CORE_HEADER_SIZE];
+    out[0..4].copy_from_slice(CORE_MAGIC);
+    out[4..8].copy_from_slice(&cpu.to_le_bytes());
+    out[8..12].copy_from_slice(&count.to_le_bytes());
+    out[16..24].copy_from_slice(&dropped.to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        let e = Event { time_ns: 1 << 40, kind: Kind::Steal as u8, flag: 1, cpu: 7, a: 3, b: 9, c: u32::MAX };
+        assert_eq!(Event::decode(&e.encode()), e);
+    }
+
+    #[test]
+    fn kinds_and_reasons_round_trip() {
+        for v in 0..=255u8 {
+            if let Some(k) = Kind::from_u8(v) {
+                assert_eq!(k as u8, v);
+            }
+            if let Some(r) = StopReason::from_u8(v) {
+                assert_eq!(r as u8, v);
+            }
+        }
+        assert_eq!(wait_reason_code("select"), 3);
+        assert_eq!(wait_reason_code("something new"), 0);
+    }
+
+    #[test]
+    fn headers_have_their_magic() {
+        assert_eq!(&header(4)[0..8], MAGIC);
+        assert_eq!(&core_header(2, 10, 5)[0..4], CORE_MAGIC);
+    }
+}
