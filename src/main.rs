@@ -230,3 +230,16 @@ fn paint(line: &str, colored: bool) -> String {
         _ => line.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_coloured_by_the_core_in_their_tag() {
+        assert_eq!(paint("[cpu 2 r5]  step 3", true), "\x1b[32m[cpu 2 r5]  step 3\x1b[0m");
+        assert_eq!(paint("[cpu 8 r1]  x", true), "\x1b[32m[cpu 8 r1]  x\x1b[0m", "colours repeat after 6 cores");
+        assert_eq!(paint("[cpu 2 r5]  step 3", false), "[cpu 2 r5]  step 3");
+        assert_eq!(paint("smp: 4 cores online", true), "smp: 4 cores online", "untagged lines stay plain");
+    }
+}

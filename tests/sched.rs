@@ -104,22 +104,6 @@ fn a_panicking_routine_names_itself_and_its_core() {
 }
 
 #[test]
-fn hello_takes_turns_on_one_core_and_runs_in_parallel_on_four() {
-    let one = boot(4, "hello cpus=1");
-    expect_outcome(&one, Outcome::Success);
-    expect_line(&one, "max parallel: 1");
-    let four = boot(4, "hello cpus=4");
-    expect_outcome(&four, Outcome::Success);
-    let parallel: u64 = four
-        .console
-        .iter()
-        .find_map(|l| l.strip_prefix("max parallel: "))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("a max parallel line");
-    assert!(parallel > 1, "{}", four.text());
-}
-
-#[test]
 fn more_cpus_than_cores_online_is_refused_by_the_kernel() {
     let report = boot(2, "hello cpus=3");
     expect_outcome(&report, Outcome::Failure);

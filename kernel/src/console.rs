@@ -13,11 +13,13 @@ use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch::serial::Uart;
-use crate::sync::spin::SpinLock;
+use crate::sync::spin::{SpinLock, SpinLockGuard};
 
 static CONSOLE: SpinLock<Option<Uart>> = SpinLock::new(None);
 /// Print only summary lines and errors.
 static QUIET: AtomicBool = AtomicBool::new(false);
+/// The run is ending and other cores are stopped (see [`machine_stopped`]).
+static STOPPED: AtomicBool = AtomicBool::new(false);
 /// Width the routine tag is padded to: fits `[cpu 15 r9999]` and a space.
 const TAG_WIDTH: usize = 15;
 
@@ -59,15 +61,17 @@ impl Write for Counting<'_, '_> {
 enum Kind {
     /// Ordinary lines: tagged in routines, dropped in quiet mode.
     Line,
-    /// Results and outcomes: never tagged, always printed.
+    /// A program's results: never tagged, always printed.
     Summary,
+    /// How the run ended: never tagged, dropped in quiet mode.
+    Outcome,
     /// Panic and fault reports: never tagged, always printed.
     Report,
 }
 
 fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
-    let mut console = CONSOLE.lock();
-    if kind == Kind::Line && QUIET.load(Ordering::Relaxed) {
+    let mut console = acquire();
+    if matches!(kind, Kind::Line | Kind::Outcome) && QUIET.load(Ordering::Relaxed) {
         return;
     }
     let Some(uart) = console.as_mut() else { return };
@@ -97,24 +101,44 @@ pub fn summary(args: fmt::Arguments) {
     emit(args, true, Kind::Summary);
 }
 
-/// Writes a line from the panic path. Waits a bounded time for the console
-/// lock; if its holder never lets go (it panicked while printing, or it was
-/// stopped while holding it), takes the lock anyway: a panic message that is
-/// garbled is better than one that is never seen.
-pub fn write_from_panic(args: fmt::Arguments) {
+/// Writes how the run ended (the exit summary): never tagged, not in quiet mode.
+pub fn outcome(args: fmt::Arguments) {
+    emit(args, true, Kind::Outcome);
+}
+
+/// Writes a report from the panic or fault path, in quiet mode too.
+pub fn write_report(args: fmt::Arguments) {
+    emit(args, false, Kind::Report);
+}
+
+/// From now on the console lock is taken even from a holder that never
+/// lets go: the run is ending and the other cores have been stopped, maybe
+/// in the middle of a line. A garbled last line is better than none.
+pub fn machine_stopped() {
+    STOPPED.store(true, Ordering::Release);
+}
+
+/// Takes the console lock; once the machine stopped, waits only a bounded
+/// time for it before taking it anyway.
+fn acquire() -> SpinLockGuard<'static, Option<Uart>> {
+    if !STOPPED.load(Ordering::Acquire) {
+        return CONSOLE.lock();
+    }
     const ATTEMPTS: u32 = 10_000_000;
     for _ in 0..ATTEMPTS {
-        if let Some(mut console) = CONSOLE.try_lock() {
-            if let Some(uart) = console.as_mut() {
-                let _ = TextWriter(uart).write_fmt(args);
-            }
-            return;
+        if let Some(console) = CONSOLE.try_lock() {
+            return console;
         }
         core::hint::spin_loop();
     }
-    // SAFETY: the holder is stuck or stopped; the panic path is the last user.
+    // SAFETY: the holder was stopped for good; nobody else uses the console now.
     unsafe { CONSOLE.force_unlock() };
-    emit(args, false, Kind::Report);
+    let mut console = CONSOLE.lock();
+    // The holder stopped mid-line: start ours on a fresh one.
+    if let Some(uart) = console.as_mut() {
+        uart.write_text(b"\n");
+    }
+    console
 }
 
 #[macro_export]

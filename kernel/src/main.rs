@@ -11,6 +11,7 @@
 
 extern crate alloc;
 
+mod api;
 mod arch;
 mod cmdline;
 mod console;

@@ -51,6 +51,7 @@ pub fn stop_the_machine() {
         halt_forever();
     }
     smp::stop_others();
+    console::machine_stopped();
 }
 
 /// What a core does on the stop NMI: halt, if a stop was requested.
@@ -65,16 +66,16 @@ pub fn on_stop_request() {
 pub fn fatal(fatal: Fatal) -> ! {
     stop_the_machine();
     match fatal {
-        Fatal::Exception { what, ip, address, code } => console::write_from_panic(format_args!(
+        Fatal::Exception { what, ip, address, code } => console::write_report(format_args!(
             "fatal error: {what} [{Place}]: ip {ip:#x}{}{}\n",
             Field(", address", address),
             Field(", error code", code)
         )),
-        Fatal::StackOverflow { address } => console::write_from_panic(format_args!(
+        Fatal::StackOverflow { address } => console::write_report(format_args!(
             "fatal error: stack overflow in {Place} (guard page hit at {address:#x})\n"
         )),
         Fatal::OutOfMemory => {
-            console::write_from_panic(format_args!("fatal error: out of memory [{Place}]\n"))
+            console::write_report(format_args!("fatal error: out of memory [{Place}]\n"))
         }
     }
     exit_qemu(GuestExit::Failure)
@@ -107,7 +108,7 @@ impl fmt::Display for Location<'_> {
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     stop_the_machine();
-    console::write_from_panic(format_args!(
+    console::write_report(format_args!(
         "panic: {} [{Place}]{}\n",
         info.message(),
         Location(info.location())

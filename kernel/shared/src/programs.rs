@@ -8,6 +8,15 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Program {
     Hello,
+    MainExits,
+    Waitgroup,
+    ChannelWait,
+    Blocking,
+    StatusCheck,
+    Sieve,
+    Pingpong,
+    Fanout,
+    ParallelSum,
     Fault,
     Selfcheck,
     Synccheck,
@@ -23,14 +32,22 @@ pub struct ProgramInfo {
     pub kinds: &'static [&'static str],
 }
 
+const fn row(program: Program, name: &'static str, about: &'static str) -> ProgramInfo {
+    ProgramInfo { program, name, about, kinds: &[] }
+}
+
 /// Every program, in the order `--list` shows them.
 pub const PROGRAMS: &[ProgramInfo] = &[
-    ProgramInfo {
-        program: Program::Hello,
-        name: "hello",
-        about: "the default: 4 routines take turns (--cpus 1) or run at once (--cpus 4)",
-        kinds: &[],
-    },
+    row(Program::Hello, "hello", "the default: 4 routines take turns (--cpus 1) or run at once (--cpus 4)"),
+    row(Program::MainExits, "main-exits", "main returns without waiting: its routines are cut off"),
+    row(Program::Waitgroup, "waitgroup", "main-exits fixed with a WaitGroup"),
+    row(Program::ChannelWait, "channel-wait", "main-exits fixed with a channel"),
+    row(Program::Blocking, "blocking", "on one core: sleeping or waiting lets others run; a busy loop is preempted"),
+    row(Program::StatusCheck, "status-check", "check links concurrently, report over a channel, re-check (--rounds N)"),
+    row(Program::Sieve, "sieve", "concurrent prime sieve: a chain of filter routines (--n primes, default 100)"),
+    row(Program::Pingpong, "pingpong", "two routines bounce a ball over unbuffered channels (--n round trips)"),
+    row(Program::Fanout, "fanout", "one producer, --n workers, results gathered"),
+    row(Program::ParallelSum, "parallel-sum", "the same sum on one core, then split over --cpus cores: the speedup"),
     ProgramInfo {
         program: Program::Fault,
         name: "fault",

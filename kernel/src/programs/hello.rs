@@ -3,11 +3,9 @@
 //! (`--cpus 4`) they run at the same time. At the end: the most routines
 //! seen running at the same instant, and the wall time.
 
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::sched::{go, running_now, yield_now};
-use crate::{println, summary, time};
+use crate::api::*;
 
 const ROUTINES: usize = 4;
 const STEPS: usize = 3;
@@ -23,31 +21,30 @@ fn work() {
     for i in 0..WORK_ITERATIONS {
         x = x.wrapping_mul(31).wrapping_add(i);
         if i % 100_000 == 0 {
-            MAX_PARALLEL.fetch_max(running_now().len(), Ordering::Relaxed);
+            MAX_PARALLEL.fetch_max(running_now(), Ordering::Relaxed);
         }
     }
     core::hint::black_box(x);
 }
 
 pub fn main() {
-    let start = time::now();
+    let start = now();
     println!("main: starting {ROUTINES} routines");
-    let children: Vec<_> = (1..=ROUTINES)
-        .map(|child| {
-            go(move || {
-                for step in 1..=STEPS {
-                    println!("routine {child}: step {step}");
-                    work();
-                    yield_now();
-                }
-                println!("routine {child}: done");
-            })
-        })
-        .collect();
-    for child in children {
-        child.join();
+    let wg = WaitGroup::new();
+    for child in 1..=ROUTINES {
+        wg.add(1);
+        let wg = wg.clone();
+        go(move || {
+            for step in 1..=STEPS {
+                println!("routine {child}: step {step}");
+                work();
+                yield_now();
+            }
+            println!("routine {child}: done");
+            wg.done();
+        });
     }
-    let ms = (time::now() - start) / 1_000_000;
+    wg.wait();
     summary!("max parallel: {}", MAX_PARALLEL.load(Ordering::Relaxed));
-    summary!("wall time: {ms} ms");
+    summary!("wall time: {} ms", (now() - start).as_millis());
 }

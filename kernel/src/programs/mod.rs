@@ -3,9 +3,16 @@
 //! goroutines. The table of names and descriptions is
 //! `spindle_shared::programs` (the host lists it too).
 
+mod blocking;
+mod fanout;
 mod fault;
 mod hello;
+mod main_exits;
+mod parallel_sum;
+mod pingpong;
 mod selfcheck;
+mod sieve;
+mod status_check;
 mod synccheck;
 
 use spindle_shared::cmdline::Options;
@@ -38,6 +45,15 @@ pub fn run(options: Options, online: usize) -> ! {
     };
     let main = match options.program {
         Program::Hello => hello::main,
+        Program::MainExits => main_exits::main_exits,
+        Program::Waitgroup => main_exits::waitgroup,
+        Program::ChannelWait => main_exits::channel_wait,
+        Program::Blocking => blocking::main,
+        Program::StatusCheck => status_check::main,
+        Program::Sieve => sieve::main,
+        Program::Pingpong => pingpong::main,
+        Program::Fanout => fanout::main,
+        Program::ParallelSum => parallel_sum::main,
         Program::Fault => fault::main,
         Program::Selfcheck => selfcheck::main,
         Program::Synccheck => synccheck::main,

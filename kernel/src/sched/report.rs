@@ -11,7 +11,7 @@ use super::{START_NS, active_cores};
 use crate::arch::qemu_exit::exit_qemu;
 use crate::mem::stack;
 use crate::panic::stop_the_machine;
-use crate::{console, cpu, println, summary, time};
+use crate::{console, cpu, summary, time};
 
 static STATS: AtomicBool = AtomicBool::new(false);
 
@@ -56,7 +56,7 @@ pub fn main_returned() -> ! {
     // main itself finished: counted here, since it never reaches the exit path.
     let t = totals();
     let finished = t.finished + 1;
-    console::summary(format_args!(
+    console::outcome(format_args!(
         "exit: main returned; routines spawned {}, finished {finished}, abandoned {}",
         t.spawned,
         t.spawned - finished
@@ -99,11 +99,11 @@ fn print_stats() {
 /// run again. Reports the parked routines and ends the run with failure.
 pub fn deadlock() -> ! {
     stop_the_machine();
-    println!("fatal error: all routines are asleep - deadlock!");
+    console::write_report(format_args!("fatal error: all routines are asleep - deadlock!\n"));
     for top in stack::slot_tops() {
         let Some(r) = routine::live_at(top.as_u64() as usize) else { continue };
         if r.state() == State::Parked {
-            println!("  routine {} [{}]", r.id, r.wait_reason.get());
+            console::write_report(format_args!("  routine {} [{}]\n", r.id, r.wait_reason.get()));
         }
     }
     exit_qemu(GuestExit::Failure)

@@ -203,6 +203,9 @@ pub fn on_timer() {
             // SAFETY: the routine is running on this core.
             let r = unsafe { &*running };
             r.preemptions.store(r.preemptions.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            // The slice is used up: whoever runs next (even from runnext,
+            // which normally inherits the slice) starts a fresh one.
+            core.slice_start.set(time::now());
             switch_away(Then::RequeueGlobal(running));
             return;
         }

@@ -1,0 +1,148 @@
+//! The programs a person runs first: each shows one point of the goroutine
+//! lesson, and each is checked here by what it prints.
+
+mod common;
+
+use common::*;
+
+fn routine_lines(report: &Report) -> Vec<&String> {
+    report.console.iter().filter(|l| l.starts_with("[cpu ")).collect()
+}
+
+/// The program's part of the transcript: from its first line to the end,
+/// without lines that report measured times.
+fn transcript(report: &Report) -> Vec<String> {
+    let first = report.console.iter().position(|l| l.starts_with("[cpu ")).expect("the program printed");
+    report.console[first..]
+        .iter()
+        .filter(|l| !l.starts_with("wall time:") && !l.contains(" ms"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn hello_shows_one_routine_at_a_time_on_one_core_and_several_on_four() {
+    let one = boot(4, "hello cpus=1");
+    expect_outcome(&one, Outcome::Success);
+    expect_line(&one, "max parallel: 1");
+    expect_line(&one, "wall time: ");
+    let four = boot(4, "hello cpus=4");
+    expect_outcome(&four, Outcome::Success);
+    let parallel: u64 = four
+        .console
+        .iter()
+        .find_map(|l| l.strip_prefix("max parallel: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a max parallel line");
+    assert!(parallel > 1, "{}", four.text());
+}
+
+#[test]
+fn main_exits_abandons_its_workers_mid_way() {
+    let report = boot(4, "main-exits");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "exit: main returned; routines spawned 4, finished 1, abandoned 3");
+    assert!(!report.console.iter().any(|l| l.contains(": finished")), "{}", report.text());
+}
+
+#[test]
+fn waitgroup_and_channel_fixes_let_every_worker_finish() {
+    for program in ["waitgroup", "channel-wait"] {
+        let report = boot(4, program);
+        expect_outcome(&report, Outcome::Success);
+        for worker in 1..=3 {
+            expect_line(&report, &format!("worker {worker}: finished"));
+        }
+        expect_line(&report, "main: every worker is done");
+        expect_line(&report, "exit: main returned; routines spawned 4, finished 4, abandoned 0");
+    }
+}
+
+#[test]
+fn blocking_calls_and_preemption_hand_the_core_over() {
+    let report = boot(2, "blocking cpus=1");
+    expect_outcome(&report, Outcome::Success);
+    let lines: Vec<String> = routine_lines(&report).iter().map(|l| l.to_string()).collect();
+    let at = |text: &str| lines.iter().position(|l| l.contains(text)).unwrap_or_else(|| panic!("no {text:?} in {lines:#?}"));
+    // The line right after a routine blocks comes from another routine.
+    let slept = at("sleeper: going to sleep");
+    assert!(!lines[slept + 1].contains("sleeper"), "{lines:#?}");
+    let waited = at("waiter: waiting for a value");
+    assert!(!lines[waited + 1].contains("waiter"), "{lines:#?}");
+    assert!(at("counter: step 1") < at("waiter: received 42"));
+    // The busy loop was cut off by preemption before it finished.
+    assert!(at("polite: got the core") < at("busy: done"), "{lines:#?}");
+}
+
+#[test]
+fn status_check_reports_every_link_every_round() {
+    let report = boot(4, "status-check rounds=3 seed=11");
+    expect_outcome(&report, Outcome::Success);
+    let links = ["golang.org", "rust-lang.org", "stackoverflow.com", "example.com", "spindle.local"];
+    for round in 1..=3 {
+        for link in links {
+            let reports = report
+                .console
+                .iter()
+                .filter(|l| l.contains(&format!("round {round}: http://{link} is ")))
+                .count();
+            assert_eq!(reports, 1, "{link} in round {round}:\n{}", report.text());
+        }
+    }
+    expect_line(&report, "status-check: 5 links x 3 rounds: ");
+}
+
+#[test]
+fn sieve_prints_the_right_primes() {
+    let report = boot(4, "sieve");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "[2, 3, 5, 7, 11, 13, 17, 19, 23, 29]");
+    expect_line(&report, "[467, 479, 487, 491, 499, 503, 509, 521, 523, 541]");
+    expect_line(&report, "sieve: prime number 100 is 541");
+    let thousand = boot(4, "sieve n=1000");
+    expect_outcome(&thousand, Outcome::Success);
+    expect_line(&thousand, "sieve: prime number 1000 is 7919");
+}
+
+#[test]
+fn pingpong_and_fanout_complete() {
+    let ping = boot(4, "pingpong n=2000");
+    expect_outcome(&ping, Outcome::Success);
+    expect_line(&ping, "pingpong: 2000 round trips in ");
+    let fan = boot(4, "fanout n=3");
+    expect_outcome(&fan, Outcome::Success);
+    expect_line(&fan, "fanout: 40 jobs over 3 workers, jobs per worker ");
+}
+
+#[test]
+fn parallel_sum_is_right_at_every_core_count() {
+    for cpus in [1, 2, 4] {
+        let report = boot(4, &format!("parallel-sum cpus={cpus} n=20000000"));
+        expect_outcome(&report, Outcome::Success);
+        expect_line(&report, &format!("parallel-sum: sum of 1..=20000000 = 200000010000000 (correct) on {cpus} cores"));
+        expect_line(&report, "speedup over 1 core: ");
+    }
+}
+
+#[test]
+fn one_core_with_a_fixed_seed_gives_the_same_transcript_every_time() {
+    // A 1 s slice keeps timer preemption (whose moment depends on the host)
+    // out of these short runs; everything else on one core is decided by
+    // the program and the seed.
+    for program in ["hello", "sieve", "fanout"] {
+        let cmdline = format!("{program} cpus=1 seed=5 slice=1000");
+        let first = boot(4, &cmdline);
+        let second = boot(4, &cmdline);
+        expect_outcome(&first, Outcome::Success);
+        assert_eq!(transcript(&first), transcript(&second), "{program} differed between runs");
+    }
+}
+
+#[test]
+fn quiet_keeps_only_the_programs_summary() {
+    let report = boot(2, "hello quiet");
+    expect_outcome(&report, Outcome::Success);
+    assert!(routine_lines(&report).is_empty(), "{}", report.text());
+    expect_line(&report, "max parallel: ");
+    assert!(!report.console.iter().any(|l| l.contains("cores online")), "{}", report.text());
+}
