@@ -4,7 +4,9 @@
 //! - [`image`]: wrap it into BIOS and UEFI disk images (the `bootloader` crate);
 //! - [`qemu`]: the QEMU command line for a [`Machine`];
 //! - [`run`]: start QEMU, stream and capture the console, enforce the timeout,
-//!   and map QEMU's exit status to an [`Outcome`].
+//!   and map QEMU's exit status to an [`Outcome`];
+//! - [`trace`]: decode the kernel's scheduler trace into Chrome JSON, an SVG
+//!   timeline and statistics.
 //!
 //! The `spindle` CLI and the integration tests in `tests/` are both thin
 //! layers over these functions.
@@ -13,6 +15,7 @@ pub mod image;
 pub mod kernel;
 pub mod qemu;
 pub mod run;
+pub mod trace;
 
 pub use image::Firmware;
 pub use qemu::{Accel, Machine};

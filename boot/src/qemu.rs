@@ -4,6 +4,7 @@
 //! - `-accel tcg` by default: multi-threaded TCG, one host thread per vCPU;
 //! - `-no-reboot`: a triple fault ends QEMU (status 0) instead of rebooting;
 //! - `-serial stdio`: COM1, the console, on our pipe;
+//! - `-serial file:...` (when asked): COM2, machine data such as the trace;
 //! - `-device isa-debug-exit`: the guest reports success or failure;
 //! - `-fw_cfg name=opt/spindle/cmdline`: the kernel command line.
 
@@ -40,6 +41,8 @@ pub struct Machine {
     pub cmdline: String,
     /// Wait for gdb on :1234 before running (`-s -S`).
     pub gdb: bool,
+    /// Where COM2, the machine-data channel (the scheduler trace), goes.
+    pub data_file: Option<PathBuf>,
     /// Extra arguments passed to QEMU as they are.
     pub extra_args: Vec<String>,
 }
@@ -55,6 +58,7 @@ impl Machine {
             accel: Accel::Tcg,
             cmdline: String::new(),
             gdb: false,
+            data_file: None,
             extra_args: Vec::new(),
         }
     }
@@ -68,6 +72,10 @@ impl Machine {
         });
         cmd.args(["-smp", &self.smp.to_string(), "-m", &format!("{}M", self.memory_mib)]);
         cmd.args(["-no-reboot", "-display", "none", "-monitor", "none", "-serial", "stdio"]);
+        if let Some(data) = &self.data_file {
+            // The second -serial is COM2.
+            cmd.arg("-serial").arg(format!("file:{}", data.display()));
+        }
         cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         cmd.arg("-fw_cfg").arg(format!("name=opt/spindle/cmdline,string={}", escape_commas(&self.cmdline)));
         if self.firmware == Firmware::Uefi {
@@ -150,6 +158,14 @@ mod tests {
         let a = args(&m).join(" ");
         assert!(a.contains("string=x,,y"), "{a}");
         assert!(a.contains("file=/tmp/a,,b.img"), "{a}");
+    }
+
+    #[test]
+    fn the_data_channel_is_the_second_serial_port() {
+        let mut m = Machine::new("/tmp/x.img".into(), Firmware::Bios);
+        m.data_file = Some("/tmp/trace.bin".into());
+        let a = args(&m).join(" ");
+        assert!(a.contains("-serial stdio -serial file:/tmp/trace.bin"), "{a}");
     }
 
     #[test]

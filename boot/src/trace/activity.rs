@@ -1,0 +1,253 @@
+//! What the cores did, derived from their events: routine runs, idle
+//! stretches and routines moving between cores.
+//!
+//! The Chrome export, the SVG timeline and the statistics all read the trace
+//! through these, so they agree on what a run is. A run or idle stretch that
+//! is still open when a core's events end (its buffer filled, or the guest
+//! was killed) ends at that core's last event. Events of kinds this runner
+//! does not know are skipped. Every stretch ends no earlier than it starts,
+//! even if a core's clock went backwards.
+
+use spindle_shared::trace::{Event, Kind, StopReason, WAIT_REASONS};
+
+use super::decode::{CoreTrace, Trace};
+
+/// A routine's stretch on one core, from `RunStart` to `RunStop`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub cpu: u32,
+    pub routine: u32,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub end: RunEnd,
+}
+
+impl Run {
+    pub fn length_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    Yield,
+    /// Blocked, waiting for what `WAIT_REASONS` names.
+    Block {
+        wait: &'static str,
+    },
+    Preempted,
+    Exited,
+    /// A stop reason code this runner does not know.
+    Other(u8),
+    /// No `RunStop` was recorded: the core's events end (or the next run
+    /// starts) while it runs.
+    Unfinished,
+}
+
+impl RunEnd {
+    fn of(stop: &Event) -> RunEnd {
+        match StopReason::from_u8(stop.flag) {
+            Some(StopReason::Yield) => RunEnd::Yield,
+            Some(StopReason::Block) => {
+                RunEnd::Block { wait: WAIT_REASONS.get(stop.b as usize).copied().unwrap_or(WAIT_REASONS[0]) }
+            }
+            Some(StopReason::Preempted) => RunEnd::Preempted,
+            Some(StopReason::Exited) => RunEnd::Exited,
+            None => RunEnd::Other(stop.flag),
+        }
+    }
+
+    /// How a person would say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunEnd::Yield => StopReason::Yield.name(),
+            RunEnd::Block { .. } => StopReason::Block.name(),
+            RunEnd::Preempted => StopReason::Preempted.name(),
+            RunEnd::Exited => StopReason::Exited.name(),
+            RunEnd::Other(_) => "unknown stop reason",
+            RunEnd::Unfinished => "still running when the core's events end",
+        }
+    }
+}
+
+/// A stretch of time with a start and an end, on one core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stretch {
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+impl Stretch {
+    pub fn length_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+}
+
+/// One core's runs and idle stretches, each in time order.
+#[derive(Clone, Debug, Default)]
+pub struct CoreActivity {
+    pub runs: Vec<Run>,
+    pub idle: Vec<Stretch>,
+}
+
+/// Runs and idle stretches of one core.
+pub fn core_activity(core: &CoreTrace) -> CoreActivity {
+    let run = |(routine, start_ns): (u32, u64), end_ns: u64, end: RunEnd| Run {
+        cpu: core.cpu,
+        routine,
+        start_ns,
+        end_ns: end_ns.max(start_ns),
+        end,
+    };
+    let stretch = |start_ns: u64, end_ns: u64| Stretch { start_ns, end_ns: end_ns.max(start_ns) };
+    let mut activity = CoreActivity::default();
+    let mut running: Option<(u32, u64)> = None;
+    let mut idle_since: Option<u64> = None;
+    for event in &core.events {
+        let t = event.time_ns;
+        match Kind::from_u8(event.kind) {
+            Some(Kind::RunStart) => {
+                if let Some(open) = running.replace((event.a, t)) {
+                    activity.runs.push(run(open, t, RunEnd::Unfinished));
+                }
+            }
+            Some(Kind::RunStop) => {
+                if let Some(open) = running.take() {
+                    activity.runs.push(run(open, t, RunEnd::of(event)));
+                }
+            }
+            Some(Kind::Idle) => {
+                if let Some(start_ns) = idle_since.replace(t) {
+                    activity.idle.push(stretch(start_ns, t));
+                }
+            }
+            Some(Kind::IdleEnd) => {
+                if let Some(start_ns) = idle_since.take() {
+                    activity.idle.push(stretch(start_ns, t));
+                }
+            }
+            _ => {}
+        }
+    }
+    let last_ns = core.events.last().map_or(0, |e| e.time_ns);
+    if let Some(open) = running {
+        activity.runs.push(run(open, last_ns, RunEnd::Unfinished));
+    }
+    if let Some(start_ns) = idle_since {
+        activity.idle.push(stretch(start_ns, last_ns));
+    }
+    activity
+}
+
+/// Why routines went from one core to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveKind {
+    /// `to_cpu` took routines from `from_cpu`'s run queue.
+    Steal,
+    /// A routine that last ran on `from_cpu` was woken onto `to_cpu`.
+    Wake,
+}
+
+impl MoveKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MoveKind::Steal => "steal",
+            MoveKind::Wake => "wake",
+        }
+    }
+}
+
+/// Routines moving from one core to another at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub kind: MoveKind,
+    pub time_ns: u64,
+    pub from_cpu: u32,
+    pub to_cpu: u32,
+    /// The routine stolen first, or the one woken.
+    pub routine: u32,
+    /// How many routines moved (1 for a wake).
+    pub routines: u32,
+}
+
+/// Every steal and cross-core wake, in time order.
+pub fn moves(trace: &Trace) -> Vec<Move> {
+    let mut moves: Vec<Move> = trace
+        .cores
+        .iter()
+        .flat_map(|core| core.events.iter().filter_map(move |event| move_of(core.cpu, event)))
+        .collect();
+    moves.sort_by_key(|m| m.time_ns);
+    moves
+}
+
+fn move_of(cpu: u32, event: &Event) -> Option<Move> {
+    let time_ns = event.time_ns;
+    match Kind::from_u8(event.kind)? {
+        Kind::Steal => Some(Move {
+            kind: MoveKind::Steal,
+            time_ns,
+            from_cpu: event.a,
+            to_cpu: cpu,
+            routine: event.c,
+            routines: event.b,
+        }),
+        Kind::Wake if event.flag == 1 => Some(Move {
+            kind: MoveKind::Wake,
+            time_ns,
+            from_cpu: event.c,
+            to_cpu: cpu,
+            routine: event.b,
+            routines: 1,
+        }),
+        _ => None,
+    }
+}
+
+/// The first and last event time over all cores; `None` for a trace without events.
+pub fn time_span(trace: &Trace) -> Option<Stretch> {
+    let firsts = trace.cores.iter().filter_map(|core| core.events.first()).map(|e| e.time_ns);
+    let lasts = trace.cores.iter().filter_map(|core| core.events.last()).map(|e| e.time_ns);
+    let start_ns = firsts.min()?;
+    Some(Stretch { start_ns, end_ns: lasts.max()?.max(start_ns) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::fixture::{event, sample_trace};
+
+    #[test]
+    fn runs_pair_each_start_with_the_next_stop_and_keep_its_reason() {
+        let trace = sample_trace();
+        let cpu0 = core_activity(&trace.cores[0]);
+        let ends: Vec<(u32, RunEnd)> = cpu0.runs.iter().map(|r| (r.routine, r.end)).collect();
+        assert_eq!(
+            ends,
+            [(1, RunEnd::Preempted), (2, RunEnd::Block { wait: "chan receive" }), (1, RunEnd::Unfinished)]
+        );
+    }
+
+    #[test]
+    fn a_run_still_open_ends_at_the_cores_last_event() {
+        let trace = sample_trace();
+        let cpu0 = core_activity(&trace.cores[0]);
+        let last = trace.cores[0].events.last().unwrap().time_ns;
+        assert_eq!(cpu0.runs.last().unwrap().end_ns, last);
+    }
+
+    #[test]
+    fn a_block_with_an_unknown_wait_code_waits_for_other() {
+        let stop = event(5, Kind::RunStop, StopReason::Block as u8, 0, 1, 999, 0);
+        assert_eq!(RunEnd::of(&stop), RunEnd::Block { wait: "other" });
+    }
+
+    #[test]
+    fn steals_and_only_cross_core_wakes_are_moves() {
+        let moves = moves(&sample_trace());
+        let summary: Vec<(MoveKind, u32, u32)> =
+            moves.iter().map(|m| (m.kind, m.from_cpu, m.to_cpu)).collect();
+        assert_eq!(summary, [(MoveKind::Steal, 0, 1), (MoveKind::Wake, 0, 1)]);
+    }
+}

@@ -1,0 +1,232 @@
+//! Reading the kernel's binary trace stream (layout in `spindle_shared::trace`).
+//!
+//! The stream arrives over a serial port from a guest that may have been
+//! killed half-way, so a stream that simply stops is normal: whatever is
+//! whole (blocks and events) is kept and the trace is marked incomplete.
+//! Bytes that cannot be a trace (wrong magic, another version, a block
+//! where none belongs) are refused with the byte offset and what was expected.
+//! Event kinds this runner does not know are kept as they are.
+
+use spindle_shared::trace::{
+    CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, MAGIC, TRAILER, VERSION,
+};
+
+/// A decoded trace: one entry per core block, in stream order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub cores: Vec<CoreTrace>,
+    /// The stream ended with its trailer: nothing was cut off.
+    pub complete: bool,
+}
+
+/// What one core recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreTrace {
+    pub cpu: u32,
+    /// In recording order (non-decreasing time).
+    pub events: Vec<Event>,
+    /// Events the core's buffer had no room for; it kept the first ones.
+    pub dropped: u64,
+}
+
+impl Trace {
+    /// Events kept, over all cores.
+    pub fn event_count(&self) -> usize {
+        self.cores.iter().map(|core| core.events.len()).sum()
+    }
+
+    /// Events dropped, over all cores.
+    pub fn dropped(&self) -> u64 {
+        self.cores.iter().map(|core| core.dropped).sum()
+    }
+}
+
+/// Decodes a whole stream, or what arrived of it.
+pub fn decode(stream: &[u8]) -> Result<Trace, String> {
+    let mut trace = Trace { cores: Vec::new(), complete: false };
+    if !expect_magic(stream, 0, MAGIC, "the stream magic")? || stream.len() < HEADER_SIZE {
+        return Ok(trace);
+    }
+    let version = u32_at(stream, 8);
+    if version != VERSION {
+        return Err(format!(
+            "trace stream: version {version} at byte 8, but this runner reads version {VERSION} \
+             (build the runner and the kernel from the same tree)"
+        ));
+    }
+    let announced = u32_at(stream, 12);
+
+    let mut offset = HEADER_SIZE;
+    loop {
+        let rest = &stream[offset..];
+        if rest.is_empty() || (rest.len() < TRAILER.len() && TRAILER.starts_with(rest)) {
+            return Ok(trace);
+        }
+        if rest.starts_with(TRAILER) {
+            return finish(trace, offset, announced, stream.len());
+        }
+        if !expect_magic(stream, offset, CORE_MAGIC, "a core block (\"CORE\") or the trailer (\"TRCEND!!\")")?
+        {
+            return Ok(trace);
+        }
+        if trace.cores.len() as u64 >= u64::from(announced) {
+            return Err(format!(
+                "trace stream: core block at byte {offset} is one more than the {announced} \
+                 the header announced"
+            ));
+        }
+        if rest.len() < CORE_HEADER_SIZE {
+            return Ok(trace);
+        }
+        let (core, whole) = read_block(stream, offset);
+        trace.cores.push(core);
+        if !whole {
+            return Ok(trace);
+        }
+        offset += CORE_HEADER_SIZE + EVENT_SIZE * trace.cores.last().map_or(0, |core| core.events.len());
+    }
+}
+
+/// Reads the core block at `offset` (its header is whole). Returns the block
+/// with the events that are whole, and whether all `count` of them were.
+fn read_block(stream: &[u8], offset: usize) -> (CoreTrace, bool) {
+    let cpu = u32_at(stream, offset + 4);
+    let count = u32_at(stream, offset + 8) as usize;
+    let dropped = u64::from_le_bytes(stream[offset + 16..offset + 24].try_into().expect("8 bytes"));
+    let first_event = offset + CORE_HEADER_SIZE;
+    let whole = count.min((stream.len() - first_event) / EVENT_SIZE);
+    let (chunks, _) = stream[first_event..first_event + whole * EVENT_SIZE].as_chunks::<EVENT_SIZE>();
+    let events = chunks.iter().map(Event::decode).collect();
+    (CoreTrace { cpu, events, dropped }, whole == count)
+}
+
+/// The trailer is at `offset`: the stream is complete if every announced
+/// block came before it and nothing follows it.
+fn finish(mut trace: Trace, offset: usize, announced: u32, len: usize) -> Result<Trace, String> {
+    if trace.cores.len() as u64 != u64::from(announced) {
+        return Err(format!(
+            "trace stream: trailer at byte {offset} after {} core blocks, \
+             but the header announced {announced}",
+            trace.cores.len()
+        ));
+    }
+    let end = offset + TRAILER.len();
+    if end != len {
+        return Err(format!(
+            "trace stream: {} unexpected bytes after the trailer (which ends at byte {end})",
+            len - end
+        ));
+    }
+    trace.complete = true;
+    Ok(trace)
+}
+
+/// Checks that the bytes at `offset` are `magic`. `Ok(false)`: the stream
+/// ends inside it (a matching prefix), so it is cut short rather than wrong.
+fn expect_magic(stream: &[u8], offset: usize, magic: &[u8], what: &str) -> Result<bool, String> {
+    let present = &stream[offset..stream.len().min(offset + magic.len())];
+    if !magic.starts_with(present) {
+        return Err(format!(
+            "trace stream: expected {what} at byte {offset}, found \"{}\"; is this a Spindle trace?",
+            present.escape_ascii()
+        ));
+    }
+    Ok(present.len() == magic.len())
+}
+
+fn u32_at(stream: &[u8], offset: usize) -> u32 {
+    u32::from_le_bytes(stream[offset..offset + 4].try_into().expect("4 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::fixture::{encode, sample_cores};
+
+    #[test]
+    fn a_whole_stream_decodes_to_what_was_encoded() {
+        let cores = sample_cores();
+        let trace = decode(&encode(&cores, true)).unwrap();
+        assert!(trace.complete);
+        assert_eq!(trace.cores, cores);
+    }
+
+    #[test]
+    fn a_stream_cut_inside_an_event_keeps_the_whole_events_and_is_incomplete() {
+        let cores = sample_cores();
+        let stream = encode(&cores, true);
+        let second_block = HEADER_SIZE + CORE_HEADER_SIZE + EVENT_SIZE * cores[0].events.len();
+        let cut = second_block + CORE_HEADER_SIZE + 2 * EVENT_SIZE + 7;
+        let trace = decode(&stream[..cut]).unwrap();
+        assert!(!trace.complete);
+        assert_eq!(trace.cores.len(), 2);
+        assert_eq!(trace.cores[0], cores[0]);
+        assert_eq!(trace.cores[1].events, cores[1].events[..2]);
+    }
+
+    #[test]
+    fn a_stream_cut_anywhere_decodes_to_a_prefix_of_the_events() {
+        let cores = sample_cores();
+        let stream = encode(&cores, true);
+        for cut in 0..stream.len() {
+            let trace = decode(&stream[..cut]).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert!(!trace.complete, "cut at {cut}");
+            for (got, whole) in trace.cores.iter().zip(&cores) {
+                assert!(whole.events.starts_with(&got.events), "cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_without_its_trailer_is_incomplete() {
+        let trace = decode(&encode(&sample_cores(), false)).unwrap();
+        assert!(!trace.complete);
+        assert_eq!(trace.cores.len(), 2);
+    }
+
+    #[test]
+    fn bad_magic_is_refused_with_its_offset() {
+        let mut stream = encode(&sample_cores(), true);
+        stream[3] = b'X';
+        let error = decode(&stream).unwrap_err();
+        assert!(error.contains("at byte 0"), "{error}");
+        assert!(error.contains("SPNXLTRC"), "{error}");
+    }
+
+    #[test]
+    fn another_version_is_refused_naming_both_versions() {
+        let mut stream = encode(&sample_cores(), true);
+        stream[8] = 9;
+        let error = decode(&stream).unwrap_err();
+        assert!(error.contains("version 9 at byte 8"), "{error}");
+        assert!(error.contains(&format!("reads version {VERSION}")), "{error}");
+    }
+
+    #[test]
+    fn garbage_where_a_block_belongs_is_refused_with_its_offset() {
+        let cores = sample_cores();
+        let mut stream = encode(&cores, true);
+        let second_block = HEADER_SIZE + CORE_HEADER_SIZE + EVENT_SIZE * cores[0].events.len();
+        stream[second_block..second_block + 4].copy_from_slice(b"JUNK");
+        let error = decode(&stream).unwrap_err();
+        assert!(error.contains(&format!("at byte {second_block}")), "{error}");
+        assert!(error.contains("JUNK"), "{error}");
+    }
+
+    #[test]
+    fn a_trailer_before_every_announced_block_is_refused() {
+        let cores = sample_cores();
+        let mut stream = encode(&cores, true);
+        stream[12] = 3;
+        let error = decode(&stream).unwrap_err();
+        assert!(error.contains("after 2 core blocks, but the header announced 3"), "{error}");
+    }
+
+    #[test]
+    fn unknown_event_kinds_are_kept() {
+        let mut cores = sample_cores();
+        cores[0].events.push(Event { time_ns: 99_000, kind: 200, flag: 0, cpu: 0, a: 1, b: 2, c: 3 });
+        let trace = decode(&encode(&cores, true)).unwrap();
+        assert_eq!(trace.cores[0].events.last().unwrap().kind, 200);
+    }
+}
