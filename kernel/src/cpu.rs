@@ -27,6 +27,8 @@ pub struct Cpu {
     pub fault_frames: arch::percpu::FrameReserve,
     /// The core's scheduler state.
     pub sched: crate::sched::CoreSched,
+    /// The core's scheduler trace.
+    pub trace: crate::trace::TraceBuffer,
 }
 
 // SAFETY: a Cpu is shared between cores only through its atomic and
@@ -50,6 +52,7 @@ pub fn create(index: usize, apic_id: u32) -> &'static Cpu {
         arch: arch::percpu::ArchCpu::new(),
         fault_frames: arch::percpu::FrameReserve::new(),
         sched: crate::sched::CoreSched::new(),
+        trace: crate::trace::TraceBuffer::new(),
     }));
     cpu.arch_self = cpu;
     cpu

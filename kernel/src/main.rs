@@ -23,6 +23,7 @@ mod sched;
 mod smp;
 mod sync;
 mod time;
+mod trace;
 mod trap;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};

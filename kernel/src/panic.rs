@@ -78,6 +78,7 @@ pub fn fatal(fatal: Fatal) -> ! {
             console::write_report(format_args!("fatal error: out of memory [{Place}]\n"))
         }
     }
+    crate::trace::dump();
     exit_qemu(GuestExit::Failure)
 }
 
@@ -113,5 +114,6 @@ fn panic(info: &PanicInfo) -> ! {
         info.message(),
         Location(info.location())
     ));
+    crate::trace::dump();
     exit_qemu(GuestExit::Failure)
 }

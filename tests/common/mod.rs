@@ -18,12 +18,36 @@ pub fn boot(smp: u32, cmdline: &str) -> Report {
 }
 
 pub fn boot_with(firmware: Firmware, smp: u32, cmdline: &str, timeout: Duration) -> Report {
+    Run::new(machine(firmware, smp, cmdline), timeout).start().expect("QEMU starts")
+}
+
+/// The machine `boot` would run, for tests that set more of it.
+pub fn machine(firmware: Firmware, smp: u32, cmdline: &str) -> Machine {
     let (_, image) = spindle_boot::prepare(firmware).expect("kernel and image build");
     let mut machine = Machine::new(image, firmware);
     machine.smp = smp;
     machine.cmdline = cmdline.to_string();
-    Run::new(machine, timeout).start().expect("QEMU starts")
+    machine
 }
+
+/// Boots `cmdline` with the scheduler trace on and returns the report and
+/// the decoded trace.
+pub fn boot_traced(smp: u32, cmdline: &str) -> (Report, spindle_boot::trace::Trace) {
+    let raw = std::env::temp_dir().join(format!(
+        "spindle-test-trace-{}-{}.bin",
+        std::process::id(),
+        TRACE_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let mut m = machine(Firmware::Bios, smp, &format!("{cmdline} trace"));
+    m.data_file = Some(raw.clone());
+    let report = Run::new(m, TEST_TIMEOUT).start().expect("QEMU starts");
+    let bytes = std::fs::read(&raw).expect("QEMU wrote the trace file");
+    let _ = std::fs::remove_file(&raw);
+    let trace = spindle_boot::trace::decode(&bytes).unwrap_or_else(|e| panic!("{e}; console:\n{}", report.text()));
+    (report, trace)
+}
+
+static TRACE_FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Asserts the run ended with `outcome`, showing the console if not.
 pub fn expect_outcome(report: &Report, outcome: Outcome) {

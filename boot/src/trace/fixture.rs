@@ -2,7 +2,7 @@
 //! interesting event, a very long busy one, and the encoder that turns
 //! either into the stream the kernel would send.
 
-use spindle_shared::trace::{Event, Kind, StopReason, TRAILER, core_header, header, wait_reason_code};
+use spindle_shared::trace::{Event, Kind, StopReason, TRAILER, WAIT_REASONS, core_header, header};
 
 use super::decode::{CoreTrace, Trace};
 
@@ -39,7 +39,7 @@ pub fn sample_cores() -> Vec<CoreTrace> {
         event(5_000, Tick, 1, 0, 0, 0, 0),
         event(5_000, RunStop, StopReason::Preempted as u8, 0, 1, 0, 0),
         event(5_100, RunStart, 0, 0, 2, 0, 0),
-        event(7_000, RunStop, StopReason::Block as u8, 0, 2, wait_reason_code("chan receive"), 0),
+        event(7_000, RunStop, StopReason::Block as u8, 0, 2, WAIT_REASONS.iter().position(|r| *r == "chan receive").unwrap() as u32, 0),
         event(7_100, RunStart, 0, 0, 1, 0, 0),
         event(9_000, Tick, 0, 0, 0, 0, 0),
     ];

@@ -17,6 +17,7 @@ mod synccheck;
 
 use spindle_shared::cmdline::Options;
 use spindle_shared::programs::Program;
+use spindle_shared::trace;
 
 use crate::cmdline::refuse;
 use crate::sched::{self, Settings};
@@ -58,6 +59,10 @@ pub fn run(options: Options, online: usize) -> ! {
         Program::Selfcheck => selfcheck::main,
         Program::Synccheck => synccheck::main,
     };
+    if options.trace {
+        let events = options.trace_buf.map_or(trace::DEFAULT_BUFFER_EVENTS, |n| n as usize);
+        crate::trace::start(cpus, events);
+    }
     OPTIONS.call_once(|| options);
     sched::start(settings, main)
 }

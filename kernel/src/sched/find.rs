@@ -25,7 +25,8 @@ use super::{active_cores, report, timers};
 use crate::arch;
 use crate::cpu;
 use crate::sync::spin::SpinLock;
-use crate::time;
+use crate::{time, trace};
+use spindle_shared::trace::Kind;
 
 /// Check the global queue first on every this-many-th scheduling decision,
 /// so that routines there cannot starve behind a busy local queue. 61 is
@@ -34,10 +35,17 @@ use crate::time;
 const GLOBAL_QUEUE_INTERVAL: u64 = 61;
 /// Passes over the other cores when stealing (Go's stealTries).
 const STEAL_PASSES: usize = 4;
-/// Before taking a victim's `runnext`, give the victim this long to run it
-/// itself (Go waits ~3 us): the pair that made it runnable usually wants it
-/// to run on the same core.
-const RUNNEXT_GRACE_US: u64 = 3;
+/// Before taking a victim's `runnext`, watch the victim this long (Go waits
+/// ~3 us; emulated cores are slower, so longer): if it switches meanwhile,
+/// it is handing work back and forth and keeps its `runnext`.
+const RUNNEXT_GRACE_US: u64 = 10;
+
+/// How long a core looks for work before it halts. While it looks it
+/// counts as spinning, so cores that make work runnable need not send it an
+/// IPI: for hand-offs at a high rate (ping-pong on a neighbouring core) this
+/// turns one IPI per hand-off into one per window. Under emulation an IPI
+/// costs microseconds.
+const SPIN_BEFORE_HALT_NS: u64 = 50_000;
 
 static GLOBAL: SpinLock<RoutineQueue> = SpinLock::new(RoutineQueue::new());
 /// Length of the global queue, readable without its lock.
@@ -89,8 +97,11 @@ fn global_take(core: &CoreSched, batch: bool) -> Option<*mut Routine> {
         let Some(routine) = global.pop_front() else { break };
         core.runq.push(routine, |_| unreachable!("the ring had room for half its size"));
     }
+    let taken = len - global.len();
     GLOBAL_LEN.store(global.len(), Ordering::Release);
     CoreCounters::add(&core.counters.from_global, 1);
+    // SAFETY: `first` was just taken from the queue: it is ours.
+    trace::record(Kind::GlobalTake, 0, taken as u64, unsafe { (*first).id }, 0);
     Some(first)
 }
 
@@ -133,16 +144,30 @@ fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
                 continue;
             }
             let Some(victim) = cpu::get(victim) else { continue };
-            if take_runnext && victim.sched.runq.len() == 1 {
-                time::delay_us(RUNNEXT_GRACE_US);
+            if take_runnext && victim.sched.runq.len() == 1 && victim_hands_off(&victim.sched) {
+                continue;
             }
             if let Some((routine, moved)) = victim.sched.runq.steal_into(&core.runq, take_runnext) {
                 CoreCounters::add(&core.counters.stolen, moved as u64);
+                // SAFETY: the stolen routine is now ours.
+                trace::record(Kind::Steal, 0, victim.index as u64, moved as u64, unsafe { (*routine).id });
                 return Some(routine);
             }
         }
     }
     None
+}
+
+/// Whether a core whose only queued routine is its `runnext` is in the
+/// middle of hand-offs (it switched during a short grace period): then the
+/// routine is about to run there, and stealing it would only turn a
+/// same-core hand-off (ping-pong) into a cross-core one. A core that keeps
+/// running the same routine through the grace period is busy: its
+/// `runnext` is fair game.
+fn victim_hands_off(victim: &CoreSched) -> bool {
+    let switches = victim.counters.switches.load(Ordering::Relaxed);
+    time::delay_us(RUNNEXT_GRACE_US);
+    victim.counters.switches.load(Ordering::Relaxed) != switches
 }
 
 /// A stride in `1..n` that is coprime to `n`, so `start + i*stride` visits every core once.
@@ -197,9 +222,19 @@ pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
             return found;
         }
         if start_spinning(core) {
-            if let Some(routine) = steal(core, me).or_else(|| global_take(core, true)) {
-                found_work(core);
-                return (routine, false);
+            let give_up = time::now() + SPIN_BEFORE_HALT_NS;
+            loop {
+                if let Some(found) = core.runq.pop() {
+                    found_work(core);
+                    return found;
+                }
+                if let Some(routine) = steal(core, me).or_else(|| global_take(core, true)) {
+                    found_work(core);
+                    return (routine, false);
+                }
+                if time::now() >= give_up {
+                    break;
+                }
             }
         }
         halt_until_woken(core, me);
@@ -229,8 +264,11 @@ fn halt_until_woken(core: &CoreSched, me: usize) {
         }
     }
     let slept = time::now();
+    trace::record_at(slept, Kind::Idle, 0, 0, 0, 0);
     arch::cpu::wait_for_interrupt();
-    CoreCounters::add(&core.counters.idle_ns, time::now() - slept);
+    let woke = time::now();
+    trace::record_at(woke, Kind::IdleEnd, 0, 0, 0, 0);
+    CoreCounters::add(&core.counters.idle_ns, woke - slept);
     leave_idle_set();
 }
 
@@ -268,6 +306,7 @@ pub fn wake_a_core() {
         let bit = 1u64 << target;
         if IDLE.fetch_and(!bit, Ordering::SeqCst) & bit != 0 {
             // The target finds its bit gone and takes over our SPINNING count.
+            trace::record(Kind::IpiSend, 0, target as u64, 0, 0);
             if let Some(cpu) = cpu::get(target) {
                 arch::send_wake(cpu.apic_id);
             }

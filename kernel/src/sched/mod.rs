@@ -74,7 +74,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 pub use percore::CoreSched;
 pub use queue::RoutineQueue;
-pub use routine::{JoinHandle, Routine, RoutineId};
+pub use routine::{JoinHandle, Routine, RoutineId, Wait};
 
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::cpu;
@@ -172,7 +172,7 @@ impl<T> JoinHandle<T> {
         let mut join = routine.join.lock();
         if !join.done {
             join.waiter = current();
-            park(join, "join");
+            park(join, Wait::Join);
         } else {
             drop(join);
         }
@@ -227,7 +227,7 @@ pub fn current_id() -> Option<(RoutineId, usize)> {
 /// wake it; it is released once the routine's registers are saved, so a
 /// waker (which takes that lock) always finds the routine parked and
 /// switched out. `reason` is shown by the deadlock report.
-pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: &'static str) {
+pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
     unsafe fn unlock<T>(lock: *const ()) {
         // SAFETY: `lock` came from `into_parked` below and is released once.
         unsafe { (*(lock as *const SpinLock<T>)).unlock_parked() }
@@ -240,7 +240,7 @@ pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: &'static str) {
 /// Parks the running routine, like [`park`], for code that holds its locks
 /// by hand (`select` holds several): once the routine's registers are saved,
 /// the next context calls `unlock(arg)`. Interrupts must be off.
-pub fn park_unlocking(reason: &'static str, arg: *const (), unlock: unsafe fn(*const ())) {
+pub fn park_unlocking(reason: Wait, arg: *const (), unlock: unsafe fn(*const ())) {
     run::park_current(reason, arg, unlock);
 }
 
@@ -287,6 +287,7 @@ pub fn on_timer() {
 /// The wake-up interrupt.
 pub fn on_wake() {
     if running_here() {
+        crate::trace::record(spindle_shared::trace::Kind::IpiReceive, 0, 0, 0, 0);
         find::leave_idle_set();
     }
 }

@@ -64,6 +64,7 @@ pub fn main_returned() -> ! {
     if STATS.load(Ordering::Relaxed) {
         print_stats();
     }
+    crate::trace::dump();
     exit_qemu(GuestExit::Success)
 }
 
@@ -103,8 +104,9 @@ pub fn deadlock() -> ! {
     for top in stack::slot_tops() {
         let Some(r) = routine::live_at(top.as_u64() as usize) else { continue };
         if r.state() == State::Parked {
-            console::write_report(format_args!("  routine {} [{}]\n", r.id, r.wait_reason.get()));
+            console::write_report(format_args!("  routine {} [{}]\n", r.id, r.wait_reason.get().name()));
         }
     }
+    crate::trace::dump();
     exit_qemu(GuestExit::Failure)
 }

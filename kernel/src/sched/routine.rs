@@ -38,6 +38,46 @@ pub enum State {
     Dead,
 }
 
+/// What a parked routine waits for: shown by the deadlock report, and
+/// recorded (as its index in `spindle_shared::trace::WAIT_REASONS`) by the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    ChanReceive,
+    ChanSend,
+    Select,
+    Sleep,
+    Join,
+    Mutex,
+    WaitGroup,
+    Once,
+    /// Anything else, described for the deadlock report.
+    Other(&'static str),
+}
+
+impl Wait {
+    /// Index in `spindle_shared::trace::WAIT_REASONS` (0 is "other").
+    pub fn code(self) -> u32 {
+        match self {
+            Wait::Other(_) => 0,
+            Wait::ChanReceive => 1,
+            Wait::ChanSend => 2,
+            Wait::Select => 3,
+            Wait::Sleep => 4,
+            Wait::Join => 5,
+            Wait::Mutex => 6,
+            Wait::WaitGroup => 7,
+            Wait::Once => 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Wait::Other(what) => what,
+            known => spindle_shared::trace::WAIT_REASONS[known.code() as usize],
+        }
+    }
+}
+
 /// What a joiner waits on.
 pub(super) struct JoinState {
     pub(super) done: bool,
@@ -57,8 +97,8 @@ pub struct Routine {
     stack: UnsafeCell<Option<Stack>>,
     /// Link for the intrusive queues (global run queue, wait queues).
     pub(super) next: Cell<*mut Routine>,
-    /// What a parked routine waits for (shown by the deadlock report).
-    pub(super) wait_reason: Cell<&'static str>,
+    /// What a parked routine waits for.
+    pub(super) wait_reason: Cell<Wait>,
     pub(super) join: SpinLock<JoinState>,
     /// Runs the closure and stores its result (monomorphised per closure type).
     run: unsafe fn(*mut Routine),
@@ -66,6 +106,8 @@ pub struct Routine {
     result: *mut (),
     /// Drops a result nobody took (monomorphised per result type).
     drop_result: unsafe fn(*mut Routine),
+    /// The core it last ran on.
+    pub(super) last_cpu: AtomicU32,
     /// Counters, written only by the core running the routine.
     pub runs: AtomicU64,
     pub run_ns: AtomicU64,
@@ -180,11 +222,12 @@ where
             refs: AtomicU32::new(1 + with_handle as u32),
             stack: UnsafeCell::new(Some(stack)),
             next: Cell::new(core::ptr::null_mut()),
-            wait_reason: Cell::new(""),
+            wait_reason: Cell::new(Wait::Other("nothing yet")),
             join: SpinLock::new(JoinState { done: false, waiter: core::ptr::null_mut() }),
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),
             drop_result: drop_payload::<F, T>,
+            last_cpu: AtomicU32::new(u32::MAX),
             runs: AtomicU64::new(0),
             run_ns: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),

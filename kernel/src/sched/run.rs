@@ -5,7 +5,7 @@ use core::sync::atomic::Ordering;
 
 use super::find::{self, find_work, global_push};
 use super::percore::{CoreCounters, CoreSched, Then};
-use super::routine::{self, Routine, RoutineId, State};
+use super::routine::{self, Routine, RoutineId, State, Wait};
 use super::timers::{self, arm_by};
 use super::{MAIN_ROUTINE, NEXT_ID, SLICE_NS, report, this_core};
 use crate::arch::cpu::{disable_interrupts, enable_interrupts};
@@ -13,7 +13,8 @@ use crate::arch::switch::{new_context, switch};
 use crate::mem::frames;
 use crate::mem::stack::Stack;
 use crate::panic::{Fatal, fatal};
-use crate::{cpu, time};
+use crate::{cpu, time, trace};
+use spindle_shared::trace::{Kind, StopReason};
 
 /// Creates a routine running `f` and makes it runnable next on this core.
 /// Returns its id and control block.
@@ -36,6 +37,7 @@ where
         unsafe { new_context(top, routine_entry, arg) }
     });
     CoreCounters::add(&core.counters.spawned, 1);
+    trace::record(Kind::Spawn, 0, id_of(core.current.load(Ordering::Relaxed)), id, 0);
     find::push_local(core, routine, true);
     find::wake_a_core();
     (id, routine)
@@ -105,8 +107,12 @@ fn charge(core: &CoreSched, routine: *mut Routine) -> u64 {
 fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool, now: u64) {
     // SAFETY: `next` came out of a run queue: it is runnable and ours.
     let r = unsafe { &*next };
+    // Finding `next` may have recorded events after `now`: keep the trace in order.
+    let now = if trace::enabled() { time::now() } else { now };
     r.set_state(State::Running);
     r.runs.store(r.runs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    r.last_cpu.store(cpu::current().index as u32, Ordering::Relaxed);
+    trace::record_at(now, Kind::RunStart, inherit as u8, r.id, 0, 0);
     core.current.store(next, Ordering::Relaxed);
     core.run_start.set(now);
     if !inherit {
@@ -126,6 +132,16 @@ pub fn switch_away(then: Then) {
     let core = this_core();
     let prev = core.current.load(Ordering::Relaxed);
     let now = charge(core, prev);
+    if trace::enabled() {
+        let (reason, waits_for) = match then {
+            Then::Requeue(_) | Then::Nothing => (StopReason::Yield, 0),
+            Then::RequeueGlobal(_) => (StopReason::Preempted, 0),
+            // SAFETY: `prev` is running here.
+            Then::Unlock(..) => (StopReason::Block, unsafe { (*prev).wait_reason.get() }.code()),
+            Then::Release(_) => (StopReason::Exited, 0),
+        };
+        trace::record_at(now, Kind::RunStop, reason as u8, id_of(prev), waits_for as u64, 0);
+    }
     core.then.set(then);
     // SAFETY: `prev` is the running routine; its context field is its own.
     let from = unsafe { (*prev).context.get() };
@@ -150,7 +166,7 @@ pub fn yield_core() {
 }
 
 /// Parks the running routine; `lock` is released by `unlock` after the switch.
-pub fn park_current(reason: &'static str, lock: *const (), unlock: unsafe fn(*const ())) {
+pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ())) {
     let routine = this_core().current.load(Ordering::Relaxed);
     assert!(!routine.is_null(), "park outside a routine");
     // SAFETY: the running routine is ours to change.
@@ -167,7 +183,13 @@ pub fn make_ready(routine: *mut Routine) {
     let r = unsafe { &*routine };
     debug_assert_eq!(r.state(), State::Parked);
     r.set_state(State::Runnable);
-    find::push_local(this_core(), routine, true);
+    let core = this_core();
+    if trace::enabled() {
+        let last = r.last_cpu.load(Ordering::Relaxed);
+        let here = cpu::current().index as u32;
+        trace::record(Kind::Wake, (last != here) as u8, id_of(core.current.load(Ordering::Relaxed)), r.id, last as u64);
+    }
+    find::push_local(core, routine, true);
     find::wake_a_core();
 }
 
@@ -198,7 +220,9 @@ pub fn on_timer() {
     let running = core.current.load(Ordering::Relaxed);
     if !running.is_null() {
         let slice_end = core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed);
-        if time::now() >= slice_end {
+        let preempt = time::now() >= slice_end;
+        trace::record(Kind::Tick, preempt as u8, 0, 0, 0);
+        if preempt {
             CoreCounters::add(&core.counters.preemptions, 1);
             // SAFETY: the routine is running on this core.
             let r = unsafe { &*running };
@@ -210,5 +234,13 @@ pub fn on_timer() {
             return;
         }
         arm_by(core, slice_end);
+    } else {
+        trace::record(Kind::Tick, 0, 0, 0, 0);
     }
+}
+
+/// The id of `routine`, 0 for none (the kernel, an interrupt).
+fn id_of(routine: *mut Routine) -> u64 {
+    // SAFETY: a non-null routine pointer here is a running or queued routine.
+    if routine.is_null() { 0 } else { unsafe { (*routine).id } }
 }

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::percore::CoreSched;
 use super::routine::Routine;
-use super::{park, ready, this_core};
+use super::{Wait, park, ready, this_core};
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::time;
 
@@ -111,7 +111,7 @@ pub fn sleep_until(deadline: u64) {
     let mut timers = core.timers.lock();
     timers.push(deadline, Action::Wake(core.current.load(Ordering::Relaxed)));
     arm_by(core, deadline);
-    park(timers, "sleep");
+    park(timers, Wait::Sleep);
     restore_interrupts(were_enabled);
 }
 

@@ -181,7 +181,7 @@ impl<T: Send> Chan<T> {
             Err((value, Refusal::WouldBlock)) => {
                 let mut node = Node::new(Some(value));
                 core.wait_to_send(node.handle());
-                sched::park(core, "chan send");
+                sched::park(core, sched::Wait::ChanSend);
                 if matches!(node.completion(), Completion::Closed) {
                     panic!("send on closed channel");
                 }
@@ -201,7 +201,7 @@ impl<T: Send> Chan<T> {
             Err(Refusal::WouldBlock) => {
                 let mut node = Node::new(None);
                 core.wait_to_recv(node.handle());
-                sched::park(core, "chan receive");
+                sched::park(core, sched::Wait::ChanReceive);
                 match node.completion() {
                     Completion::Received(value) => Some(value),
                     _ => None,

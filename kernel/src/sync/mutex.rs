@@ -45,7 +45,7 @@ impl<T> Mutex<T> {
         }
         state.waiters.push_back(sched::current());
         // Woken by `unlock`, which handed the mutex over still locked.
-        sched::park(state, "mutex");
+        sched::park(state, sched::Wait::Mutex);
         MutexGuard { mutex: self }
     }
 

@@ -27,7 +27,7 @@ impl Once {
         }
         if state.running {
             state.waiters.push_back(sched::current());
-            sched::park(state, "once");
+            sched::park(state, sched::Wait::Once);
             return;
         }
         state.running = true;

@@ -48,6 +48,6 @@ impl WaitGroup {
             return;
         }
         state.waiters.push_back(sched::current());
-        sched::park(state, "waitgroup");
+        sched::park(state, sched::Wait::WaitGroup);
     }
 }

@@ -1,5 +1,6 @@
-//! The serial console: COM1, a 16550 UART, which QEMU connects to the
-//! host's standard output (`-serial stdio`).
+//! The serial ports, 16550 UARTs: COM1 is the console a person reads (QEMU
+//! connects it to the host's standard output, `-serial stdio`); COM2 carries
+//! machine data, the scheduler trace, to a file (`-serial file:...`).
 //!
 //! This module only moves bytes; locking and line discipline are the
 //! console's (`crate::console`).
@@ -8,6 +9,8 @@ use uart_16550::SerialPort;
 
 /// I/O base of COM1, the console (`-serial stdio`).
 const COM1: u16 = 0x3f8;
+/// I/O base of COM2, the machine-data channel.
+const COM2: u16 = 0x2f8;
 
 /// A serial port by name.
 pub struct Uart(SerialPort);
@@ -22,6 +25,15 @@ impl Uart {
         Uart::init(unsafe { SerialPort::new(COM1) })
     }
 
+    /// The machine-data port, initialised.
+    ///
+    /// # Safety
+    /// The caller makes sure one `Uart` for COM2 is in use at a time.
+    pub unsafe fn data() -> Uart {
+        // SAFETY: QEMU's second `-serial` is a 16550 at COM2's address.
+        Uart::init(unsafe { SerialPort::new(COM2) })
+    }
+
     fn init(mut port: SerialPort) -> Uart {
         port.init();
         Uart(port)
@@ -34,4 +46,10 @@ impl Uart {
         }
     }
 
+    /// Sends bytes exactly as given.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0.send_raw(b);
+        }
+    }
 }

@@ -1,0 +1,78 @@
+//! What the runner shows besides the console: colours by core, and the
+//! scheduler trace turned into files and a summary.
+
+use std::path::Path;
+
+use spindle_boot::trace;
+
+/// ANSI colours for cores 0, 1, 2, ...
+const CORE_COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
+
+/// Colours a console line by the core in its `[cpu N ...]` tag.
+pub fn paint(line: &str, colored: bool) -> String {
+    let core = line.strip_prefix("[cpu ").and_then(|rest| {
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        digits.parse::<usize>().ok()
+    });
+    match core {
+        Some(core) if colored => {
+            format!("\x1b[{}m{line}\x1b[0m", CORE_COLORS[core % CORE_COLORS.len()])
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// Where the trace should go.
+pub struct TraceOutputs<'a> {
+    pub json: Option<&'a Path>,
+    pub svg: Option<&'a Path>,
+    pub stats: bool,
+}
+
+/// Decodes the raw trace in `raw` and writes what was asked. Returns the
+/// problems, one line each (the run itself is not failed by them).
+pub fn write_trace(raw: &Path, outputs: &TraceOutputs) -> Vec<String> {
+    let bytes = match std::fs::read(raw) {
+        Ok(bytes) => bytes,
+        Err(e) => return vec![format!("trace: cannot read {}: {e}", raw.display())],
+    };
+    if bytes.is_empty() {
+        return vec!["trace: the kernel sent no trace (did the run end before the scheduler started?)".into()];
+    }
+    let decoded = match trace::decode(&bytes) {
+        Ok(decoded) => decoded,
+        Err(e) => return vec![format!("trace: {e}")],
+    };
+    let mut problems = Vec::new();
+    if !decoded.complete {
+        problems.push("trace: the stream was cut short (the guest was stopped); showing what arrived".into());
+    }
+    problems.extend(trace::dropped_report(&decoded));
+    let mut write = |path: Option<&Path>, what: &str, make: &dyn Fn() -> String| {
+        if let Some(path) = path {
+            match std::fs::write(path, make()) {
+                Ok(()) => eprintln!("spindle: {what} written to {}", path.display()),
+                Err(e) => problems.push(format!("trace: cannot write {}: {e}", path.display())),
+            }
+        }
+    };
+    write(outputs.json, "trace (Chrome JSON)", &|| trace::chrome_json(&decoded));
+    write(outputs.svg, "timeline (SVG)", &|| trace::timeline_svg(&decoded));
+    if outputs.stats {
+        println!("{}", trace::stats(&decoded));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_coloured_by_the_core_in_their_tag() {
+        assert_eq!(paint("[cpu 2 r5]  step 3", true), "\x1b[32m[cpu 2 r5]  step 3\x1b[0m");
+        assert_eq!(paint("[cpu 8 r1]  x", true), "\x1b[32m[cpu 8 r1]  x\x1b[0m", "colours repeat after 6 cores");
+        assert_eq!(paint("[cpu 2 r5]  step 3", false), "[cpu 2 r5]  step 3");
+        assert_eq!(paint("smp: 4 cores online", true), "smp: 4 cores online", "untagged lines stay plain");
+    }
+}

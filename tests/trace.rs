@@ -1,0 +1,92 @@
+//! The scheduler trace: the right events for known programs, times that
+//! make sense, and the files the runner writes from it.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use spindle_shared::trace::{Kind, StopReason};
+
+fn events_of(trace: &spindle_boot::trace::Trace, kind: Kind) -> usize {
+    trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == kind as u8).count()
+}
+
+#[test]
+fn a_tight_loop_on_one_core_shows_a_preemption() {
+    let (report, trace) = boot_traced(2, "selfcheck kind=preempt cpus=1");
+    expect_outcome(&report, Outcome::Success);
+    assert!(trace.complete);
+    let preempted = trace
+        .cores
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter(|e| e.kind == Kind::RunStop as u8 && e.flag == StopReason::Preempted as u8)
+        .count();
+    assert!(preempted >= 1, "no preemption in the trace");
+    assert_eq!(trace.cores.len(), 1, "one core ran routines");
+}
+
+#[test]
+fn one_core_spawning_work_for_four_shows_steals() {
+    let (report, trace) = boot_traced(4, "selfcheck kind=steal");
+    expect_outcome(&report, Outcome::Success);
+    assert_eq!(trace.cores.len(), 4);
+    assert!(events_of(&trace, Kind::Steal) >= 1, "no steal in the trace");
+    assert!(events_of(&trace, Kind::Spawn) >= 64);
+}
+
+#[test]
+fn timestamps_never_go_back_on_a_core() {
+    let (report, trace) = boot_traced(4, "synccheck kind=all");
+    expect_outcome(&report, Outcome::Success);
+    for core in &trace.cores {
+        assert!(!core.events.is_empty());
+        for pair in core.events.windows(2) {
+            assert!(pair[0].time_ns <= pair[1].time_ns, "cpu {}: {:?} then {:?}", core.cpu, pair[0], pair[1]);
+        }
+        assert!(core.events.iter().all(|e| e.cpu as u32 == core.cpu));
+    }
+}
+
+#[test]
+fn a_tiny_buffer_reports_dropped_events() {
+    let (report, trace) = boot_traced(2, "pingpong n=2000 trace-buf=16");
+    expect_outcome(&report, Outcome::Success);
+    assert!(trace.dropped() > 0);
+    let message = spindle_boot::trace::dropped_report(&trace).expect("a drop report");
+    assert!(message.contains("events dropped:"), "{message}");
+    assert!(trace.cores.iter().all(|c| c.events.len() <= 16));
+}
+
+#[test]
+fn the_runner_writes_chrome_json_and_an_svg_timeline_with_one_track_per_core() {
+    let dir = std::env::temp_dir().join(format!("spindle-trace-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, svg) = (dir.join("run.json"), dir.join("run.svg"));
+    let out = Command::new(env!("CARGO_BIN_EXE_spindle"))
+        .args(["hello", "--smp", "4", "--stats", "--trace"])
+        .arg(&json)
+        .arg("--timeline")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("routine") && stdout.contains("busy"), "trace stats missing:\n{stdout}");
+
+    let parsed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let tracks = parsed["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .count();
+    assert_eq!(tracks, 4, "one track per core");
+
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
+    let lanes = doc.descendants().filter(|n| n.attribute("class") == Some("lane")).count();
+    assert_eq!(lanes, 4, "one lane per core");
+    let _ = std::fs::remove_dir_all(&dir);
+}
