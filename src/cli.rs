@@ -39,6 +39,9 @@ pub struct Cli {
     /// Program variant (see --list)
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    /// With `bench`: run only this benchmark (same as --kind)
+    #[arg(long, value_name = "NAME", conflicts_with = "kind")]
+    pub only: Option<String>,
     /// Time slice before a routine is preempted, in ms (1 to 1000) [default: 10]
     #[arg(long, value_name = "MS")]
     pub slice: Option<u32>,
@@ -63,9 +66,9 @@ pub struct Cli {
     /// Trace buffer size, in events per core [default: 65536]
     #[arg(long = "trace-buf", value_name = "EVENTS")]
     pub trace_buf: Option<u32>,
-    /// Guest memory in MiB
-    #[arg(long, default_value_t = 512, value_name = "MIB")]
-    pub memory: u32,
+    /// Guest memory in MiB [default: 512; 1024 for bench]
+    #[arg(long, value_name = "MIB")]
+    pub memory: Option<u32>,
     /// How QEMU runs guest code
     #[arg(long, value_enum, default_value_t = AccelArg::Tcg)]
     pub accel: AccelArg,
@@ -87,7 +90,18 @@ pub enum Color {
     Never,
 }
 
+/// Guest memory unless `--memory` says otherwise, in MiB.
+const DEFAULT_MEMORY_MIB: u32 = 512;
+/// `bench` measures how many routines fit in 1 GiB.
+const BENCH_MEMORY_MIB: u32 = 1024;
+
 impl Cli {
+    /// Guest memory in MiB.
+    pub fn memory_mib(&self) -> u32 {
+        let bench = self.program.as_deref() == Some("bench");
+        self.memory.unwrap_or(if bench { BENCH_MEMORY_MIB } else { DEFAULT_MEMORY_MIB })
+    }
+
     /// Whether the kernel should record the scheduler trace.
     pub fn wants_trace(&self) -> bool {
         self.trace.is_some() || self.timeline.is_some() || self.stats
@@ -121,7 +135,7 @@ impl Cli {
             ("trace-buf", self.trace_buf.map(u64::from)),
         ];
         words.extend(numbers.iter().filter_map(|(key, v)| v.map(|v| format!("{key}={v}"))));
-        words.extend(self.kind.as_ref().map(|kind| format!("kind={kind}")));
+        words.extend(self.kind.as_ref().or(self.only.as_ref()).map(|kind| format!("kind={kind}")));
         let flags = [(self.quiet, "quiet"), (self.stats, "stats"), (self.wants_trace(), "trace")];
         words.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| flag.to_string()));
         if let Some(bad) = words.iter().find(|w| w.contains(char::is_whitespace) || w.is_empty()) {

@@ -97,13 +97,18 @@ pub struct Report {
     pub qemu_pid: u32,
     /// Every console line, without line endings.
     pub console: Vec<String>,
+    /// When each console line arrived, from QEMU's start.
+    pub arrivals: Vec<Duration>,
     /// Wall time from starting QEMU to its exit.
     pub elapsed: Duration,
-    /// Wall time from starting QEMU to the kernel's first console line.
-    pub first_line: Option<Duration>,
 }
 
 impl Report {
+    /// When the first line containing `needle` arrived, from QEMU's start.
+    pub fn arrival_of(&self, needle: &str) -> Option<Duration> {
+        self.console.iter().position(|l| l.contains(needle)).map(|i| self.arrivals[i])
+    }
+
     /// The console as one string, a line each.
     pub fn text(&self) -> String {
         self.console.join("\n")
@@ -154,20 +159,19 @@ impl Run {
 
         let qemu_pid = child.id();
         let console = Arc::new(Mutex::new(Vec::new()));
-        let first_line = Arc::new(Mutex::new(None));
         let stdout = child.stdout.take().expect("stdout is piped");
         let reader = {
-            let (console, first_line, mut on_line) = (console.clone(), first_line.clone(), self.on_line);
+            let (console, mut on_line) = (console.clone(), self.on_line);
             thread::spawn(move || {
                 for line in BufReader::new(stdout).split(b'\n') {
                     let Ok(line) = line else { break };
                     let text = String::from_utf8_lossy(&line);
                     let text = text.trim_end_matches('\r');
-                    first_line.lock().unwrap().get_or_insert_with(|| started.elapsed());
+                    let arrived = started.elapsed();
                     if let Some(sink) = on_line.as_mut() {
                         sink(text);
                     }
-                    console.lock().unwrap().push(text.to_string());
+                    console.lock().unwrap().push((text.to_string(), arrived));
                 }
             })
         };
@@ -186,9 +190,8 @@ impl Run {
             None => Outcome::Timeout(self.timeout.unwrap_or_default()),
             Some(status) => outcome_of(status, &stderr_text),
         };
-        let console = std::mem::take(&mut *console.lock().unwrap());
-        let first_line = *first_line.lock().unwrap();
-        Ok(Report { outcome, qemu_pid, console, elapsed, first_line })
+        let (console, arrivals) = std::mem::take(&mut *console.lock().unwrap()).into_iter().unzip();
+        Ok(Report { outcome, qemu_pid, console, arrivals, elapsed })
     }
 }
 

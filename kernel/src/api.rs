@@ -71,3 +71,10 @@ pub fn running_now() -> usize {
 pub fn options() -> &'static spindle_shared::cmdline::Options {
     crate::programs::options()
 }
+
+/// Returns `x` unchanged, in a way the compiler cannot see through (for
+/// loops of arithmetic that must not be folded away).
+#[inline(always)]
+pub fn opaque(x: u64) -> u64 {
+    crate::arch::cpu::opaque(x)
+}

@@ -56,7 +56,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let online = smp::bring_up(boot_info.rsdp_addr.into_option()); // APIC, timers, other cores
     println!(
         "smp: {online} cores online, {} us after kernel entry; cores that ran their own code: {:#x}",
-        time::now_us(),
+        smp::all_online_ns() / 1000,
         smp::ran_own_code()
     );
     programs::run(options, online) // the program's main as routine 1, on the scheduler

@@ -24,6 +24,8 @@ const SELF_CHECK_PERIOD_NS: u64 = 1_000_000;
 static RAN_OWN_CODE: AtomicU64 = AtomicU64::new(0);
 /// Core i finished its start-up (timer calibrated and checked).
 static READY: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+/// When the last core came online, in ns since kernel entry.
+static ALL_ONLINE_NS: AtomicU64 = AtomicU64::new(0);
 /// A function each core is asked to run (0: nothing), see [`call_on`].
 static MAILBOX: [AtomicUsize; cpu::MAX] = [const { AtomicUsize::new(0) }; cpu::MAX];
 
@@ -47,7 +49,10 @@ pub fn bring_up(rsdp: Option<u64>) -> usize {
     self_check(bsp);
     println!("cpu 0 online (apic {}), timer {} ticks/ms", bsp.apic_id, per_ms);
 
-    let Some(topology) = topology else { return 1 };
+    let Some(topology) = topology else {
+        ALL_ONLINE_NS.store(time::now(), Ordering::Release);
+        return 1;
+    };
     let listed = topology.processors.len();
     let enabled = topology.processors.iter().filter(|p| p.enabled).count();
     println!("acpi: {listed} processors in the MADT, {enabled} enabled");
@@ -55,6 +60,7 @@ pub fn bring_up(rsdp: Option<u64>) -> usize {
     if aps.iter().any(|p| p.enabled) {
         if let Err(why) = arch::smp::install_trampoline() {
             println!("smp: cannot start other cores: {why}");
+            ALL_ONLINE_NS.store(time::now(), Ordering::Release);
             return 1;
         }
     }
@@ -85,7 +91,13 @@ pub fn bring_up(rsdp: Option<u64>) -> usize {
             core::hint::spin_loop();
         }
     }
+    ALL_ONLINE_NS.store(time::now(), Ordering::Release);
     next_index
+}
+
+/// Nanoseconds from kernel entry until every core was online and ready.
+pub fn all_online_ns() -> u64 {
+    ALL_ONLINE_NS.load(Ordering::Acquire)
 }
 
 /// Start-up of an application processor after it has entered its `Cpu`.

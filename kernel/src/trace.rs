@@ -47,6 +47,12 @@ pub fn start(cores: usize, events_per_core: usize) {
     ENABLED.store(true, Ordering::Release);
 }
 
+/// Stops or resumes recording without touching the buffers (the trace
+/// overhead benchmark compares the same work with and without it).
+pub fn set_recording(on: bool) {
+    ENABLED.store(on, Ordering::Release);
+}
+
 /// Whether events are being recorded.
 #[inline]
 pub fn enabled() -> bool {

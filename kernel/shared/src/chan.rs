@@ -85,6 +85,11 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
         self.buf.is_empty()
     }
 
+    /// Receivers waiting for a value.
+    pub fn waiting_receivers(&self) -> usize {
+        self.receivers.len()
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed
     }

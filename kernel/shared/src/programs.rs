@@ -20,6 +20,7 @@ pub enum Program {
     Fault,
     Selfcheck,
     Synccheck,
+    Bench,
 }
 
 /// One row of the program table: what `--list` prints and the parser accepts.
@@ -48,6 +49,12 @@ pub const PROGRAMS: &[ProgramInfo] = &[
     row(Program::Pingpong, "pingpong", "two routines bounce a ball over unbuffered channels (--n round trips)"),
     row(Program::Fanout, "fanout", "one producer, --n workers, results gathered"),
     row(Program::ParallelSum, "parallel-sum", "the same sum on one core, then split over --cpus cores: the speedup"),
+    ProgramInfo {
+        program: Program::Bench,
+        name: "bench",
+        about: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, preempt, memory (--only NAME)",
+        kinds: &["all", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "preempt", "trace", "memory"],
+    },
     ProgramInfo {
         program: Program::Fault,
         name: "fault",

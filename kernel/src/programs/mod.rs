@@ -3,6 +3,7 @@
 //! goroutines. The table of names and descriptions is
 //! `spindle_shared::programs` (the host lists it too).
 
+mod bench;
 mod blocking;
 mod fanout;
 mod fault;
@@ -58,6 +59,7 @@ pub fn run(options: Options, online: usize) -> ! {
         Program::Fault => fault::main,
         Program::Selfcheck => selfcheck::main,
         Program::Synccheck => synccheck::main,
+        Program::Bench => bench::main,
     };
     if options.trace {
         let events = options.trace_buf.map_or(trace::DEFAULT_BUFFER_EVENTS, |n| n as usize);

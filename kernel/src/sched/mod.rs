@@ -276,6 +276,33 @@ pub fn counters() -> report::Totals {
     report::totals()
 }
 
+/// Preemption latencies (ns past the end of the slice) recorded on every
+/// active core: the most recent samples, and how many were taken in all.
+pub fn preemption_lateness() -> (alloc::vec::Vec<u32>, u64) {
+    let mut samples = alloc::vec::Vec::new();
+    let mut taken = 0;
+    for core in (0..active_cores()).filter_map(cpu::get) {
+        let n = core.sched.lateness_count.load(Ordering::Acquire);
+        taken += n;
+        let kept = (n as usize).min(percore::LATENESS_SAMPLES);
+        // SAFETY: a racing write changes one sample at most; these are
+        // statistics read after the measured routines finished.
+        let ring = unsafe { &*core.sched.lateness.get() };
+        samples.extend_from_slice(&ring[..kept]);
+    }
+    (samples, taken)
+}
+
+/// Sets the time slice for routines switched in from now on.
+pub fn set_slice_ns(ns: u64) {
+    SLICE_NS.store(ns, Ordering::Relaxed);
+}
+
+/// The time slice, in ns.
+pub fn slice_ns() -> u64 {
+    SLICE_NS.load(Ordering::Relaxed)
+}
+
 /// The timer interrupt, after the start-up self-check: fire due timers,
 /// preempt a routine that used up its slice, re-arm.
 pub fn on_timer() {

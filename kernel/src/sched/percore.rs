@@ -18,6 +18,8 @@ use crate::sync::spin::SpinLock;
 /// Free stacks a core keeps for its next spawns before giving them back to
 /// the global pool.
 pub const STACK_CACHE: usize = 64;
+/// Preemption latencies a core remembers (the most recent ones).
+pub const LATENESS_SAMPLES: usize = 512;
 
 /// What the next context must do for the routine that just switched away
 /// (it cannot do it itself: it was still running on its stack).
@@ -83,6 +85,13 @@ pub struct CoreSched {
     /// Whether this core put itself in the idle set and has not left it.
     pub in_idle_set: Cell<bool>,
     pub stacks: UnsafeCell<Vec<Stack>>,
+    /// When the slice of the routine being preempted ended (ns).
+    pub preempt_due: Cell<u64>,
+    /// How late preemptions took the core back: ns from the end of the
+    /// slice to the next routine running, a ring of the latest samples.
+    pub lateness: UnsafeCell<[u32; LATENESS_SAMPLES]>,
+    /// Preemption latency samples taken so far (the ring holds the last ones).
+    pub lateness_count: AtomicU64,
     pub timers: SpinLock<TimerQueue>,
     pub counters: CoreCounters,
 }
@@ -102,6 +111,9 @@ impl CoreSched {
             spinning: Cell::new(false),
             in_idle_set: Cell::new(false),
             stacks: UnsafeCell::new(Vec::with_capacity(STACK_CACHE)),
+            preempt_due: Cell::new(0),
+            lateness: UnsafeCell::new([0; LATENESS_SAMPLES]),
+            lateness_count: AtomicU64::new(0),
             timers: SpinLock::new(TimerQueue::new()),
             counters: CoreCounters::default(),
         }

@@ -4,7 +4,7 @@
 use core::sync::atomic::Ordering;
 
 use super::find::{self, find_work, global_push};
-use super::percore::{CoreCounters, CoreSched, Then};
+use super::percore::{CoreCounters, CoreSched, LATENESS_SAMPLES, Then};
 use super::routine::{self, Routine, RoutineId, State, Wait};
 use super::timers::{self, arm_by};
 use super::{MAIN_ROUTINE, NEXT_ID, SLICE_NS, report, this_core};
@@ -82,6 +82,7 @@ pub fn finish_switch() {
             find::push_local(core, routine, false);
         }
         Then::RequeueGlobal(routine) => {
+            record_lateness(core);
             // SAFETY: as above.
             unsafe { (*routine).set_state(State::Runnable) };
             global_push(routine);
@@ -229,6 +230,7 @@ pub fn on_timer() {
             r.preemptions.store(r.preemptions.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             // The slice is used up: whoever runs next (even from runnext,
             // which normally inherits the slice) starts a fresh one.
+            core.preempt_due.set(slice_end);
             core.slice_start.set(time::now());
             switch_away(Then::RequeueGlobal(running));
             return;
@@ -237,6 +239,16 @@ pub fn on_timer() {
     } else {
         trace::record(Kind::Tick, 0, 0, 0, 0);
     }
+}
+
+/// Notes how long past the end of its slice a preempted routine kept the
+/// core: from the slice's end to now, when the next context runs.
+fn record_lateness(core: &CoreSched) {
+    let late = time::now().saturating_sub(core.preempt_due.get()).min(u32::MAX as u64) as u32;
+    let n = core.lateness_count.load(Ordering::Relaxed);
+    // SAFETY: only this core writes its ring, with interrupts off.
+    unsafe { (*core.lateness.get())[n as usize % LATENESS_SAMPLES] = late };
+    core.lateness_count.store(n + 1, Ordering::Release);
 }
 
 /// The id of `routine`, 0 for none (the kernel, an interrupt).

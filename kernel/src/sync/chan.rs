@@ -286,6 +286,11 @@ impl<T: Send> Receiver<T> {
         self.0.core.lock().len()
     }
 
+    /// Routines parked receiving on this channel.
+    pub fn waiting_receivers(&self) -> usize {
+        self.0.core.lock().waiting_receivers()
+    }
+
     /// Receives without waiting.
     pub fn try_recv(&self) -> Option<T> {
         let received = self.0.core.lock().try_recv();

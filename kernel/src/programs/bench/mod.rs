@@ -1,0 +1,107 @@
+//! `bench`: Spindle's scheduling costs, measured inside the guest with the
+//! TSC. The first five workloads are the same as `../shared/bench` (Go) so
+//! the figures line up; the rest are Spindle's own (wake-up and preemption
+//! latency, memory per parked routine, boot, trace overhead).
+//!
+//! Each benchmark runs at least [`REPS`] times and prints one table row:
+//!
+//! ```text
+//! bench: NAME  MEDIAN UNIT  min MIN  max MAX  runs N
+//! ```
+//!
+//! `kind=` runs one benchmark (`--only` on the host); `n=` scales the
+//! workloads down (for tests): every count is divided by it.
+
+mod latency;
+mod memory;
+mod workloads;
+
+use alloc::vec::Vec;
+
+use crate::api::*;
+
+/// Repetitions of each benchmark (at least).
+pub const REPS: usize = 5;
+
+/// One benchmark's samples and how to print them.
+pub struct Figures {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub samples: Vec<f64>,
+}
+
+impl Figures {
+    pub fn print(mut self) {
+        self.samples.sort_by(|a, b| a.total_cmp(b));
+        let n = self.samples.len();
+        if n == 0 {
+            summary!("bench: {:<18} n/a {}", self.name, self.unit);
+            return;
+        }
+        let median = if n % 2 == 1 { self.samples[n / 2] } else { (self.samples[n / 2 - 1] + self.samples[n / 2]) / 2.0 };
+        summary!(
+            "bench: {:<18} {:>12.1} {:<14} min {:>12.1}  max {:>12.1}  runs {}",
+            self.name,
+            median,
+            self.unit,
+            self.samples[0],
+            self.samples[n - 1],
+            n
+        );
+    }
+}
+
+/// Runs `f` [`REPS`] times and collects what it returns.
+pub fn repeat(mut f: impl FnMut() -> f64) -> Vec<f64> {
+    (0..REPS).map(|_| f()).collect()
+}
+
+/// A workload size divided by `n=` (at least 1).
+pub fn scaled(count: u64) -> u64 {
+    (count / options().n.unwrap_or(1)).max(1)
+}
+
+/// Nanoseconds `f` takes.
+pub fn time_ns(f: impl FnOnce()) -> f64 {
+    let start = now();
+    f();
+    (now() - start).as_nanos() as f64
+}
+
+pub fn main() {
+    let only = options().kind;
+    let wants = |name: &str| only == "all" || only == name;
+    summary!("bench: {} cores, {} ms slice; median, min and max over the runs", cores(), options().slice_ms);
+    summary!("bench: {:<18} {:>12} {:<14} {:>16}  {:>17}", "benchmark", "median", "unit", "min", "max");
+    if wants("boot") {
+        latency::boot();
+    }
+    if wants("spawn") {
+        workloads::spawn();
+    }
+    if wants("pingpong") {
+        workloads::pingpong();
+    }
+    if wants("yield") {
+        workloads::yields();
+    }
+    if wants("sieve") {
+        workloads::sieve();
+    }
+    if wants("cpu") {
+        workloads::cpu();
+    }
+    if wants("wake") {
+        latency::wake();
+    }
+    if wants("preempt") {
+        latency::preempt();
+    }
+    if wants("trace") {
+        latency::trace_overhead();
+    }
+    // Last: it fills memory with parked routines.
+    if wants("memory") {
+        memory::parked_routines();
+    }
+}

@@ -1,0 +1,159 @@
+//! The workloads shared with Go's benchmark set (`../shared/bench`), with
+//! the same sizes and the same names: spawn, pingpong, yield (Gosched),
+//! sieve, cpu.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use super::{Figures, REPS, repeat, scaled, time_ns};
+use crate::api::*;
+
+/// Routines per spawn batch (Go: 100,000).
+const SPAWN: u64 = 100_000;
+/// Round trips per pingpong run (Go: 1,000,000, after 10,000 to warm up).
+const ROUND_TRIPS: u64 = 1_000_000;
+const WARM_UP_ROUND_TRIPS: u64 = 10_000;
+/// Yields per routine (Go: 1,000,000 Gosched calls in each of 2 goroutines).
+const YIELDS: u64 = 1_000_000;
+/// Primes the sieve finds (Go: 1000; the 1000th is 7919).
+const PRIMES: u64 = 1000;
+/// Numbers each cpu routine sums (Go in QEMU: N = 500,000,000).
+const SUM_N: u64 = 500_000_000;
+
+/// One batch: start `count` routines that do nothing but mark a WaitGroup,
+/// wait for all. Nanoseconds per routine.
+fn spawn_batch(count: u64) -> f64 {
+    // Captured by reference, like Go's closure over a *WaitGroup.
+    let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+    time_ns(|| {
+        wg.add(count as i64);
+        for _ in 0..count {
+            go(move || wg.done());
+        }
+        wg.wait();
+    }) / count as f64
+}
+
+pub fn spawn() {
+    let count = scaled(SPAWN);
+    // The first batch meets fresh stacks; later ones reuse recycled ones.
+    Figures { name: "spawn-first", unit: "ns/routine", samples: [spawn_batch(count)].into() }.print();
+    Figures { name: "spawn", unit: "ns/routine", samples: repeat(|| spawn_batch(count)) }.print();
+}
+
+pub fn pingpong() {
+    let round_trips = scaled(ROUND_TRIPS);
+    let samples = repeat(|| {
+        let (ping_tx, ping_rx) = chan::<u64>(0);
+        let (pong_tx, pong_rx) = chan::<u64>(0);
+        let pong = go(move || {
+            for ball in &ping_rx {
+                pong_tx.send(ball);
+            }
+        });
+        for ball in 0..scaled(WARM_UP_ROUND_TRIPS) {
+            ping_tx.send(ball);
+            pong_rx.recv();
+        }
+        let ns = time_ns(|| {
+            for ball in 0..round_trips {
+                ping_tx.send(ball);
+                pong_rx.recv();
+            }
+        });
+        drop(ping_tx);
+        pong.join();
+        ns / round_trips as f64
+    });
+    Figures { name: "pingpong", unit: "ns/round-trip", samples }.print();
+}
+
+pub fn yields() {
+    let per_routine = scaled(YIELDS);
+    let samples = repeat(|| {
+        let (start_tx, start_rx) = chan::<()>(0);
+        let yielders: Vec<_> = (0..2)
+            .map(|_| {
+                let start = start_rx.clone();
+                go(move || {
+                    start.recv();
+                    for _ in 0..per_routine {
+                        yield_now();
+                    }
+                })
+            })
+            .collect();
+        time_ns(|| {
+            start_tx.close();
+            yielders.into_iter().for_each(JoinHandle::join);
+        }) / (2 * per_routine) as f64
+    });
+    Figures { name: "yield", unit: "ns/yield", samples }.print();
+}
+
+/// The concurrent sieve to the `count`th prime; returns the prime. Its
+/// generator and filters are left parked for ever, as in Go's version.
+fn sieve_to(count: u64) -> u64 {
+    let (tx, mut numbers) = chan::<u64>(0);
+    go(move || (2..).for_each(|n| tx.send(n)));
+    let mut prime = 0;
+    for _ in 0..count {
+        prime = numbers.recv().expect("the generator never stops");
+        let (tx, rx) = chan::<u64>(0);
+        go(move || {
+            for n in &numbers {
+                if n % prime != 0 {
+                    tx.send(n);
+                }
+            }
+        });
+        numbers = rx;
+    }
+    prime
+}
+
+pub fn sieve() {
+    let count = scaled(PRIMES);
+    let samples = repeat(|| {
+        let mut last = 0;
+        let ns = time_ns(|| last = sieve_to(count));
+        if count == PRIMES {
+            assert_eq!(last, 7919, "the 1000th prime");
+        }
+        ns / 1e6
+    });
+    Figures { name: "sieve", unit: "ms", samples }.print();
+}
+
+/// Sums 1..=n with one addition per number (as Go's `sum`).
+fn sum(n: u64) -> u64 {
+    let mut s = 0u64;
+    for i in 1..=n {
+        s = s.wrapping_add(opaque(i));
+    }
+    s
+}
+
+pub fn cpu() {
+    let n = scaled(SUM_N);
+    let expected = n.wrapping_mul(n + 1) / 2;
+    let k = cores() as u64;
+    let (mut one, mut all) = (Vec::new(), Vec::new());
+    let speedup: Vec<f64> = (0..REPS)
+        .map(|_| {
+            let t1 = time_ns(|| assert_eq!(go(move || sum(n)).join(), expected));
+            let tk = time_ns(|| {
+                let handles: Vec<_> = (0..k).map(|_| go(move || sum(n))).collect();
+                for h in handles {
+                    assert_eq!(h.join(), expected);
+                }
+            });
+            one.push(t1 / 1e6);
+            all.push(tk / 1e6);
+            k as f64 * t1 / tk
+        })
+        .collect();
+    Figures { name: "cpu-one", unit: "ms", samples: one }.print();
+    Figures { name: "cpu-all", unit: "ms", samples: all }.print();
+    Figures { name: "cpu-speedup", unit: "x", samples: speedup }.print();
+}
