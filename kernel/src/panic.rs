@@ -75,7 +75,13 @@ pub fn fatal(fatal: Fatal) -> ! {
             "fatal error: stack overflow in {Place} (guard page hit at {address:#x})\n"
         )),
         Fatal::OutOfMemory => {
-            console::write_report(format_args!("fatal error: out of memory [{Place}]\n"))
+            let t = crate::sched::counters();
+            console::write_report(format_args!(
+                "fatal error: out of memory [{Place}]: {} routines live ({} spawned, {} finished)\n",
+                t.spawned.saturating_sub(t.finished),
+                t.spawned,
+                t.finished
+            ))
         }
     }
     crate::trace::dump();

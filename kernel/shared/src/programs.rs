@@ -21,6 +21,7 @@ pub enum Program {
     Selfcheck,
     Synccheck,
     Bench,
+    Stress,
 }
 
 /// One row of the program table: what `--list` prints and the parser accepts.
@@ -53,13 +54,24 @@ pub const PROGRAMS: &[ProgramInfo] = &[
         program: Program::Bench,
         name: "bench",
         about: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, preempt, memory (--only NAME)",
-        kinds: &["all", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "preempt", "trace", "memory"],
+        kinds: &["all", "micro", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "preempt", "trace", "memory"],
     },
+    row(Program::Stress, "stress", "a random mix of everything over 1000+ routines, checked (--seed, --n ms)"),
     ProgramInfo {
         program: Program::Fault,
         name: "fault",
-        about: "fail on purpose, to show how failures are reported (kind=panic|ap-panic|hang)",
-        kinds: &["panic", "ap-panic", "hang"],
+        about: "fail on purpose, to show how each failure is reported (see kinds)",
+        kinds: &[
+            "panic",
+            "ap-panic",
+            "stack-overflow",
+            "page-fault",
+            "gp-fault",
+            "invalid-opcode",
+            "double-fault",
+            "oom",
+            "hang",
+        ],
     },
     ProgramInfo {
         program: Program::Selfcheck,

@@ -1,25 +1,68 @@
 //! `fault`: fails on purpose, so that tests (and people) can see how each
-//! kind of failure is reported.
+//! kind of failure is reported: a panic (on the bootstrap core or another),
+//! a stack overflow, a page fault, a general-protection fault, an invalid
+//! opcode, a double fault, running out of memory, and a guest that hangs.
+//! Each fault happens inside a routine, as a bug in a program would.
 
 use super::options;
-use crate::{arch, cpu, smp};
+use crate::api::*;
+use crate::arch::{self, provoke};
+use crate::{cpu, smp};
+
+/// An address nothing maps: low, but above the trampoline page.
+const UNMAPPED: u64 = 0xdead_0000;
 
 pub fn main() {
-    match options().kind {
+    let kind = options().kind;
+    match kind {
         "panic" => panic!("deliberate panic (program fault, kind=panic)"),
-        "ap-panic" => {
-            let last = cpu::count() - 1;
-            assert!(last > 0, "kind=ap-panic needs a second core (--smp 2 or more)");
-            smp::call_on(last, || {
-                panic!("deliberate panic on an application processor (program fault, kind=ap-panic)")
-            });
-            // The panicking core stops this one.
-            loop {
-                core::hint::spin_loop();
-            }
-        }
-        // A guest that never finishes: the runner's timeout must stop it.
+        "ap-panic" => ap_panic(),
         "hang" => arch::cpu::halt_forever(),
+        _ => go(move || in_routine(kind)).join(),
+    }
+}
+
+fn in_routine(kind: &str) {
+    match kind {
+        "stack-overflow" => {
+            core::hint::black_box(recurse(0));
+        }
+        "page-fault" => provoke::page_fault(UNMAPPED),
+        "gp-fault" => provoke::general_protection(),
+        "invalid-opcode" => provoke::invalid_opcode(),
+        "double-fault" => provoke::double_fault(),
+        "oom" => exhaust_memory(),
         other => unreachable!("kind {other} is not in the fault program's table"),
+    }
+}
+
+/// Recursion with no end, each frame holding a buffer: runs into the guard page.
+fn recurse(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 32]);
+    recurse(depth + 1).wrapping_add(frame[depth as usize % 32])
+}
+
+/// Starts routines that park for ever until memory runs out.
+fn exhaust_memory() -> ! {
+    let (tx, rx) = chan::<()>(0);
+    core::mem::forget(tx); // keep the channel open: nobody ever sends
+    loop {
+        let rx = rx.clone();
+        go(move || {
+            rx.recv();
+        });
+        yield_now();
+    }
+}
+
+fn ap_panic() {
+    let last = cpu::count() - 1;
+    assert!(last > 0, "kind=ap-panic needs a second core (--smp 2 or more)");
+    smp::call_on(last, || {
+        panic!("deliberate panic on an application processor (program fault, kind=ap-panic)")
+    });
+    // The panicking core stops this one.
+    loop {
+        core::hint::spin_loop();
     }
 }

@@ -14,6 +14,7 @@ mod pingpong;
 mod selfcheck;
 mod sieve;
 mod status_check;
+mod stress;
 mod synccheck;
 
 use spindle_shared::cmdline::Options;
@@ -60,6 +61,7 @@ pub fn run(options: Options, online: usize) -> ! {
         Program::Selfcheck => selfcheck::main,
         Program::Synccheck => synccheck::main,
         Program::Bench => bench::main,
+        Program::Stress => stress::main,
     };
     if options.trace {
         let events = options.trace_buf.map_or(trace::DEFAULT_BUFFER_EVENTS, |n| n as usize);

@@ -81,7 +81,7 @@ fn preempt() {
             core::hint::spin_loop();
         }
         println!("spinner: done");
-        sched::my_counters().2
+        sched::my_counters().1
     });
     let others: Vec<_> = (1..=OTHERS)
         .map(|i| {

@@ -192,9 +192,12 @@ impl<T> Drop for JoinHandle<T> {
 /// Lets other routines run: the current one goes to the back of its core's
 /// queue (Go's `runtime.Gosched`). Returns at once if nothing else is runnable.
 pub fn yield_now() {
-    let were_enabled = disable_interrupts();
+    // Routines run with interrupts on (spin locks are never held across a
+    // yield), so this skips reading the flag: under emulation `pushf` costs
+    // as much as the rest of a yield's bookkeeping.
+    crate::arch::cpu::disable_interrupts_unchecked();
     run::yield_core();
-    restore_interrupts(were_enabled);
+    crate::arch::cpu::enable_interrupts();
 }
 
 /// Parks the running routine until `ns` nanoseconds from now.
@@ -262,13 +265,13 @@ pub fn ready(routine: *mut Routine) {
     restore_interrupts(were_enabled);
 }
 
-/// Scheduler counters of the running routine: (runs, ns run, preemptions).
-pub fn my_counters() -> (u64, u64, u64) {
+/// Scheduler counters of the running routine: (times switched in, times preempted).
+pub fn my_counters() -> (u64, u64) {
     let routine = current();
     assert!(!routine.is_null(), "my_counters outside a routine");
     // SAFETY: the running routine is alive.
     let r = unsafe { &*routine };
-    (r.runs.load(Ordering::Relaxed), r.run_ns.load(Ordering::Relaxed), r.preemptions.load(Ordering::Relaxed))
+    (r.switches.load(Ordering::Relaxed), r.preemptions.load(Ordering::Relaxed))
 }
 
 /// Totals of the per-core counters so far.

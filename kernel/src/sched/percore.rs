@@ -72,8 +72,6 @@ pub struct CoreSched {
     pub then: Cell<Then>,
     /// When the current time slice began (ns); runnext routines inherit it.
     pub slice_start: Cell<u64>,
-    /// When the running routine was switched in (ns), for its run time.
-    pub run_start: Cell<u64>,
     /// Scheduling decisions taken (Go's schedtick).
     pub schedtick: Cell<u64>,
     /// This core's random-number state (xorshift64*).
@@ -104,7 +102,6 @@ impl CoreSched {
             idle_context: UnsafeCell::new(0),
             then: Cell::new(Then::Nothing),
             slice_start: Cell::new(0),
-            run_start: Cell::new(0),
             schedtick: Cell::new(0),
             rng: Cell::new(0),
             armed: Cell::new(0),

@@ -108,9 +108,9 @@ pub struct Routine {
     drop_result: unsafe fn(*mut Routine),
     /// The core it last ran on.
     pub(super) last_cpu: AtomicU32,
-    /// Counters, written only by the core running the routine.
-    pub runs: AtomicU64,
-    pub run_ns: AtomicU64,
+    /// Counters, written only by the core running the routine: times
+    /// switched in, and times preempted. (Run time is in the trace.)
+    pub switches: AtomicU64,
     pub preemptions: AtomicU64,
 }
 
@@ -228,8 +228,7 @@ where
             result: (&raw mut (*payload).result).cast(),
             drop_result: drop_payload::<F, T>,
             last_cpu: AtomicU32::new(u32::MAX),
-            runs: AtomicU64::new(0),
-            run_ns: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
         });
         *(*this).context.get() = new_context(context_top, this as usize);

@@ -94,60 +94,58 @@ pub fn finish_switch() {
     }
 }
 
-/// Charges the running routine for its time on the core; returns now.
-fn charge(core: &CoreSched, routine: *mut Routine) -> u64 {
-    let now = time::now();
-    // SAFETY: the routine is running on this core.
-    let r = unsafe { &*routine };
-    r.run_ns.store(r.run_ns.load(Ordering::Relaxed) + (now - core.run_start.get()), Ordering::Relaxed);
-    now
-}
-
 /// Switches from the context whose stack pointer is saved at `from` into
-/// `next`; `inherit` keeps the current time slice (runnext).
-fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool, now: u64) {
+/// `next`; `inherit` keeps the current time slice (runnext). This is the
+/// hot path of every switch: it reads the clock only when a new slice
+/// starts (or for the trace).
+fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool) {
     // SAFETY: `next` came out of a run queue: it is runnable and ours.
     let r = unsafe { &*next };
-    // Finding `next` may have recorded events after `now`: keep the trace in order.
-    let now = if trace::enabled() { time::now() } else { now };
     r.set_state(State::Running);
-    r.runs.store(r.runs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    r.switches.store(r.switches.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     r.last_cpu.store(cpu::current().index as u32, Ordering::Relaxed);
-    trace::record_at(now, Kind::RunStart, inherit as u8, r.id, 0, 0);
     core.current.store(next, Ordering::Relaxed);
-    core.run_start.set(now);
-    if !inherit {
-        core.slice_start.set(now);
+    if !inherit || trace::enabled() {
+        let now = time::now();
+        trace::record_at(now, Kind::RunStart, inherit as u8, r.id, 0, 0);
+        if !inherit {
+            core.slice_start.set(now);
+            arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
+        }
     }
-    arm_by(core, core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed));
     CoreCounters::add(&core.counters.switches, 1);
     // SAFETY: interrupts are off; `next`'s context was saved by `switch` or
     // made by `new_context`, and nothing else runs on its stack.
     unsafe { switch(from, *r.context.get()) };
 }
 
+/// Records why the running routine stops, if tracing.
+fn trace_stop(prev: *mut Routine, then: Then) {
+    if !trace::enabled() {
+        return;
+    }
+    let (reason, waits_for) = match then {
+        Then::Requeue(_) | Then::Nothing => (StopReason::Yield, 0),
+        Then::RequeueGlobal(_) => (StopReason::Preempted, 0),
+        // SAFETY: `prev` is running here.
+        Then::Unlock(..) => (StopReason::Block, unsafe { (*prev).wait_reason.get() }.code()),
+        Then::Release(_) => (StopReason::Exited, 0),
+    };
+    trace::record(Kind::RunStop, reason as u8, id_of(prev), waits_for as u64, 0);
+}
+
 /// The running routine gives up the core; `then` says what becomes of it.
-/// Runs the next local routine, or the idle loop if there is none. Returns
-/// when the routine is switched back in.
-pub fn switch_away(then: Then) {
+/// Runs `next` if given, else the next local routine, or the idle loop if
+/// there is none. Returns when the routine is switched back in.
+fn switch_away_to(then: Then, next: Option<(*mut Routine, bool)>) {
     let core = this_core();
     let prev = core.current.load(Ordering::Relaxed);
-    let now = charge(core, prev);
-    if trace::enabled() {
-        let (reason, waits_for) = match then {
-            Then::Requeue(_) | Then::Nothing => (StopReason::Yield, 0),
-            Then::RequeueGlobal(_) => (StopReason::Preempted, 0),
-            // SAFETY: `prev` is running here.
-            Then::Unlock(..) => (StopReason::Block, unsafe { (*prev).wait_reason.get() }.code()),
-            Then::Release(_) => (StopReason::Exited, 0),
-        };
-        trace::record_at(now, Kind::RunStop, reason as u8, id_of(prev), waits_for as u64, 0);
-    }
+    trace_stop(prev, then);
     core.then.set(then);
     // SAFETY: `prev` is the running routine; its context field is its own.
     let from = unsafe { (*prev).context.get() };
-    match find::pick_local(core) {
-        Some((next, inherit)) => switch_into(core, from, next, inherit, now),
+    match next.or_else(|| find::pick_local(core)) {
+        Some((next, inherit)) => switch_into(core, from, next, inherit),
         None => {
             core.current.store(core::ptr::null_mut(), Ordering::Relaxed);
             // SAFETY: interrupts are off; the idle context was saved by `switch`.
@@ -157,13 +155,17 @@ pub fn switch_away(then: Then) {
     finish_switch();
 }
 
+/// The running routine gives up the core; see [`switch_away_to`].
+pub fn switch_away(then: Then) {
+    switch_away_to(then, None);
+}
+
 /// `yield_now`: run something else if anything else is runnable here.
 pub fn yield_core() {
     let core = this_core();
-    if core.runq.is_empty() && find::global_is_empty() {
-        return;
+    if let Some(next) = find::pick_local(core) {
+        switch_away_to(Then::Requeue(core.current.load(Ordering::Relaxed)), Some(next));
     }
-    switch_away(Then::Requeue(core.current.load(Ordering::Relaxed)));
 }
 
 /// Parks the running routine; `lock` is released by `unlock` after the switch.
@@ -201,8 +203,9 @@ pub fn run_this_core() -> ! {
     disable_interrupts();
     let core = this_core();
     loop {
-        let (next, inherit) = find_work(core);
-        switch_into(core, core.idle_context.get(), next, inherit, time::now());
+        // Coming from idle there is no slice to inherit: always a fresh one.
+        let (next, _) = find_work(core);
+        switch_into(core, core.idle_context.get(), next, false);
         finish_switch();
     }
 }
@@ -231,7 +234,9 @@ pub fn on_timer() {
             // The slice is used up: whoever runs next (even from runnext,
             // which normally inherits the slice) starts a fresh one.
             core.preempt_due.set(slice_end);
-            core.slice_start.set(time::now());
+            let now = time::now();
+            core.slice_start.set(now);
+            arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
             switch_away(Then::RequeueGlobal(running));
             return;
         }

@@ -36,6 +36,13 @@ pub fn wait_for_interrupt() {
     interrupts::disable();
 }
 
+/// Disables interrupts without asking whether they were on (for callers
+/// that know they were).
+#[inline]
+pub fn disable_interrupts_unchecked() {
+    interrupts::disable();
+}
+
 /// Enables interrupts on this core.
 #[inline]
 pub fn enable_interrupts() {

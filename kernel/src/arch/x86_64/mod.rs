@@ -9,6 +9,7 @@
 //! | `idt` | interrupt vectors and the exception handlers |
 //! | `paging` | the kernel's page tables |
 //! | `percpu` | GS base, per-core GDT and TSS with interrupt stacks |
+//! | `provoke` | faults on purpose, for the `fault` program |
 //! | `qemu_exit` | ending the run through `isa-debug-exit` |
 //! | `serial` | the COM1 console |
 //! | `smp` | starting the application processors (with `trampoline.s`) |
@@ -23,6 +24,7 @@ pub mod fw_cfg;
 pub mod idt;
 pub mod paging;
 pub mod percpu;
+pub mod provoke;
 pub mod qemu_exit;
 pub mod serial;
 pub mod smp;

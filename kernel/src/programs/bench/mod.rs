@@ -10,10 +10,13 @@
 //! ```
 //!
 //! `kind=` runs one benchmark (`--only` on the host); `n=` scales the
-//! workloads down (for tests): every count is divided by it.
+//! workloads down (for tests): every count is divided by it. `kind=micro`
+//! (not part of `all`) times the machine's primitives instead: what a
+//! clock read, an interrupt-flag change or an atomic costs here.
 
 mod latency;
 mod memory;
+mod micro;
 mod workloads;
 
 use alloc::vec::Vec;
@@ -73,6 +76,9 @@ pub fn main() {
     let wants = |name: &str| only == "all" || only == name;
     summary!("bench: {} cores, {} ms slice; median, min and max over the runs", cores(), options().slice_ms);
     summary!("bench: {:<18} {:>12} {:<14} {:>16}  {:>17}", "benchmark", "median", "unit", "min", "max");
+    if only == "micro" {
+        return micro::primitives();
+    }
     if wants("boot") {
         latency::boot();
     }
