@@ -91,7 +91,10 @@ pub fn dump() {
     }
     ENABLED.store(false, Ordering::Release);
     // SAFETY: the run is ending and this is the only user of COM2.
-    let mut port = unsafe { Uart::data() };
+    let Some(mut port) = (unsafe { Uart::data() }) else {
+        // Nobody listens (the trace was only recorded to measure its cost).
+        return;
+    };
     let cores: Vec<&cpu::Cpu> = cpu::all().filter(|c| {
         // SAFETY: the other cores are stopped; the buffers are no longer written.
         unsafe { (*c.trace.events.get()).capacity() > 0 }

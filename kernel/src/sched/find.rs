@@ -117,9 +117,10 @@ pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
 /// The next routine from this core's own queues and the global queue, and
 /// whether it inherits the current time slice. No stealing, no waiting.
 pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
-    let tick = core.schedtick.get() + 1;
-    core.schedtick.set(tick);
-    if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+    // Counts down to the next look at the global queue.
+    let tick = core.schedtick.get();
+    core.schedtick.set(if tick == 0 { GLOBAL_QUEUE_INTERVAL - 1 } else { tick - 1 });
+    if tick == 0 {
         if let Some(routine) = global_take(core, false) {
             return Some((routine, false));
         }

@@ -171,7 +171,7 @@ impl<T> JoinHandle<T> {
         let routine = unsafe { &*self.routine };
         let mut join = routine.join.lock();
         if !join.done {
-            join.waiter = current();
+            join.waiter = current_locked();
             park(join, Wait::Join);
         } else {
             drop(join);
@@ -183,9 +183,13 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        let were_enabled = disable_interrupts();
-        Routine::release(self.routine, |stack| this_core().cache_stack(stack));
-        restore_interrupts(were_enabled);
+        Routine::release(self.routine, |stack| {
+            // Only the last owner gets here: the core's cache wants
+            // interrupts off (it is per-core state).
+            let were_enabled = disable_interrupts();
+            this_core().cache_stack(stack);
+            restore_interrupts(were_enabled);
+        });
     }
 }
 
@@ -217,6 +221,13 @@ pub fn current() -> *mut Routine {
     let routine = this_core().current.load(Ordering::Relaxed);
     restore_interrupts(were_enabled);
     routine
+}
+
+/// The running routine, for callers that hold a spin lock (interrupts are
+/// off, so the routine cannot move to another core while this reads).
+pub fn current_locked() -> *mut Routine {
+    debug_assert!(!crate::arch::cpu::interrupts_enabled());
+    this_core().current.load(Ordering::Relaxed)
 }
 
 /// The running routine's id and core, if a routine is running here.

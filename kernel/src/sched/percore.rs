@@ -16,8 +16,9 @@ use crate::mem::stack::Stack;
 use crate::sync::spin::SpinLock;
 
 /// Free stacks a core keeps for its next spawns before giving them back to
-/// the global pool.
-pub const STACK_CACHE: usize = 64;
+/// the global pool (whose lock every spawn would otherwise take when
+/// routines come and go in bursts). Each holds at least its top page.
+pub const STACK_CACHE: usize = 256;
 /// Preemption latencies a core remembers (the most recent ones).
 pub const LATENESS_SAMPLES: usize = 512;
 
@@ -72,7 +73,8 @@ pub struct CoreSched {
     pub then: Cell<Then>,
     /// When the current time slice began (ns); runnext routines inherit it.
     pub slice_start: Cell<u64>,
-    /// Scheduling decisions taken (Go's schedtick).
+    /// Scheduling decisions left before the global queue is looked at
+    /// first (Go's schedtick, counted down).
     pub schedtick: Cell<u64>,
     /// This core's random-number state (xorshift64*).
     pub rng: Cell<u64>,

@@ -103,11 +103,15 @@ fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: 
     let r = unsafe { &*next };
     r.set_state(State::Running);
     r.switches.store(r.switches.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    r.last_cpu.store(cpu::current().index as u32, Ordering::Relaxed);
     core.current.store(next, Ordering::Relaxed);
     if !inherit || trace::enabled() {
         let now = time::now();
-        trace::record_at(now, Kind::RunStart, inherit as u8, r.id, 0, 0);
+        if trace::enabled() {
+            // Only the trace needs to know where a routine last ran (to mark
+            // cross-core wakes).
+            r.last_cpu.store(cpu::current().index as u32, Ordering::Relaxed);
+            trace::record_at(now, Kind::RunStart, inherit as u8, r.id, 0, 0);
+        }
         if !inherit {
             core.slice_start.set(now);
             arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
@@ -188,8 +192,12 @@ pub fn make_ready(routine: *mut Routine) {
     r.set_state(State::Runnable);
     let core = this_core();
     if trace::enabled() {
-        let last = r.last_cpu.load(Ordering::Relaxed);
         let here = cpu::current().index as u32;
+        // Unknown (never ran while tracing) counts as here.
+        let last = match r.last_cpu.load(Ordering::Relaxed) {
+            u32::MAX => here,
+            cpu => cpu,
+        };
         trace::record(Kind::Wake, (last != here) as u8, id_of(core.current.load(Ordering::Relaxed)), r.id, last as u64);
     }
     find::push_local(core, routine, true);

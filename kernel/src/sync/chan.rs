@@ -54,9 +54,10 @@ pub struct Node<T> {
 }
 
 impl<T> Node<T> {
-    pub fn new(value: Option<T>) -> Node<T> {
+    /// A waiter for `routine` (for a select case: set when it is queued).
+    pub fn new(routine: *mut Routine, value: Option<T>) -> Node<T> {
         Node {
-            routine: sched::current(),
+            routine,
             select: None,
             value: UnsafeCell::new(value),
             done: UnsafeCell::new(None),
@@ -65,7 +66,7 @@ impl<T> Node<T> {
 
     /// Makes this node case `index` of a select.
     pub fn in_select(&mut self, state: &SelectState, index: usize, value: Option<T>) {
-        self.routine = sched::current();
+        self.routine = sched::current_locked();
         self.select = Some((state, index));
         *self.value.get_mut() = value;
     }
@@ -157,8 +158,8 @@ pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
 impl<T: Send> Chan<T> {
     /// Sends without blocking: `Err(value)` if it would block or the channel is closed.
     pub fn try_send(&self, value: T) -> Result<(), T> {
-        let sent = self.core.lock().try_send(value);
-        match sent {
+        let mut core = self.core.lock();
+        match core.try_send(value) {
             Ok(woken) => {
                 woken.map(wake);
                 Ok(())
@@ -170,8 +171,9 @@ impl<T: Send> Chan<T> {
     fn send(&self, value: T) {
         let mut core = self.core.lock();
         match core.try_send(value) {
+            // Woken with the lock still held: one interrupt-flag round trip
+            // fewer, which under emulation is a good part of a hand-off.
             Ok(woken) => {
-                drop(core);
                 woken.map(wake);
             }
             Err((_, Refusal::Closed)) => {
@@ -179,7 +181,7 @@ impl<T: Send> Chan<T> {
                 panic!("send on closed channel");
             }
             Err((value, Refusal::WouldBlock)) => {
-                let mut node = Node::new(Some(value));
+                let mut node = Node::new(sched::current_locked(), Some(value));
                 core.wait_to_send(node.handle());
                 sched::park(core, sched::Wait::ChanSend);
                 if matches!(node.completion(), Completion::Closed) {
@@ -193,13 +195,12 @@ impl<T: Send> Chan<T> {
         let mut core = self.core.lock();
         match core.try_recv() {
             Ok((value, woken)) => {
-                drop(core);
                 woken.map(wake);
                 Some(value)
             }
             Err(Refusal::Closed) => None,
             Err(Refusal::WouldBlock) => {
-                let mut node = Node::new(None);
+                let mut node = Node::new(sched::current_locked(), None);
                 core.wait_to_recv(node.handle());
                 sched::park(core, sched::Wait::ChanReceive);
                 match node.completion() {

@@ -43,7 +43,7 @@ impl<T> Mutex<T> {
             state.locked = true;
             return MutexGuard { mutex: self };
         }
-        state.waiters.push_back(sched::current());
+        state.waiters.push_back(sched::current_locked());
         // Woken by `unlock`, which handed the mutex over still locked.
         sched::park(state, sched::Wait::Mutex);
         MutexGuard { mutex: self }

@@ -26,7 +26,7 @@ impl Once {
             return;
         }
         if state.running {
-            state.waiters.push_back(sched::current());
+            state.waiters.push_back(sched::current_locked());
             sched::park(state, sched::Wait::Once);
             return;
         }

@@ -60,7 +60,7 @@ pub struct RecvCase<'a, T: Send> {
 
 impl<'a, T: Send> RecvCase<'a, T> {
     pub fn new(rx: &'a Receiver<T>) -> Self {
-        RecvCase { rx, node: Node::new(None), result: None }
+        RecvCase { rx, node: Node::new(core::ptr::null_mut(), None), result: None }
     }
 
     /// What the case received (`None`: closed), once it fired.
@@ -133,7 +133,7 @@ pub struct SendCase<'a, T: Send> {
 
 impl<'a, T: Send> SendCase<'a, T> {
     pub fn new(tx: &'a Sender<T>, value: T) -> Self {
-        SendCase { tx, value: Some(value), node: Node::new(None) }
+        SendCase { tx, value: Some(value), node: Node::new(core::ptr::null_mut(), None) }
     }
 }
 

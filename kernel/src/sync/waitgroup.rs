@@ -1,36 +1,42 @@
 //! `WaitGroup`: wait for a known number of routines to finish (Go's
 //! `sync.WaitGroup`). `add(n)` before starting them, `done()` in each,
 //! `wait()` where their work is needed. Cloning shares the same group.
+//!
+//! The counter is an atomic, so `add` and `done` take no lock unless they
+//! bring it to zero with waiters to wake (as Go's does). Waiters queue
+//! under a lock and re-check the counter there, so a `done` that reaches
+//! zero while a routine is about to park cannot be missed: it takes the
+//! same lock to wake them.
 
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicI64, Ordering};
 
 use crate::sched::{self, RoutineQueue};
 use crate::sync::spin::SpinLock;
 
 struct State {
-    count: i64,
-    waiters: RoutineQueue,
+    count: AtomicI64,
+    waiters: SpinLock<RoutineQueue>,
 }
 
 #[derive(Clone)]
-pub struct WaitGroup(Arc<SpinLock<State>>);
+pub struct WaitGroup(Arc<State>);
 
 impl WaitGroup {
     pub fn new() -> WaitGroup {
-        WaitGroup(Arc::new(SpinLock::new(State { count: 0, waiters: RoutineQueue::new() })))
+        WaitGroup(Arc::new(State { count: AtomicI64::new(0), waiters: SpinLock::new(RoutineQueue::new()) }))
     }
 
     /// Adds `delta` (may be negative) to the counter; at zero, every waiter
     /// wakes. Panics if the counter would go below zero.
     pub fn add(&self, delta: i64) {
-        let mut state = self.0.lock();
-        state.count += delta;
-        if state.count < 0 {
-            drop(state);
+        let count = self.0.count.fetch_add(delta, Ordering::AcqRel) + delta;
+        if count < 0 {
             panic!("sync: negative WaitGroup counter");
         }
-        if state.count == 0 {
-            while let Some(waiter) = state.waiters.pop_front() {
+        if count == 0 {
+            let mut waiters = self.0.waiters.lock();
+            while let Some(waiter) = waiters.pop_front() {
                 sched::ready(waiter);
             }
         }
@@ -43,11 +49,14 @@ impl WaitGroup {
 
     /// Waits until the counter is zero.
     pub fn wait(&self) {
-        let mut state = self.0.lock();
-        if state.count == 0 {
+        if self.0.count.load(Ordering::Acquire) == 0 {
             return;
         }
-        state.waiters.push_back(sched::current());
-        sched::park(state, sched::Wait::WaitGroup);
+        let mut waiters = self.0.waiters.lock();
+        if self.0.count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        waiters.push_back(sched::current_locked());
+        sched::park(waiters, sched::Wait::WaitGroup);
     }
 }

@@ -43,6 +43,12 @@ pub fn disable_interrupts_unchecked() {
     interrupts::disable();
 }
 
+/// Whether interrupts are enabled on this core.
+#[inline]
+pub fn interrupts_enabled() -> bool {
+    interrupts::are_enabled()
+}
+
 /// Enables interrupts on this core.
 #[inline]
 pub fn enable_interrupts() {
