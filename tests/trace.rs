@@ -56,7 +56,8 @@ fn a_tiny_buffer_reports_dropped_events() {
     assert!(trace.dropped() > 0);
     let message = spindle_boot::trace::dropped_report(&trace).expect("a drop report");
     assert!(message.contains("events dropped:"), "{message}");
-    assert!(trace.cores.iter().all(|c| c.events.len() <= 16));
+    // 16 recorded events per core; a switch reads as up to three events.
+    assert!(trace.cores.iter().all(|c| c.events.len() <= 3 * 16));
 }
 
 #[test]

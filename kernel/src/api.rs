@@ -18,7 +18,7 @@
 
 use core::time::Duration;
 
-pub use crate::sched::{JoinHandle, RoutineId, go, yield_now};
+pub use crate::sched::{JoinHandle, go, yield_now};
 pub use crate::sync::{Mutex, Once, Receiver, Sender, WaitGroup, chan};
 pub use crate::{println, select, summary};
 
@@ -50,11 +50,6 @@ pub fn cpu() -> usize {
 /// How many cores run routines in this run (`--cpus`).
 pub fn cores() -> usize {
     crate::sched::active_cores()
-}
-
-/// A seeded pseudo-random number (reproducible with `--seed` on one core).
-pub fn random() -> u64 {
-    crate::sched::random()
 }
 
 /// Milliseconds, as a `Duration`.

@@ -40,6 +40,11 @@ pub fn tsc_to_ns(ticks: u64) -> u64 {
     ((ticks as u128 * NS_PER_TICK_32_32.load(Ordering::Relaxed) as u128) >> 32) as u64
 }
 
+/// Converts a TSC value read since boot into nanoseconds since kernel entry.
+pub fn tsc_to_ns_since_boot(tsc: u64) -> u64 {
+    tsc_to_ns(tsc.saturating_sub(EPOCH.load(Ordering::Relaxed)))
+}
+
 /// Converts nanoseconds into TSC ticks.
 pub fn ns_to_tsc(ns: u64) -> u64 {
     (ns as u128 * TSC_HZ.load(Ordering::Relaxed) as u128 / 1_000_000_000) as u64

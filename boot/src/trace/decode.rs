@@ -5,9 +5,10 @@
 //! whole (blocks and events) is kept and the trace is marked incomplete.
 //! Bytes that cannot be a trace (wrong magic, another version, a block
 //! where none belongs) are refused with the byte offset and what was expected.
-//! Event kinds this runner does not know are kept as they are.
+//! Event kinds this runner does not know are kept as they are. A `Switch`
+//! event is read as the `RunStop` and `RunStart` it stands for.
 
-use spindle_shared::trace::{
+use spindle_shared::trace::{self,
     CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, MAGIC, TRAILER, VERSION,
 };
 
@@ -78,26 +79,27 @@ pub fn decode(stream: &[u8]) -> Result<Trace, String> {
         if rest.len() < CORE_HEADER_SIZE {
             return Ok(trace);
         }
-        let (core, whole) = read_block(stream, offset);
+        let (core, recorded, whole) = read_block(stream, offset);
         trace.cores.push(core);
         if !whole {
             return Ok(trace);
         }
-        offset += CORE_HEADER_SIZE + EVENT_SIZE * trace.cores.last().map_or(0, |core| core.events.len());
+        offset += CORE_HEADER_SIZE + EVENT_SIZE * recorded;
     }
 }
 
 /// Reads the core block at `offset` (its header is whole). Returns the block
-/// with the events that are whole, and whether all `count` of them were.
-fn read_block(stream: &[u8], offset: usize) -> (CoreTrace, bool) {
+/// with the events that are whole, how many events the block holds in the
+/// stream (before `Switch` events are expanded), and whether all were whole.
+fn read_block(stream: &[u8], offset: usize) -> (CoreTrace, usize, bool) {
     let cpu = u32_at(stream, offset + 4);
     let count = u32_at(stream, offset + 8) as usize;
     let dropped = u64::from_le_bytes(stream[offset + 16..offset + 24].try_into().expect("8 bytes"));
     let first_event = offset + CORE_HEADER_SIZE;
     let whole = count.min((stream.len() - first_event) / EVENT_SIZE);
     let (chunks, _) = stream[first_event..first_event + whole * EVENT_SIZE].as_chunks::<EVENT_SIZE>();
-    let events = chunks.iter().map(Event::decode).collect();
-    (CoreTrace { cpu, events, dropped }, whole == count)
+    let events = chunks.iter().map(Event::decode).flat_map(trace::expand).collect();
+    (CoreTrace { cpu, events, dropped }, count, whole == count)
 }
 
 /// The trailer is at `offset`: the stream is complete if every announced
@@ -142,6 +144,56 @@ fn u32_at(stream: &[u8], offset: usize) -> u32 {
 mod tests {
     use super::*;
     use crate::trace::fixture::{encode, sample_cores};
+
+    #[test]
+    fn switch_events_expand_and_the_next_block_is_still_found() {
+        use spindle_shared::trace::{Event, Kind, SWITCH_HANDOFF, StopReason, expand};
+        let switch = |t, a, b| Event {
+            time_ns: t,
+            kind: Kind::Switch as u8,
+            flag: StopReason::Block as u8 | SWITCH_HANDOFF,
+            cpu: 0,
+            a,
+            b,
+            c: 1,
+        };
+        let raw = vec![CoreTrace { cpu: 0, events: vec![switch(10, 1, 2), switch(20, 2, 1)], dropped: 0 }, CoreTrace {
+            cpu: 1,
+            events: vec![Event { time_ns: 15, kind: Kind::Idle as u8, flag: 0, cpu: 1, a: 0, b: 0, c: 0 }],
+            dropped: 0,
+        }];
+        let trace = decode(&encode(&raw, true)).unwrap();
+        assert!(trace.complete);
+        assert_eq!(trace.cores.len(), 2);
+        let expanded: Vec<Event> = raw[0].events.iter().copied().flat_map(expand).collect();
+        assert_eq!(expanded.len(), 6, "each hand-off switch reads as a wake, a stop and a start");
+        assert_eq!(trace.cores[0].events, expanded);
+        assert_eq!(trace.cores[1].events, raw[1].events);
+    }
+
+    /// Whatever a guest (or a corrupted file) sends, decoding returns a
+    /// trace or an error, never a panic: random bytes after a valid header,
+    /// with core blocks that claim arbitrary event counts.
+    #[test]
+    fn arbitrary_bytes_after_a_header_never_panic() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5_000 {
+            let mut stream = spindle_shared::trace::header((next() % 4) as u32).to_vec();
+            for _ in 0..(next() % 4) {
+                let count = (next() % 64) as u32;
+                stream.extend(spindle_shared::trace::core_header(0, count, 0));
+                let junk = (next() % 2000) as usize;
+                stream.extend((0..junk).map(|_| next() as u8));
+            }
+            let _ = decode(&stream);
+        }
+    }
 
     #[test]
     fn a_whole_stream_decodes_to_what_was_encoded() {

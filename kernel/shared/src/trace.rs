@@ -24,7 +24,7 @@
 //! | kind | a | b | c | flag |
 //! |---|---|---|---|---|
 //! | `RunStart` | routine | | | 1 if it inherited the time slice |
-//! | `RunStop` | routine | | | [`StopReason`]; for `Block` b is a [`WaitReason`] |
+//! | `RunStop` | routine | wait reason of a `Block` (index in [`WAIT_REASONS`]) | | [`StopReason`] |
 //! | `Spawn` | parent routine (0: kernel) | child | | |
 //! | `Wake` | waker routine (0: timer/kernel) | woken | core it last ran on | 1 if that core is not this one |
 //! | `Steal` | victim core | routines taken | first routine run | |
@@ -34,6 +34,15 @@
 //! | `IpiSend` | target core | | | |
 //! | `IpiReceive` | | | | |
 //! | `Tick` | | | | 1 if the tick preempted the running routine |
+//! | `Switch` | routine that stopped (0: the core was idle) | routine that starts (0: the core goes idle) | a `Block`'s wait reason (index in [`WAIT_REASONS`]) | bits 0-3 [`StopReason`]; bit 4 the next routine inherits the slice; bit 5 the routine that stopped had woken it (a hand-off) |
+//!
+//! Tracing must cost little, so the kernel folds events: a switch is one
+//! `Switch` event (one clock read, one record), and the wake of a routine
+//! that then runs next on the same core, handed the core by its waker
+//! (ping-pong), is a bit of that switch rather than an event of its own.
+//! Readers see both through [`expand`]: the `Wake` (at the switch: the
+//! moment the woken routine gets the core), the `RunStop` of the routine
+//! that left and the `RunStart` of the one that came.
 
 /// Stream magic and version.
 pub const MAGIC: &[u8; 8] = b"SPNDLTRC";
@@ -62,12 +71,13 @@ pub enum Kind {
     IpiSend = 9,
     IpiReceive = 10,
     Tick = 11,
+    Switch = 12,
 }
 
 impl Kind {
     pub fn from_u8(v: u8) -> Option<Kind> {
         use Kind::*;
-        [RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick]
+        [RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick, Switch]
             .into_iter()
             .find(|k| *k as u8 == v)
     }
@@ -97,6 +107,29 @@ impl StopReason {
             StopReason::Exited => "exited",
         }
     }
+}
+
+/// Bit of a `Switch` event's flag: the routine that starts inherits the slice.
+pub const SWITCH_INHERITS: u8 = 1 << 4;
+/// Bit of a `Switch` event's flag: the routine that stops woke the one that
+/// starts (on this core), and no `Wake` event was recorded for it.
+pub const SWITCH_HANDOFF: u8 = 1 << 5;
+
+/// A `Switch` event as the events it stands for: the hand-off's `Wake` (if
+/// any), the `RunStop` and the `RunStart` (either missing when that side is
+/// the idle loop); any other event as itself.
+pub fn expand(event: Event) -> impl Iterator<Item = Event> {
+    if event.kind != Kind::Switch as u8 {
+        return [Some(event), None, None].into_iter().flatten();
+    }
+    let handoff = event.flag & SWITCH_HANDOFF != 0;
+    let wake = Event { kind: Kind::Wake as u8, flag: 0, a: event.a, b: event.b, c: event.cpu as u32, ..event };
+    let stop = Event { kind: Kind::RunStop as u8, flag: event.flag & 0x0F, a: event.a, b: event.c, c: 0, ..event };
+    let inherits = (event.flag & SWITCH_INHERITS != 0) as u8;
+    let start = Event { kind: Kind::RunStart as u8, flag: inherits, a: event.b, b: 0, c: 0, ..event };
+    [handoff.then_some(wake), (event.a != 0).then_some(stop), (event.b != 0).then_some(start)]
+        .into_iter()
+        .flatten()
 }
 
 /// What a blocked routine waits for (the `b` of a `Block` `RunStop`).
@@ -182,6 +215,46 @@ mod tests {
             }
         }
         assert_eq!(WAIT_REASONS[0], "other", "code 0 is the catch-all");
+    }
+
+    #[test]
+    fn a_switch_reads_as_the_stop_of_one_routine_and_the_start_of_the_next() {
+        let switch = Event {
+            time_ns: 500,
+            kind: Kind::Switch as u8,
+            flag: StopReason::Block as u8 | SWITCH_INHERITS,
+            cpu: 2,
+            a: 7,
+            b: 9,
+            c: 3,
+        };
+        let events: std::vec::Vec<Event> = expand(switch).collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!((events[0].kind, events[0].flag, events[0].a, events[0].b), (Kind::RunStop as u8, 1, 7, 3));
+        assert_eq!((events[1].kind, events[1].flag, events[1].a), (Kind::RunStart as u8, 1, 9));
+        assert!(events.iter().all(|e| e.time_ns == 500 && e.cpu == 2));
+        let from_idle = Event { a: 0, flag: 0, ..switch };
+        assert_eq!(expand(from_idle).map(|e| e.kind).collect::<std::vec::Vec<_>>(), [Kind::RunStart as u8]);
+        let to_idle = Event { b: 0, ..switch };
+        assert_eq!(expand(to_idle).map(|e| e.kind).collect::<std::vec::Vec<_>>(), [Kind::RunStop as u8]);
+    }
+
+    #[test]
+    fn a_handoff_switch_also_reads_as_the_wake_of_the_next_routine() {
+        let switch = Event {
+            time_ns: 900,
+            kind: Kind::Switch as u8,
+            flag: StopReason::Block as u8 | SWITCH_INHERITS | SWITCH_HANDOFF,
+            cpu: 1,
+            a: 4,
+            b: 5,
+            c: 1,
+        };
+        let events: std::vec::Vec<Event> = expand(switch).collect();
+        let kinds: std::vec::Vec<u8> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [Kind::Wake as u8, Kind::RunStop as u8, Kind::RunStart as u8]);
+        // Same-core wake: flag 0, from core 1, by routine 4 of routine 5.
+        assert_eq!((events[0].flag, events[0].a, events[0].b, events[0].c), (0, 4, 5, 1));
     }
 
     #[test]

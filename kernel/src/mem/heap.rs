@@ -76,10 +76,6 @@ pub fn init() {
     HEAP.0.lock().oom_handler.base = base.as_u64() as usize;
 }
 
-/// Bytes of memory the heap has mapped.
-pub fn mapped_bytes() -> usize {
-    HEAP.0.lock().oom_handler.mapped
-}
 
 // SAFETY: talc is a correct allocator; the lock serialises all access.
 unsafe impl GlobalAlloc for Heap {

@@ -24,8 +24,6 @@ use crate::sync::spin::SpinLock;
 
 /// Bytes of virtual space per stack, guard page included.
 pub const SLOT_SIZE: u64 = 64 * 1024;
-/// Bytes of a stack a routine can use.
-pub const USABLE_SIZE: u64 = SLOT_SIZE - PAGE_SIZE;
 
 static REGION: spin::Once<VirtAddr> = spin::Once::new();
 /// Next never-used slot.

@@ -37,6 +37,7 @@ fn in_routine(kind: &str) {
 }
 
 /// Recursion with no end, each frame holding a buffer: runs into the guard page.
+#[allow(unconditional_recursion, reason = "the point: a stack overflow")]
 fn recurse(depth: u64) -> u64 {
     let frame = core::hint::black_box([depth; 32]);
     recurse(depth + 1).wrapping_add(frame[depth as usize % 32])

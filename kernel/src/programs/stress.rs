@@ -10,12 +10,12 @@
 //! - consumers receive with `select!` over their channels and a timeout,
 //!   until every channel is closed;
 //! - workers yield, sleep, spawn and join children, add to Mutex-protected
-//!   counters, and use WaitGroups and Once.
+//!   counters, and use WaitGroups and a Once.
 //!
 //! Then it checks, and prints: every channel's messages were received
 //! exactly once (count and checksum per channel); every routine finished;
-//! every Mutex-protected counter equals the increments made. A violation
-//! prints the seed and fails the run.
+//! every Mutex-protected counter equals the increments made; the Once ran
+//! once. A violation prints the seed and fails the run.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -160,8 +160,16 @@ fn consumer(world: &Arc<World>, id: u64, channels: Vec<(usize, Receiver<u64>)>) 
     }
 }
 
+/// Runs once, whichever worker gets there first; the others wait for it.
+static SETUP: Once = Once::new();
+static SETUP_RUNS: AtomicU64 = AtomicU64::new(0);
+
 fn worker(world: &Arc<World>, id: u64, depth: u32) {
     let mut rng = Rng::new(options().seed, 2_000_000 + id * 8 + depth as u64);
+    SETUP.call_once(|| {
+        sleep(Duration::from_micros(500));
+        SETUP_RUNS.fetch_add(1, Ordering::Relaxed);
+    });
     let wg = WaitGroup::new();
     let mut children = Vec::new();
     for _ in 0..(4 + rng.below(12)) {
@@ -269,6 +277,11 @@ fn check(world: &World, seed: u64, took: Duration) {
             failures += 1;
             summary!("stress: FAILED: mutex counter {c} is {value}, expected {expected}");
         }
+    }
+    let setup_runs = SETUP_RUNS.load(Ordering::Relaxed);
+    if setup_runs != 1 {
+        failures += 1;
+        summary!("stress: FAILED: Once ran its function {setup_runs} times");
     }
     if failures > 0 {
         panic!("stress: {failures} invariant(s) violated; reproduce with --seed {seed}");

@@ -6,12 +6,9 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::options;
-use crate::sched::{self, JoinHandle, go, sleep_ns};
-use crate::sync::{Mutex, Once, WaitGroup, after, chan, tick};
-use crate::{select, summary};
+use core::time::Duration;
 
-const MS: u64 = 1_000_000;
+use crate::api::*;
 
 pub fn main() {
     match options().kind {
@@ -72,7 +69,7 @@ fn rendezvous() {
         let sent = SENT.load(Ordering::Acquire);
         assert!(sent <= i, "send({}) returned before value {} was received", sent, sent);
         if i % 16 == 0 {
-            sleep_ns(MS / 10);
+            sleep(Duration::from_micros(100));
         }
     }
     sender.join();
@@ -85,7 +82,7 @@ fn handoff() {
     let (tx, rx) = chan::<u32>(4);
     let rx2 = rx.clone();
     let receiver = go(move || rx2.recv());
-    sleep_ns(5 * MS); // the receiver is parked on recv by now
+    sleep(ms(5)); // the receiver is parked on recv by now
     tx.send(7);
     let buffered = rx.len();
     assert_eq!(receiver.join(), Some(7));
@@ -105,7 +102,7 @@ fn buffered() {
         tx2.send(4);
         FOURTH_SENT.store(true, Ordering::Release);
     });
-    sleep_ns(5 * MS);
+    sleep(ms(5));
     assert!(!FOURTH_SENT.load(Ordering::Acquire), "a send to a full buffer did not block");
     let got: Vec<u32> = (0..4).map(|_| rx.recv().unwrap()).collect();
     sender.join();
@@ -132,7 +129,7 @@ fn close() {
 
     let (tx, rx) = chan::<u32>(0);
     let waiting = go(move || rx.recv());
-    sleep_ns(2 * MS);
+    sleep(ms(2));
     tx.close();
     assert_eq!(waiting.join(), None, "a waiting receiver is woken by close");
     summary!("ok: close: drained then None; `for v in &rx` ended; a waiting receiver woke with None");
@@ -167,7 +164,7 @@ fn select_blocks_and_defaults() {
     };
     assert!(defaulted);
     let sender = go(move || {
-        sleep_ns(2 * MS);
+        sleep(ms(2));
         tx_b.send(9);
     });
     let got = select! {
@@ -222,7 +219,7 @@ fn mutex_counter() {
                 for i in 0..10_000 {
                     *COUNTER.lock() += 1;
                     if i % 1000 == 0 {
-                        sched::yield_now();
+                        yield_now();
                     }
                 }
             })
@@ -244,13 +241,13 @@ fn waitgroup() {
         wg.add(1);
         let wg = wg.clone();
         drop(go(move || {
-            sleep_ns((i + 1) * MS);
+            sleep(ms(i + 1));
             IN_GROUP.fetch_add(1, Ordering::Release);
             wg.done();
         }));
     }
     let outside = go(|| {
-        sleep_ns(50 * MS);
+        sleep(ms(50));
         OUTSIDE.fetch_add(1, Ordering::Release);
     });
     wg.wait();
@@ -268,7 +265,7 @@ fn once() {
         .map(|_| {
             go(|| {
                 ONCE.call_once(|| {
-                    sleep_ns(MS);
+                    sleep(ms(1));
                     RUNS.fetch_add(1, Ordering::Relaxed);
                 });
                 assert_eq!(RUNS.load(Ordering::Relaxed), 1, "call_once returned before the call finished");
@@ -281,19 +278,19 @@ fn once() {
 
 /// `after` fires once after its delay; `tick` fires periodically.
 fn timers() {
-    let start = crate::time::now();
-    after(3 * MS).recv();
-    let waited = crate::time::now() - start;
-    assert!(waited >= 3 * MS, "after(3 ms) fired after {waited} ns");
-    let ticker = tick(2 * MS);
+    let start = now();
+    after(ms(3)).recv();
+    let waited = now() - start;
+    assert!(waited >= ms(3), "after(3 ms) fired after {waited:?}");
+    let ticker = tick(ms(2));
     let ticks: Vec<u64> = (0..3).map(|_| ticker.recv().unwrap()).collect();
     assert_eq!(ticks, [1, 2, 3]);
-    let timeout = after(MS);
+    let timeout = after(ms(1));
     let (_tx, never) = chan::<u32>(0);
     let timed_out = select! {
         recv(never) -> _v => false,
         recv(timeout) -> _v => true,
     };
     assert!(timed_out);
-    summary!("ok: timers: after(3 ms) waited {} us; tick gave {ticks:?}; a select timed out", waited / 1000);
+    summary!("ok: timers: after(3 ms) waited {} us; tick gave {ticks:?}; a select timed out", waited.as_micros());
 }

@@ -265,10 +265,10 @@ fn halt_until_woken(core: &CoreSched, me: usize) {
         }
     }
     let slept = time::now();
-    trace::record_at(slept, Kind::Idle, 0, 0, 0, 0);
+    trace::record(Kind::Idle, 0, 0, 0, 0);
     arch::cpu::wait_for_interrupt();
     let woke = time::now();
-    trace::record_at(woke, Kind::IdleEnd, 0, 0, 0, 0);
+    trace::record(Kind::IdleEnd, 0, 0, 0, 0);
     CoreCounters::add(&core.counters.idle_ns, woke - slept);
     leave_idle_set();
 }
@@ -288,12 +288,19 @@ pub fn leave_idle_set() {
 }
 
 /// Wakes an idle core to look for work, unless one is already looking
-/// (Go's wakep). Called after making a routine runnable.
+/// (Go's wakep). Called after making a routine runnable; the common case
+/// (nobody idle, or somebody already spinning) is inline.
+#[inline]
 pub fn wake_a_core() {
     fence(Ordering::SeqCst);
     if IDLE.load(Ordering::SeqCst) == 0 || SPINNING.load(Ordering::SeqCst) != 0 {
         return;
     }
+    wake_an_idle_core();
+}
+
+#[cold]
+fn wake_an_idle_core() {
     if SPINNING.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err() {
         return;
     }

@@ -26,9 +26,6 @@ impl RoutineQueue {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 
     /// Appends `routine`, which must not be in any queue.
     pub fn push_back(&mut self, routine: *mut Routine) {
@@ -57,31 +54,5 @@ impl RoutineQueue {
         }
         self.len -= 1;
         Some(routine)
-    }
-
-    /// Takes `routine` out of the queue if it is in it; says whether it was.
-    pub fn remove(&mut self, routine: *mut Routine) -> bool {
-        let mut prev: *mut Routine = null_mut();
-        let mut at = self.head;
-        while !at.is_null() {
-            // SAFETY: every linked routine is alive while queued.
-            let next = unsafe { (*at).next.get() };
-            if at == routine {
-                if prev.is_null() {
-                    self.head = next;
-                } else {
-                    // SAFETY: as above.
-                    unsafe { (*prev).next.set(next) };
-                }
-                if self.tail == routine {
-                    self.tail = prev;
-                }
-                self.len -= 1;
-                return true;
-            }
-            prev = at;
-            at = next;
-        }
-        false
     }
 }

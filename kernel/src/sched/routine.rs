@@ -106,8 +106,9 @@ pub struct Routine {
     result: *mut (),
     /// Drops a result nobody took (monomorphised per result type).
     drop_result: unsafe fn(*mut Routine),
-    /// The core it last ran on.
-    pub(super) last_cpu: AtomicU32,
+    /// While tracing: who woke it, and on which core, not recorded yet
+    /// (`trace::pack_wake`); 0 for nobody.
+    pub(super) woken_by: Cell<u64>,
     /// Counters, written only by the core running the routine: times
     /// switched in, and times preempted. (Run time is in the trace.)
     pub switches: AtomicU64,
@@ -227,7 +228,7 @@ where
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),
             drop_result: drop_payload::<F, T>,
-            last_cpu: AtomicU32::new(u32::MAX),
+            woken_by: Cell::new(0),
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
         });
@@ -256,12 +257,6 @@ pub struct JoinHandle<T> {
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    /// The routine's id.
-    pub fn id(&self) -> RoutineId {
-        // SAFETY: the handle keeps the control block alive.
-        unsafe { (*self.routine).id }
-    }
-
     /// Takes the result; only once the routine is done.
     pub(super) fn take_result(&self) -> T {
         // SAFETY: the handle keeps the block alive; `result` points at the

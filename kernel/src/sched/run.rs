@@ -14,7 +14,7 @@ use crate::mem::frames;
 use crate::mem::stack::Stack;
 use crate::panic::{Fatal, fatal};
 use crate::{cpu, time, trace};
-use spindle_shared::trace::{Kind, StopReason};
+use spindle_shared::trace::{Kind, SWITCH_INHERITS, StopReason};
 
 /// Creates a routine running `f` and makes it runnable next on this core.
 /// Returns its id and control block.
@@ -66,7 +66,7 @@ extern "C" fn routine_entry(routine: usize) -> ! {
         make_ready(waiter);
     }
     r.set_state(State::Dead);
-    switch_away(Then::Release(routine));
+    switch_away(Then::Release(routine), StopReason::Exited);
     unreachable!("a dead routine was switched back to");
 }
 
@@ -96,26 +96,17 @@ pub fn finish_switch() {
 
 /// Switches from the context whose stack pointer is saved at `from` into
 /// `next`; `inherit` keeps the current time slice (runnext). This is the
-/// hot path of every switch: it reads the clock only when a new slice
-/// starts (or for the trace).
+/// hot path of every switch: it reads the clock only when a new slice starts.
 fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool) {
     // SAFETY: `next` came out of a run queue: it is runnable and ours.
     let r = unsafe { &*next };
     r.set_state(State::Running);
     r.switches.store(r.switches.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     core.current.store(next, Ordering::Relaxed);
-    if !inherit || trace::enabled() {
+    if !inherit {
         let now = time::now();
-        if trace::enabled() {
-            // Only the trace needs to know where a routine last ran (to mark
-            // cross-core wakes).
-            r.last_cpu.store(cpu::current().index as u32, Ordering::Relaxed);
-            trace::record_at(now, Kind::RunStart, inherit as u8, r.id, 0, 0);
-        }
-        if !inherit {
-            core.slice_start.set(now);
-            arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
-        }
+        core.slice_start.set(now);
+        arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
     }
     CoreCounters::add(&core.counters.switches, 1);
     // SAFETY: interrupts are off; `next`'s context was saved by `switch` or
@@ -123,32 +114,44 @@ fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: 
     unsafe { switch(from, *r.context.get()) };
 }
 
-/// Records why the running routine stops, if tracing.
-fn trace_stop(prev: *mut Routine, then: Then) {
+/// Records a switch from `prev` to `next` (either null: the idle loop) if tracing.
+#[inline]
+fn trace_switch(prev: *mut Routine, reason: StopReason, next: Option<(*mut Routine, bool)>) {
     if !trace::enabled() {
         return;
     }
-    let (reason, waits_for) = match then {
-        Then::Requeue(_) | Then::Nothing => (StopReason::Yield, 0),
-        Then::RequeueGlobal(_) => (StopReason::Preempted, 0),
-        // SAFETY: `prev` is running here.
-        Then::Unlock(..) => (StopReason::Block, unsafe { (*prev).wait_reason.get() }.code()),
-        Then::Release(_) => (StopReason::Exited, 0),
+    // SAFETY: `prev`, if any, is running here.
+    let waits_for = match reason {
+        StopReason::Block => unsafe { (*prev).wait_reason.get() }.code() as u64,
+        _ => 0,
     };
-    trace::record(Kind::RunStop, reason as u8, id_of(prev), waits_for as u64, 0);
+    let (next, inherit) = next.unwrap_or((core::ptr::null_mut(), false));
+    let flag = reason as u8 | if inherit { SWITCH_INHERITS } else { 0 };
+    let mut woken_by = 0;
+    if !next.is_null() {
+        // SAFETY: `next` came out of a run queue: it is ours.
+        let noted = unsafe { &(*next).woken_by };
+        woken_by = noted.get();
+        if woken_by != 0 {
+            noted.set(0);
+        }
+    }
+    trace::switch(id_of(prev), id_of(next), flag, waits_for, woken_by);
 }
 
-/// The running routine gives up the core; `then` says what becomes of it.
-/// Runs `next` if given, else the next local routine, or the idle loop if
-/// there is none. Returns when the routine is switched back in.
-fn switch_away_to(then: Then, next: Option<(*mut Routine, bool)>) {
+/// The running routine gives up the core; `then` says what becomes of it
+/// and `reason` why (for the trace). Runs `next` if given, else the next
+/// local routine, or the idle loop if there is none. Returns when the
+/// routine is switched back in.
+fn switch_away_to(then: Then, reason: StopReason, next: Option<(*mut Routine, bool)>) {
     let core = this_core();
     let prev = core.current.load(Ordering::Relaxed);
-    trace_stop(prev, then);
+    let next = next.or_else(|| find::pick_local(core));
+    trace_switch(prev, reason, next);
     core.then.set(then);
     // SAFETY: `prev` is the running routine; its context field is its own.
     let from = unsafe { (*prev).context.get() };
-    match next.or_else(|| find::pick_local(core)) {
+    match next {
         Some((next, inherit)) => switch_into(core, from, next, inherit),
         None => {
             core.current.store(core::ptr::null_mut(), Ordering::Relaxed);
@@ -160,15 +163,15 @@ fn switch_away_to(then: Then, next: Option<(*mut Routine, bool)>) {
 }
 
 /// The running routine gives up the core; see [`switch_away_to`].
-pub fn switch_away(then: Then) {
-    switch_away_to(then, None);
+pub fn switch_away(then: Then, reason: StopReason) {
+    switch_away_to(then, reason, None);
 }
 
 /// `yield_now`: run something else if anything else is runnable here.
 pub fn yield_core() {
     let core = this_core();
     if let Some(next) = find::pick_local(core) {
-        switch_away_to(Then::Requeue(core.current.load(Ordering::Relaxed)), Some(next));
+        switch_away_to(Then::Requeue(core.current.load(Ordering::Relaxed)), StopReason::Yield, Some(next));
     }
 }
 
@@ -181,7 +184,7 @@ pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ()))
         (*routine).wait_reason.set(reason);
         (*routine).set_state(State::Parked);
     }
-    switch_away(Then::Unlock(lock, unlock));
+    switch_away(Then::Unlock(lock, unlock), StopReason::Block);
 }
 
 /// Makes a parked routine runnable next on this core.
@@ -192,13 +195,9 @@ pub fn make_ready(routine: *mut Routine) {
     r.set_state(State::Runnable);
     let core = this_core();
     if trace::enabled() {
-        let here = cpu::current().index as u32;
-        // Unknown (never ran while tracing) counts as here.
-        let last = match r.last_cpu.load(Ordering::Relaxed) {
-            u32::MAX => here,
-            cpu => cpu,
-        };
-        trace::record(Kind::Wake, (last != here) as u8, id_of(core.current.load(Ordering::Relaxed)), r.id, last as u64);
+        // Noted on the routine, recorded when it gets a core (see `trace`).
+        let waker = id_of(core.current.load(Ordering::Relaxed));
+        r.woken_by.set(trace::pack_wake(waker, cpu::current().index as u32));
     }
     find::push_local(core, routine, true);
     find::wake_a_core();
@@ -213,6 +212,7 @@ pub fn run_this_core() -> ! {
     loop {
         // Coming from idle there is no slice to inherit: always a fresh one.
         let (next, _) = find_work(core);
+        trace_switch(core::ptr::null_mut(), StopReason::Yield, Some((next, false)));
         switch_into(core, core.idle_context.get(), next, false);
         finish_switch();
     }
@@ -245,7 +245,7 @@ pub fn on_timer() {
             let now = time::now();
             core.slice_start.set(now);
             arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
-            switch_away(Then::RequeueGlobal(running));
+            switch_away(Then::RequeueGlobal(running), StopReason::Preempted);
             return;
         }
         arm_by(core, slice_end);

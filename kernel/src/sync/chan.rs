@@ -230,11 +230,6 @@ impl<T: Send> Sender<T> {
         self.0.send(value)
     }
 
-    /// Sends without waiting; gives the value back if it cannot go now.
-    pub fn try_send(&self, value: T) -> Result<(), T> {
-        self.0.try_send(value)
-    }
-
     /// Closes the channel: receivers drain what is buffered, then get
     /// `None`. Panics if it is already closed.
     pub fn close(&self) {

@@ -18,8 +18,9 @@ const WAKER_BUSY: Duration = Duration::from_micros(500);
 /// Time slice while preemption is measured, and for how long.
 const PREEMPT_SLICE_NS: u64 = 1_000_000;
 const PREEMPT_RUN: Duration = Duration::from_millis(300);
-/// Round trips per trace-overhead run.
-const TRACED_ROUND_TRIPS: u64 = 10_000;
+/// Round trips per trace-overhead run, and pairs of runs (off, on).
+const TRACED_ROUND_TRIPS: u64 = 5_000;
+const OVERHEAD_PAIRS: usize = 15;
 
 pub fn boot() {
     let ms = smp::all_online_ns() as f64 / 1e6;
@@ -130,29 +131,47 @@ fn pingpong_ns(round_trips: u64) -> f64 {
     ns / round_trips as f64
 }
 
-/// Pingpong with the trace off and on, alternating in one boot: the
-/// overhead as the ratio of the medians.
+/// Pingpong with the trace off and on, in pairs in one boot: the overhead
+/// is the median of each pair's ratio, so that a slow stretch of the host
+/// (which shifts both runs of a pair) does not count as tracing's cost.
+/// The order within a pair alternates, so neither side always runs first.
 pub fn trace_overhead() {
     let round_trips = scaled(TRACED_ROUND_TRIPS);
-    // Room for every event of the traced runs (about 6 per round trip).
-    let events = (REPS as u64 * round_trips * 8) as usize;
+    // Room for every event of the traced runs (at most 6 per round trip).
+    let events = (OVERHEAD_PAIRS as u64 * round_trips * 6) as usize;
     if !trace::enabled() {
         trace::start(cores(), events);
     }
     trace::set_recording(false);
-    let (mut off, mut on) = (Vec::new(), Vec::new());
-    for _ in 0..REPS {
-        off.push(pingpong_ns(round_trips));
-        trace::set_recording(true);
-        on.push(pingpong_ns(round_trips));
-        trace::set_recording(false);
+    let (mut off, mut on, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..OVERHEAD_PAIRS {
+        let run = |traced: bool| {
+            trace::set_recording(traced);
+            let ns = pingpong_ns(round_trips);
+            trace::set_recording(false);
+            ns
+        };
+        let (untraced, traced) = if pair % 2 == 0 {
+            let u = run(false);
+            (u, run(true))
+        } else {
+            let t = run(true);
+            (run(false), t)
+        };
+        off.push(untraced);
+        on.push(traced);
+        ratios.push(traced / untraced);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
-    let (m_off, m_on) = (median(&mut off), median(&mut on));
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    let overhead = (ratios[ratios.len() / 2] - 1.0) * 100.0;
     Figures { name: "pingpong-untraced", unit: "ns/round-trip", samples: off }.print();
     Figures { name: "pingpong-traced", unit: "ns/round-trip", samples: on }.print();
-    summary!("bench: {:<18} {:>12.1} %", "trace-overhead", (m_on / m_off - 1.0) * 100.0);
+    summary!(
+        "bench: {:<18} {:>12.1} %  (median of {} paired runs; range {:.1} to {:.1} %)",
+        "trace-overhead",
+        overhead,
+        OVERHEAD_PAIRS,
+        (ratios[0] - 1.0) * 100.0,
+        (ratios[ratios.len() - 1] - 1.0) * 100.0
+    );
 }
