@@ -160,7 +160,7 @@ fn deadlock() {
     let b = waiter();
     HANDLES.lock().push(a);
     HANDLES.lock().push(b);
-    sched::park(NEVER.lock(), sched::Wait::Other("a signal nobody sends"));
+    sched::park(NEVER.lock(), sched::Wait::other("a signal nobody sends"));
 }
 
 /// A routine panics: the run fails, naming the routine and its core.

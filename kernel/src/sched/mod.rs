@@ -172,7 +172,7 @@ impl<T> JoinHandle<T> {
         let mut join = routine.join.lock();
         if !join.done {
             join.waiter = current_locked();
-            park(join, Wait::Join);
+            park(join, Wait::JOIN);
         } else {
             drop(join);
         }

@@ -41,40 +41,37 @@ pub enum State {
 /// What a parked routine waits for: shown by the deadlock report, and
 /// recorded (as its index in `spindle_shared::trace::WAIT_REASONS`) by the trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
-    ChanReceive,
-    ChanSend,
-    Select,
-    Sleep,
-    Join,
-    Mutex,
-    WaitGroup,
-    Once,
-    /// Anything else, described for the deadlock report.
-    Other(&'static str),
+pub struct Wait {
+    code: u8,
+    name: &'static str,
 }
 
 impl Wait {
+    pub const CHAN_RECEIVE: Wait = Wait::known(1);
+    pub const CHAN_SEND: Wait = Wait::known(2);
+    pub const SELECT: Wait = Wait::known(3);
+    pub const SLEEP: Wait = Wait::known(4);
+    pub const JOIN: Wait = Wait::known(5);
+    pub const MUTEX: Wait = Wait::known(6);
+    pub const WAIT_GROUP: Wait = Wait::known(7);
+    pub const ONCE: Wait = Wait::known(8);
+
+    const fn known(code: u8) -> Wait {
+        Wait { code, name: spindle_shared::trace::WAIT_REASONS[code as usize] }
+    }
+
+    /// Anything else, described for the deadlock report (code 0, "other").
+    pub const fn other(name: &'static str) -> Wait {
+        Wait { code: 0, name }
+    }
+
     /// Index in `spindle_shared::trace::WAIT_REASONS` (0 is "other").
     pub fn code(self) -> u32 {
-        match self {
-            Wait::Other(_) => 0,
-            Wait::ChanReceive => 1,
-            Wait::ChanSend => 2,
-            Wait::Select => 3,
-            Wait::Sleep => 4,
-            Wait::Join => 5,
-            Wait::Mutex => 6,
-            Wait::WaitGroup => 7,
-            Wait::Once => 8,
-        }
+        self.code as u32
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Wait::Other(what) => what,
-            known => spindle_shared::trace::WAIT_REASONS[known.code() as usize],
-        }
+        self.name
     }
 }
 
@@ -223,7 +220,7 @@ where
             refs: AtomicU32::new(1 + with_handle as u32),
             stack: UnsafeCell::new(Some(stack)),
             next: Cell::new(core::ptr::null_mut()),
-            wait_reason: Cell::new(Wait::Other("nothing yet")),
+            wait_reason: Cell::new(Wait::other("nothing yet")),
             join: SpinLock::new(JoinState { done: false, waiter: core::ptr::null_mut() }),
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),

@@ -111,7 +111,7 @@ pub fn sleep_until(deadline: u64) {
     let mut timers = core.timers.lock();
     timers.push(deadline, Action::Wake(core.current.load(Ordering::Relaxed)));
     arm_by(core, deadline);
-    park(timers, Wait::Sleep);
+    park(timers, Wait::SLEEP);
     restore_interrupts(were_enabled);
 }
 

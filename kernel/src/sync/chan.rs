@@ -183,7 +183,7 @@ impl<T: Send> Chan<T> {
             Err((value, Refusal::WouldBlock)) => {
                 let mut node = Node::new(sched::current_locked(), Some(value));
                 core.wait_to_send(node.handle());
-                sched::park(core, sched::Wait::ChanSend);
+                sched::park(core, sched::Wait::CHAN_SEND);
                 if matches!(node.completion(), Completion::Closed) {
                     panic!("send on closed channel");
                 }
@@ -202,7 +202,7 @@ impl<T: Send> Chan<T> {
             Err(Refusal::WouldBlock) => {
                 let mut node = Node::new(sched::current_locked(), None);
                 core.wait_to_recv(node.handle());
-                sched::park(core, sched::Wait::ChanReceive);
+                sched::park(core, sched::Wait::CHAN_RECEIVE);
                 match node.completion() {
                     Completion::Received(value) => Some(value),
                     _ => None,

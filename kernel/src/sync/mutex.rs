@@ -45,7 +45,7 @@ impl<T> Mutex<T> {
         }
         state.waiters.push_back(sched::current_locked());
         // Woken by `unlock`, which handed the mutex over still locked.
-        sched::park(state, sched::Wait::Mutex);
+        sched::park(state, sched::Wait::MUTEX);
         MutexGuard { mutex: self }
     }
 

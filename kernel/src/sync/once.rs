@@ -27,7 +27,7 @@ impl Once {
         }
         if state.running {
             state.waiters.push_back(sched::current_locked());
-            sched::park(state, sched::Wait::Once);
+            sched::park(state, sched::Wait::ONCE);
             return;
         }
         state.running = true;

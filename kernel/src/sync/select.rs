@@ -265,7 +265,7 @@ pub fn select<'a>(cases: &mut [&'a mut (dyn Case + 'a)], has_default: bool) -> O
     for (index, case) in cases.iter_mut().enumerate() {
         case.enqueue(&state, index);
     }
-    sched::park_unlocking(sched::Wait::Select, &locks as *const Locks<'_> as *const (), unlock_parked);
+    sched::park_unlocking(sched::Wait::SELECT, &locks as *const Locks<'_> as *const (), unlock_parked);
 
     let fired = state.fired();
     locks.lock_all();

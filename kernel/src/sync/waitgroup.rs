@@ -57,6 +57,6 @@ impl WaitGroup {
             return;
         }
         waiters.push_back(sched::current_locked());
-        sched::park(waiters, sched::Wait::WaitGroup);
+        sched::park(waiters, sched::Wait::WAIT_GROUP);
     }
 }
