@@ -99,14 +99,6 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// Records an event on the running core at `tsc` (a TSC value). Interrupts off.
-#[inline]
-pub fn record_at(tsc: u64, kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
-    if !enabled() {
-        return;
-    }
-    write(cpu::current(), tsc, kind, flag, a, b, c);
-}
 
 #[inline(always)]
 fn write(core: &cpu::Cpu, tsc: u64, kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
@@ -131,7 +123,7 @@ fn write(core: &cpu::Cpu, tsc: u64, kind: Kind, flag: u8, a: u64, b: u64, c: u64
 #[inline]
 pub fn record(kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
     if enabled() {
-        record_at(time::read_tsc(), kind, flag, a, b, c);
+        write(cpu::current(), time::read_tsc(), kind, flag, a, b, c);
     }
 }
 

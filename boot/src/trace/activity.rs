@@ -145,7 +145,7 @@ pub fn core_activity(core: &CoreTrace) -> CoreActivity {
 pub enum MoveKind {
     /// `to_cpu` took routines from `from_cpu`'s run queue.
     Steal,
-    /// A routine that last ran on `from_cpu` was woken onto `to_cpu`.
+    /// A routine woken on `from_cpu` started running on `to_cpu`.
     Wake,
 }
 

@@ -37,12 +37,14 @@ use spindle_shared::cmdline::TRACE_BUF;
 /// what to do about it; `None` when nothing was dropped.
 pub fn dropped_report(trace: &Trace) -> Option<String> {
     let dropping: Vec<&CoreTrace> = trace.cores.iter().filter(|core| core.dropped > 0).collect();
-    let kept = dropping.iter().map(|core| core.events.len()).max()?;
+    if dropping.is_empty() {
+        return None;
+    }
     let per_core: Vec<String> =
         dropping.iter().map(|core| format!("cpu {}: {}", core.cpu, core.dropped)).collect();
     Some(format!(
-        "trace: events dropped: {} ({}); those cores kept only their first {kept} events: \
-         raise trace-buf (events per core, at most {})",
+        "trace: events dropped: {} ({}); those cores' buffers filled up and kept their first \
+         events: raise trace-buf (events per core, at most {})",
         trace.dropped(),
         per_core.join(", "),
         TRACE_BUF.1,

@@ -90,10 +90,6 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
         self.receivers.len()
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
-
     /// The first waiter in `queue` that can still be claimed.
     fn claim_first(queue: &mut VecDeque<W>) -> Option<W> {
         while let Some(w) = queue.pop_front() {

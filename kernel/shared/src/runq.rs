@@ -102,6 +102,24 @@ impl<T, const N: usize> RunQueue<T, N> {
         self.len() == 0
     }
 
+    /// Whether the only queued entry is in `runnext` (the ring is empty).
+    pub fn only_runnext(&self) -> bool {
+        let head = self.head.load(Ordering::Acquire);
+        let tail = self.tail.load(Ordering::Acquire);
+        head == tail && !self.runnext.load(Ordering::Acquire).is_null()
+    }
+
+    /// Takes `runnext` if something is there, racing the owner and thieves.
+    fn take_runnext(&self) -> Option<*mut T> {
+        let next = self.runnext.load(Ordering::Acquire);
+        if next.is_null() {
+            return None;
+        }
+        self.runnext
+            .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
+            .ok()
+    }
+
     /// Owner only: puts `entry` in `runnext`, moving whatever was there to
     /// the tail of the ring (see [`push`](Self::push) for `spill`).
     pub fn push_next(&self, entry: *mut T, spill: impl FnOnce(Spill<'_, T, N>)) {
@@ -139,13 +157,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     /// Owner only: takes the next entry, `runnext` first. The flag says
     /// whether it came from `runnext` (Go: the routine inherits the time slice).
     pub fn pop(&self) -> Option<(*mut T, bool)> {
-        let next = self.runnext.load(Ordering::Acquire);
-        if !next.is_null()
-            && self
-                .runnext
-                .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        {
+        if let Some(next) = self.take_runnext() {
             return Some((next, true));
         }
         loop {
@@ -191,19 +203,16 @@ impl<T, const N: usize> RunQueue<T, N> {
             let available = tail.wrapping_sub(head);
             let n = available - available / 2;
             if n == 0 {
-                if take_runnext {
-                    let next = self.runnext.load(Ordering::Acquire);
-                    if !next.is_null()
-                        && self
-                            .runnext
-                            .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
-                            .is_ok()
-                    {
-                        into.slots[(into_tail & Self::MASK) as usize].store(next, Ordering::Relaxed);
-                        return 1;
-                    }
+                if !take_runnext {
+                    return 0;
                 }
-                return 0;
+                return match self.take_runnext() {
+                    Some(next) => {
+                        into.slots[(into_tail & Self::MASK) as usize].store(next, Ordering::Relaxed);
+                        1
+                    }
+                    None => 0,
+                };
             }
             if n > N as u32 / 2 {
                 continue; // read head and tail at different moments: retry

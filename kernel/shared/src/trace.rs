@@ -26,7 +26,7 @@
 //! | `RunStart` | routine | | | 1 if it inherited the time slice |
 //! | `RunStop` | routine | wait reason of a `Block` (index in [`WAIT_REASONS`]) | | [`StopReason`] |
 //! | `Spawn` | parent routine (0: kernel) | child | | |
-//! | `Wake` | waker routine (0: timer/kernel) | woken | core it last ran on | 1 if that core is not this one |
+//! | `Wake` | waker routine (0: timer/kernel) | woken | core it was woken on | 1 if that is not the core it starts on (this one) |
 //! | `Steal` | victim core | routines taken | first routine run | |
 //! | `GlobalTake` | routines taken | first routine | | |
 //! | `Idle` | | | | |

@@ -5,10 +5,13 @@
 //! list threaded through the frames themselves (each free frame holds the
 //! physical address of the next), so the allocator needs no memory of its own.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::{PhysAddr, VirtAddr};
 
 use super::PAGE_SIZE;
+use crate::cpu;
 use crate::sync::spin::SpinLock;
 
 /// Frames below this address are never handed out (the AP trampoline is there).
@@ -101,9 +104,21 @@ impl Frames {
     }
 }
 
+/// Cores taking or holding the allocator's lock (by core index).
+static TAKING: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+
+/// Runs `f` on the allocator under its lock, noting that this core holds it.
+fn with_frames<R>(f: impl FnOnce(&mut Frames) -> R) -> R {
+    let me = cpu::entered().then(|| &TAKING[cpu::current().index]);
+    me.inspect(|flag| flag.store(true, Ordering::Relaxed));
+    let result = f(&mut FRAMES.lock());
+    me.inspect(|flag| flag.store(false, Ordering::Relaxed));
+    result
+}
+
 /// A frame, not zeroed; `None` when physical memory is exhausted.
 pub fn allocate() -> Option<PhysAddr> {
-    FRAMES.lock().allocate()
+    with_frames(Frames::allocate)
 }
 
 /// A zeroed frame.
@@ -114,19 +129,24 @@ pub fn allocate_zeroed() -> Option<PhysAddr> {
     Some(frame)
 }
 
-/// Like [`allocate`], but gives up instead of waiting if the allocator is
-/// busy (for the page-fault path, which may have interrupted its holder).
-pub fn try_allocate() -> Option<PhysAddr> {
-    FRAMES.try_lock()?.allocate()
+/// A frame for the page-fault handler, which may have interrupted this
+/// core inside the allocator: then it cannot wait for the lock and gets
+/// `None`; otherwise it waits, as any caller would. `None` also when memory
+/// is exhausted.
+pub fn allocate_in_fault() -> Option<PhysAddr> {
+    let taking = cpu::entered().then(|| &TAKING[cpu::current().index]);
+    if taking.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        return FRAMES.try_lock()?.allocate();
+    }
+    FRAMES.lock().allocate()
 }
 
 /// Gives a frame back.
 pub fn free(frame: PhysAddr) {
-    FRAMES.lock().free(frame)
+    with_frames(|frames| frames.free(frame))
 }
 
 /// Frames usable in all, and frames handed out now.
 pub fn usage() -> (u64, u64) {
-    let frames = FRAMES.lock();
-    (frames.total, frames.in_use)
+    with_frames(|frames| (frames.total, frames.in_use))
 }

@@ -72,7 +72,10 @@ impl Stack {
         let mut page = stack.top();
         while page > stack.bottom() {
             page -= PAGE_SIZE;
-            paging::map_new(page, DATA).map_err(|_| OutOfMemory)?;
+            if paging::map_new(page, DATA).is_err() {
+                core::mem::forget(stack); // half mapped: not fit for the pool
+                return Err(OutOfMemory);
+            }
         }
         Ok(stack)
     }
@@ -129,6 +132,9 @@ pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
     if addr < region || addr >= region + paging::REGION_SIZE {
         return Fault::NotAStack;
     }
+    if (addr - region) / SLOT_SIZE >= NEXT_SLOT.load(Ordering::Acquire) {
+        return Fault::NotAStack; // a wild access past every stack handed out
+    }
     let offset_in_slot = (addr - region) % SLOT_SIZE;
     if offset_in_slot < PAGE_SIZE {
         return Fault::Overflow;
@@ -143,8 +149,8 @@ pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
     if paging::map_in_existing_table(page, phys, DATA) {
         Fault::Grown
     } else {
-        // A slot whose tables do not exist was never handed out: a wild
-        // access, which is fatal; the frame is not worth a lock to return.
+        // Handed-out slots have their tables (their top page was mapped):
+        // this cannot happen. The frame is not worth a lock to return.
         Fault::NotAStack
     }
 }

@@ -68,19 +68,17 @@ pub fn global_is_empty() -> bool {
     GLOBAL_LEN.load(Ordering::Acquire) == 0
 }
 
-/// Appends a routine to the global queue.
-pub fn global_push(routine: *mut Routine) {
+/// Appends routines to the global queue.
+pub fn global_push(routines: impl IntoIterator<Item = *mut Routine>) {
     let mut global = GLOBAL.lock();
-    global.push_back(routine);
+    for routine in routines {
+        global.push_back(routine);
+    }
     GLOBAL_LEN.store(global.len(), Ordering::Release);
 }
 
 fn global_push_spill(spill: Spill<'_, Routine, CAPACITY>) {
-    let mut global = GLOBAL.lock();
-    for routine in spill {
-        global.push_back(routine);
-    }
-    GLOBAL_LEN.store(global.len(), Ordering::Release);
+    global_push(spill);
 }
 
 /// Takes a batch from the global queue (Go's globrunqget): one to run now,
@@ -145,7 +143,7 @@ fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
                 continue;
             }
             let Some(victim) = cpu::get(victim) else { continue };
-            if take_runnext && victim.sched.runq.len() == 1 && victim_hands_off(&victim.sched) {
+            if take_runnext && victim.sched.runq.only_runnext() && victim_hands_off(&victim.sched) {
                 continue;
             }
             if let Some((routine, moved)) = victim.sched.runq.steal_into(&core.runq, take_runnext) {
@@ -222,7 +220,8 @@ pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
             found_work(core);
             return found;
         }
-        if start_spinning(core) {
+        let may_steal = start_spinning(core);
+        if may_steal {
             let give_up = time::now() + SPIN_BEFORE_HALT_NS;
             loop {
                 if let Some(found) = core.runq.pop() {
@@ -238,13 +237,16 @@ pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
                 }
             }
         }
-        halt_until_woken(core, me);
+        halt_until_woken(core, me, may_steal);
     }
 }
 
 /// Goes idle: unless work shows up at the last moment, halts until an
-/// interrupt. Detects deadlock.
-fn halt_until_woken(core: &CoreSched, me: usize) {
+/// interrupt. Detects deadlock. A core that was not allowed to look for
+/// work on other cores (enough cores are spinning) only rechecks its own
+/// queue and the global one: the spinners will take the rest, and looking
+/// at it would only send this core round the loop without halting.
+fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
     let bit = 1u64 << me;
     {
         let _serial = IDLE_LOCK.lock();
@@ -254,7 +256,8 @@ fn halt_until_woken(core: &CoreSched, me: usize) {
         core.in_idle_set.set(true);
         IDLE.fetch_or(bit, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        if work_anywhere() {
+        let visible = if may_steal { work_anywhere() } else { !core.runq.is_empty() || !global_is_empty() };
+        if visible {
             leave_idle_set();
             return;
         }

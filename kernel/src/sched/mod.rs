@@ -199,6 +199,7 @@ pub fn yield_now() {
     // Routines run with interrupts on (spin locks are never held across a
     // yield), so this skips reading the flag: under emulation `pushf` costs
     // as much as the rest of a yield's bookkeeping.
+    debug_assert!(crate::arch::cpu::interrupts_enabled(), "yield_now with a spin lock held");
     crate::arch::cpu::disable_interrupts_unchecked();
     run::yield_core();
     crate::arch::cpu::enable_interrupts();

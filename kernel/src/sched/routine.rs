@@ -81,8 +81,10 @@ pub(super) struct JoinState {
     pub(super) waiter: *mut Routine,
 }
 
-/// A routine's control block, at the top of its stack.
-#[repr(C)]
+/// A routine's control block, at the top of its stack. Aligned to 16 so
+/// that the payload right below it (a multiple of its own alignment, at
+/// most 16) is aligned too.
+#[repr(C, align(16))]
 pub struct Routine {
     magic: u64,
     pub id: RoutineId,

@@ -85,7 +85,7 @@ pub fn finish_switch() {
             record_lateness(core);
             // SAFETY: as above.
             unsafe { (*routine).set_state(State::Runnable) };
-            global_push(routine);
+            global_push([routine]);
             find::wake_a_core();
         }
         // SAFETY: `unlock` and `lock` come from `sched::park`.
@@ -222,6 +222,10 @@ pub fn run_this_core() -> ! {
 pub fn on_timer() {
     let core = this_core();
     core.armed.set(0);
+    // A core that runs routines but never spawns keeps its page-fault
+    // reserve full here (no lock can be held: the timer only interrupts
+    // code with interrupts on).
+    cpu::current().fault_frames.refill(frames::allocate);
     // Leave the idle set before firing timers: the deadlock check relies on
     // a core with a due timer never looking idle once the timer is gone.
     find::leave_idle_set();

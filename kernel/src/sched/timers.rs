@@ -18,6 +18,7 @@ use super::percore::CoreSched;
 use super::routine::Routine;
 use super::{Wait, park, ready, this_core};
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::sync::spin::SpinLockGuard;
 use crate::time;
 
 /// Timer entries queued on all cores.
@@ -104,23 +105,30 @@ pub fn arm_by(core: &CoreSched, deadline: u64) {
     }
 }
 
+/// Queues `action` at `deadline` on the running core and arms its timer.
+/// Interrupts must be off: the routine must not move to another core
+/// between choosing the queue and arming that core's timer. Returns the
+/// queue, still locked (a sleeper parks under it).
+fn queue(deadline: u64, action: impl FnOnce(&CoreSched) -> Action) -> SpinLockGuard<'static, TimerQueue> {
+    let core = this_core();
+    let mut timers = core.timers.lock();
+    timers.push(deadline, action(core));
+    arm_by(core, deadline);
+    timers
+}
+
 /// Parks the running routine until `deadline` (ns since boot).
 pub fn sleep_until(deadline: u64) {
     let were_enabled = disable_interrupts();
-    let core = this_core();
-    let mut timers = core.timers.lock();
-    timers.push(deadline, Action::Wake(core.current.load(Ordering::Relaxed)));
-    arm_by(core, deadline);
+    let timers = queue(deadline, |core| Action::Wake(core.current.load(Ordering::Relaxed)));
     park(timers, Wait::SLEEP);
     restore_interrupts(were_enabled);
 }
 
-/// Runs `callback` on this core at `deadline`, from the timer interrupt.
+/// Runs `callback` on the running core at `deadline`, from its timer interrupt.
 pub fn call_at(deadline: u64, callback: Callback) {
-    let core = this_core();
-    core.timers.lock().push(deadline, Action::Call(callback));
     let were_enabled = disable_interrupts();
-    arm_by(core, deadline);
+    drop(queue(deadline, |_| Action::Call(callback)));
     restore_interrupts(were_enabled);
 }
 

@@ -211,6 +211,10 @@ impl<T: Send> Chan<T> {
         }
     }
 
+}
+
+/// Needs no `Send` bound: the last `Sender`'s drop closes the channel.
+impl<T> Chan<T> {
     fn close(&self) -> Result<(), Refusal> {
         let woken = self.core.lock().close()?;
         woken.into_iter().for_each(wake);
@@ -262,10 +266,9 @@ impl<T> Clone for Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last sender: nobody can send any more. Closing twice is
-            // fine here (someone may have closed it explicitly).
-            let woken = self.0.core.lock().close().unwrap_or_default();
-            woken.into_iter().for_each(wake);
+            // The last sender: nobody can send any more. It may have been
+            // closed explicitly already, which is fine here.
+            let _ = self.0.close();
         }
     }
 }

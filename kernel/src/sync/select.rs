@@ -24,9 +24,9 @@
 //! the channel is closed and drained). Arms run inline, so `break`,
 //! `continue` and `return` work in them.
 
-use spindle_shared::chan::{Completion, Refusal};
+use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
-use super::chan::{Node, Receiver, SelectState, Sender};
+use super::chan::{Chan, Node, NodeRef, Receiver, SelectState, Sender, wake};
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::sched;
 
@@ -51,16 +51,53 @@ pub trait Case {
     fn finish(&mut self);
 }
 
+/// What both kinds of case share: the channel, held by hand while the
+/// select runs, and this case's waiter.
+struct Waiting<'a, T: Send> {
+    chan: &'a Chan<T>,
+    node: Node<T>,
+}
+
+impl<'a, T: Send> Waiting<'a, T> {
+    fn new(chan: &'a Chan<T>) -> Self {
+        Waiting { chan, node: Node::new(core::ptr::null_mut(), None) }
+    }
+
+    fn chan_id(&self) -> usize {
+        self.chan as *const Chan<T> as usize
+    }
+
+    fn lock(&self) {
+        // SAFETY: interrupts are off for the whole select; `unlock` follows.
+        unsafe { self.chan.lock().lock_raw() };
+    }
+
+    fn unlock(&self) {
+        // SAFETY: locked by `lock` above.
+        unsafe { self.chan.lock().unlock_raw() };
+    }
+
+    /// The channel's state. Only while locked by hand (see [`Case`]).
+    fn core(&mut self) -> &mut ChanCore<T, NodeRef<T>> {
+        // SAFETY: the select holds the lock, and this is the only reference.
+        unsafe { &mut *self.chan.lock().data_raw() }
+    }
+
+    fn dequeue(&mut self) {
+        let handle = self.node.handle();
+        self.core().forget(&handle);
+    }
+}
+
 /// A `recv(rx) -> v` case.
 pub struct RecvCase<'a, T: Send> {
-    rx: &'a Receiver<T>,
-    node: Node<T>,
+    waiting: Waiting<'a, T>,
     result: Option<Option<T>>,
 }
 
 impl<'a, T: Send> RecvCase<'a, T> {
     pub fn new(rx: &'a Receiver<T>) -> Self {
-        RecvCase { rx, node: Node::new(core::ptr::null_mut(), None), result: None }
+        RecvCase { waiting: Waiting::new(rx.chan()), result: None }
     }
 
     /// What the case received (`None`: closed), once it fired.
@@ -71,27 +108,21 @@ impl<'a, T: Send> RecvCase<'a, T> {
 
 impl<T: Send> Case for RecvCase<'_, T> {
     fn chan_id(&self) -> usize {
-        alloc::sync::Arc::as_ptr(self.rx.chan()) as usize
+        self.waiting.chan_id()
     }
 
     fn lock(&self) {
-        // SAFETY: interrupts are off for the whole select; `unlock` follows.
-        unsafe { self.rx.chan().lock().lock_raw() };
+        self.waiting.lock();
     }
 
     fn unlock(&self) {
-        // SAFETY: locked by `lock` above.
-        unsafe { self.rx.chan().lock().unlock_raw() };
+        self.waiting.unlock();
     }
 
     fn poll(&mut self) -> bool {
-        // SAFETY: the channel is locked (see the trait).
-        let core = unsafe { &mut *self.rx.chan().lock().data_raw() };
-        match core.try_recv() {
+        match self.waiting.core().try_recv() {
             Ok((value, woken)) => {
-                if let Some(w) = woken {
-                    super::chan::wake(w);
-                }
+                woken.map(wake);
                 self.result = Some(Some(value));
                 true
             }
@@ -104,20 +135,17 @@ impl<T: Send> Case for RecvCase<'_, T> {
     }
 
     fn enqueue(&mut self, state: &SelectState, index: usize) {
-        self.node.in_select(state, index, None);
-        // SAFETY: locked.
-        let core = unsafe { &mut *self.rx.chan().lock().data_raw() };
-        core.wait_to_recv(self.node.handle());
+        self.waiting.node.in_select(state, index, None);
+        let handle = self.waiting.node.handle();
+        self.waiting.core().wait_to_recv(handle);
     }
 
     fn dequeue(&mut self) {
-        // SAFETY: locked.
-        let core = unsafe { &mut *self.rx.chan().lock().data_raw() };
-        core.forget(&self.node.handle());
+        self.waiting.dequeue();
     }
 
     fn finish(&mut self) {
-        self.result = Some(match self.node.completion() {
+        self.result = Some(match self.waiting.node.completion() {
             Completion::Received(value) => Some(value),
             _ => None,
         });
@@ -126,41 +154,34 @@ impl<T: Send> Case for RecvCase<'_, T> {
 
 /// A `send(tx, value)` case.
 pub struct SendCase<'a, T: Send> {
-    tx: &'a Sender<T>,
+    waiting: Waiting<'a, T>,
     value: Option<T>,
-    node: Node<T>,
 }
 
 impl<'a, T: Send> SendCase<'a, T> {
     pub fn new(tx: &'a Sender<T>, value: T) -> Self {
-        SendCase { tx, value: Some(value), node: Node::new(core::ptr::null_mut(), None) }
+        SendCase { waiting: Waiting::new(tx.chan()), value: Some(value) }
     }
 }
 
 impl<T: Send> Case for SendCase<'_, T> {
     fn chan_id(&self) -> usize {
-        alloc::sync::Arc::as_ptr(self.tx.chan()) as usize
+        self.waiting.chan_id()
     }
 
     fn lock(&self) {
-        // SAFETY: as for RecvCase.
-        unsafe { self.tx.chan().lock().lock_raw() };
+        self.waiting.lock();
     }
 
     fn unlock(&self) {
-        // SAFETY: as for RecvCase.
-        unsafe { self.tx.chan().lock().unlock_raw() };
+        self.waiting.unlock();
     }
 
     fn poll(&mut self) -> bool {
-        // SAFETY: locked.
-        let core = unsafe { &mut *self.tx.chan().lock().data_raw() };
         let value = self.value.take().expect("a send case sends once");
-        match core.try_send(value) {
+        match self.waiting.core().try_send(value) {
             Ok(woken) => {
-                if let Some(w) = woken {
-                    super::chan::wake(w);
-                }
+                woken.map(wake);
                 true
             }
             Err((_, Refusal::Closed)) => panic!("send on closed channel"),
@@ -173,20 +194,17 @@ impl<T: Send> Case for SendCase<'_, T> {
 
     fn enqueue(&mut self, state: &SelectState, index: usize) {
         let value = self.value.take();
-        self.node.in_select(state, index, value);
-        // SAFETY: locked.
-        let core = unsafe { &mut *self.tx.chan().lock().data_raw() };
-        core.wait_to_send(self.node.handle());
+        self.waiting.node.in_select(state, index, value);
+        let handle = self.waiting.node.handle();
+        self.waiting.core().wait_to_send(handle);
     }
 
     fn dequeue(&mut self) {
-        // SAFETY: locked.
-        let core = unsafe { &mut *self.tx.chan().lock().data_raw() };
-        core.forget(&self.node.handle());
+        self.waiting.dequeue();
     }
 
     fn finish(&mut self) {
-        if matches!(self.node.completion(), Completion::Closed) {
+        if matches!(self.waiting.node.completion(), Completion::Closed) {
             panic!("send on closed channel");
         }
     }

@@ -44,7 +44,9 @@ pub fn tick(period: u64) -> Receiver<u64> {
             if Arc::strong_count(&target) == 1 {
                 return None;
             }
-            next += period;
+            // Ticks a slow core missed are skipped, as Go's ticker does:
+            // never a deadline already past, which would fire at once, again.
+            next = (next + period).max(crate::time::now() + period);
             Some(next)
         }),
     );

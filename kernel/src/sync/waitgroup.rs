@@ -3,10 +3,9 @@
 //! `wait()` where their work is needed. Cloning shares the same group.
 //!
 //! The counter is an atomic, so `add` and `done` take no lock unless they
-//! bring it to zero with waiters to wake (as Go's does). Waiters queue
-//! under a lock and re-check the counter there, so a `done` that reaches
-//! zero while a routine is about to park cannot be missed: it takes the
-//! same lock to wake them.
+//! bring it to zero (then the waiters' lock, to wake whoever waits). Waiters
+//! queue under that lock and re-check the counter there, so a `done` that
+//! reaches zero while a routine is about to park cannot be missed.
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI64, Ordering};

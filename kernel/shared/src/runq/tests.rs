@@ -87,7 +87,9 @@ mod sequential {
         let victim: RunQueue<u64, 8> = RunQueue::new();
         let thief: RunQueue<u64, 8> = RunQueue::new();
         victim.push_next(item(7), no_spill);
+        assert!(victim.only_runnext());
         assert!(victim.steal_into(&thief, false).is_none());
+        assert!(victim.only_runnext(), "a thief not asking for runnext must leave it");
         let (run_now, moved) = victim.steal_into(&thief, true).unwrap();
         assert_eq!((id(run_now), moved), (7, 1));
         assert!(victim.is_empty() && thief.is_empty());

@@ -100,7 +100,7 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFault
         crate::cpu::entered()
             .then(|| crate::cpu::current().fault_frames.take())
             .flatten()
-            .or_else(frames::try_allocate)
+            .or_else(frames::allocate_in_fault)
     };
     let not_present = !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION);
     let verdict = match x86_64::VirtAddr::try_new(address) {

@@ -56,6 +56,9 @@ pub fn enter(cpu: &'static Cpu) {
     // SAFETY: only this core touches its ArchCpu, and only here, before the
     // tables are loaded; afterwards they are never changed.
     let (tss, gdt) = unsafe { (&mut *cpu.arch.tss.get(), &mut *cpu.arch.gdt.get()) };
+    // First, so that `current` works in everything below (the frame
+    // allocator asks which core is calling once the bootstrap core entered).
+    GsBase::write(VirtAddr::from_ptr(cpu as *const Cpu));
     for ist in [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST] {
         let stack = Stack::eager().expect("memory for the interrupt stacks");
         tss.interrupt_stack_table[ist as usize] = stack.leak();
@@ -74,7 +77,6 @@ pub fn enter(cpu: &'static Cpu) {
         load_tss(tss_selector);
     }
     idt::load();
-    GsBase::write(VirtAddr::from_ptr(cpu as *const Cpu));
     if cpu.index == 0 {
         BOOTSTRAP_ENTERED.store(true, Ordering::Release);
     }
