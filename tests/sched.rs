@@ -83,7 +83,7 @@ fn main_returning_early_abandons_its_children() {
     let report = boot(2, "selfcheck kind=abandon");
     expect_outcome(&report, Outcome::Success);
     expect_line(&report, "main: returning without waiting");
-    expect_line(&report, "exit: main returned; routines spawned 4, finished 1, abandoned 3");
+    expect_line(&report, "exit: main returned; routines spawned 4, finished 1, abandoned 3 (");
 }
 
 #[test]

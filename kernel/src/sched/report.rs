@@ -53,19 +53,55 @@ pub fn totals() -> Totals {
 /// `main` returned: the run ends with success, abandoning whatever else runs.
 pub fn main_returned() -> ! {
     stop_the_machine();
-    // main itself finished: counted here, since it never reaches the exit path.
-    let t = totals();
-    let finished = t.finished + 1;
-    console::outcome(format_args!(
-        "exit: main returned; routines spawned {}, finished {finished}, abandoned {}",
-        t.spawned,
-        t.spawned - finished
-    ));
+    let spawned = totals().spawned;
+    let left = abandoned();
+    let total = left.blocked + left.runnable + left.running;
+    let finished = spawned - total;
+    if total == 0 {
+        console::outcome(format_args!(
+            "exit: main returned; routines spawned {spawned}, finished {finished}, abandoned 0"
+        ));
+    } else {
+        console::outcome(format_args!(
+            "exit: main returned; routines spawned {spawned}, finished {finished}, abandoned {total} \
+             ({} blocked, {} runnable, {} running)",
+            left.blocked, left.runnable, left.running
+        ));
+    }
     if STATS.load(Ordering::Relaxed) {
         print_stats();
     }
     crate::trace::dump();
     exit_qemu(GuestExit::Success)
+}
+
+/// Where the routines other than main were when the machine stopped.
+#[derive(Default)]
+struct Abandoned {
+    /// Parked: waiting on a channel, a sleep, a lock, ...
+    blocked: u64,
+    /// In a run queue.
+    runnable: u64,
+    /// On another core. A routine that just woke main (`done`, a send) and
+    /// had not yet returned is one of these: its work was over, its exit not.
+    running: u64,
+}
+
+/// Counts the routines that have not exited, by what they were doing.
+/// Only after the machine stopped: nothing changes under the walk.
+fn abandoned() -> Abandoned {
+    let mut left = Abandoned::default();
+    for top in stack::slot_tops() {
+        let Some(r) = routine::live_at(top.as_u64() as usize) else { continue };
+        match r.state() {
+            _ if r.id == super::MAIN_ROUTINE => {}
+            State::Parked => left.blocked += 1,
+            State::Runnable => left.runnable += 1,
+            State::Running => left.running += 1,
+            State::Dead => {}
+        }
+    }
+    left
 }
 
 fn print_stats() {

@@ -55,6 +55,9 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     if r.id == MAIN_ROUTINE {
         report::main_returned();
     }
+    // Dead before anyone hears of it: a joiner that ends the run at once
+    // must not find this routine still alive (the exit summary walks them).
+    r.set_state(State::Dead);
     let core = this_core();
     CoreCounters::add(&core.counters.finished, 1);
     let waiter = {
@@ -65,7 +68,6 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     if !waiter.is_null() {
         make_ready(waiter);
     }
-    r.set_state(State::Dead);
     switch_away(Then::Release(routine), StopReason::Exited);
     unreachable!("a dead routine was switched back to");
 }
