@@ -6,7 +6,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
-use super::{Figures, REPS, scaled, time_ns};
+use super::workloads::pingpong_ns;
+use super::{Figures, REPS, scaled};
 use crate::api::*;
 use crate::{sched, smp, trace};
 
@@ -116,21 +117,6 @@ pub fn preempt() {
     );
 }
 
-fn pingpong_ns(round_trips: u64) -> f64 {
-    let (ping_tx, ping_rx) = chan::<u64>(0);
-    let (pong_tx, pong_rx) = chan::<u64>(0);
-    let pong = go(move || (&ping_rx).into_iter().for_each(|b| pong_tx.send(b)));
-    let ns = time_ns(|| {
-        for ball in 0..round_trips {
-            ping_tx.send(ball);
-            pong_rx.recv();
-        }
-    });
-    drop(ping_tx);
-    pong.join();
-    ns / round_trips as f64
-}
-
 /// Pingpong with the trace off and on, in pairs in one boot: the overhead
 /// is the median of each pair's ratio, so that a slow stretch of the host
 /// (which shifts both runs of a pair) does not count as tracing's cost.
@@ -147,7 +133,7 @@ pub fn trace_overhead() {
     for pair in 0..OVERHEAD_PAIRS {
         let run = |traced: bool| {
             trace::set_recording(traced);
-            let ns = pingpong_ns(round_trips);
+            let ns = pingpong_ns(0, round_trips);
             trace::set_recording(false);
             ns
         };

@@ -42,30 +42,34 @@ pub fn spawn() {
 }
 
 pub fn pingpong() {
-    let round_trips = scaled(ROUND_TRIPS);
-    let samples = repeat(|| {
-        let (ping_tx, ping_rx) = chan::<u64>(0);
-        let (pong_tx, pong_rx) = chan::<u64>(0);
-        let pong = go(move || {
-            for ball in &ping_rx {
-                pong_tx.send(ball);
-            }
-        });
-        for ball in 0..scaled(WARM_UP_ROUND_TRIPS) {
+    let (warm_up, round_trips) = (scaled(WARM_UP_ROUND_TRIPS), scaled(ROUND_TRIPS));
+    let samples = repeat(|| pingpong_ns(warm_up, round_trips));
+    Figures { name: "pingpong", unit: "ns/round-trip", samples }.print();
+}
+
+/// One ping-pong over unbuffered channels, between main and a fresh
+/// routine: ns per round trip, after `warm_up` untimed ones.
+pub(super) fn pingpong_ns(warm_up: u64, round_trips: u64) -> f64 {
+    let (ping_tx, ping_rx) = chan::<u64>(0);
+    let (pong_tx, pong_rx) = chan::<u64>(0);
+    let pong = go(move || {
+        for ball in &ping_rx {
+            pong_tx.send(ball);
+        }
+    });
+    for ball in 0..warm_up {
+        ping_tx.send(ball);
+        pong_rx.recv();
+    }
+    let ns = time_ns(|| {
+        for ball in 0..round_trips {
             ping_tx.send(ball);
             pong_rx.recv();
         }
-        let ns = time_ns(|| {
-            for ball in 0..round_trips {
-                ping_tx.send(ball);
-                pong_rx.recv();
-            }
-        });
-        drop(ping_tx);
-        pong.join();
-        ns / round_trips as f64
     });
-    Figures { name: "pingpong", unit: "ns/round-trip", samples }.print();
+    drop(ping_tx);
+    pong.join();
+    ns / round_trips as f64
 }
 
 pub fn yields() {
