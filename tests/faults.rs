@@ -98,13 +98,23 @@ fn gone_within(pid: u32, limit: Duration) -> bool {
 /// shell job) and returns it with its QEMU's pid.
 fn hanging_runner() -> (std::process::Child, u32) {
     use std::os::unix::process::CommandExt;
-    let child = Command::new(env!("CARGO_BIN_EXE_spindle"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_spindle"));
+    command
         .args(["fault", "--kind", "hang", "--smp", "1", "--timeout", "300"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+        .process_group(0);
+    // As in a terminal's foreground job, Ctrl-C must not be ignored: a
+    // suite started in the background by a non-interactive shell (as CI
+    // may be) inherits SIGINT ignored, and the runner and QEMU with it.
+    // SAFETY: `signal` is async-signal-safe, as `pre_exec` requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = command.spawn().unwrap();
     let qemu = qemu_of(child.id());
     (child, qemu)
 }
