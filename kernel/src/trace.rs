@@ -5,9 +5,9 @@
 //! format of `spindle_shared::trace` (so the dump is a copy). When tracing
 //! is off every recording point costs one load of [`ENABLED`] and a branch.
 //!
-//! To keep tracing cheap (the `pingpong` program must not slow by more than
-//! a tenth), a switch is one event; times are raw TSC values and the core
-//! number is left out, both filled in when the trace is sent; and a wake is
+//! To keep it cheap (the aim: `pingpong` slows by a tenth at most; see
+//! docs/benchmarks.md), a switch is one event; times are raw TSC values and
+//! the core number is left out, both filled in at the dump; and a wake is
 //! only noted on the woken routine ([`pack_wake`]) and recorded when that
 //! routine gets a core ([`switch`]): as a bit of the switch when its waker
 //! hands it the core on the same core (ping-pong), else as a `Wake` event
