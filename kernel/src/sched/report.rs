@@ -1,6 +1,7 @@
 //! How a run ends: the summary when `main` returns, the deadlock report,
 //! and the `stats` counters.
 
+use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use spindle_shared::exit::GuestExit;
@@ -9,7 +10,6 @@ use super::percore::CoreSched;
 use super::routine::{self, State};
 use super::{START_NS, active_cores};
 use crate::arch::qemu_exit::exit_qemu;
-use crate::mem::stack;
 use crate::panic::stop_the_machine;
 use crate::{console, cpu, summary, time};
 
@@ -55,19 +55,10 @@ pub fn main_returned() -> ! {
     stop_the_machine();
     let spawned = totals().spawned;
     let left = abandoned();
-    let total = left.blocked + left.runnable + left.running;
-    let finished = spawned - total;
-    if total == 0 {
-        console::outcome(format_args!(
-            "exit: main returned; routines spawned {spawned}, finished {finished}, abandoned 0"
-        ));
-    } else {
-        console::outcome(format_args!(
-            "exit: main returned; routines spawned {spawned}, finished {finished}, abandoned {total} \
-             ({} blocked, {} runnable, {} running)",
-            left.blocked, left.runnable, left.running
-        ));
-    }
+    console::outcome(format_args!(
+        "exit: main returned; routines spawned {spawned}, finished {}, abandoned {left}",
+        spawned - left.total()
+    ));
     if STATS.load(Ordering::Relaxed) {
         print_stats();
     }
@@ -87,14 +78,30 @@ struct Abandoned {
     running: u64,
 }
 
+impl Abandoned {
+    fn total(&self) -> u64 {
+        self.blocked + self.runnable + self.running
+    }
+}
+
+/// "0", or the count and where they were: "3 (1 blocked, 2 runnable, 0 running)".
+impl fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.total() {
+            0 => write!(f, "0"),
+            n => {
+                let Abandoned { blocked, runnable, running } = self;
+                write!(f, "{n} ({blocked} blocked, {runnable} runnable, {running} running)")
+            }
+        }
+    }
+}
+
 /// Counts the routines that have not exited, by what they were doing.
-/// Only after the machine stopped: nothing changes under the walk.
 fn abandoned() -> Abandoned {
     let mut left = Abandoned::default();
-    for top in stack::slot_tops() {
-        let Some(r) = routine::live_at(top.as_u64() as usize) else { continue };
+    for r in routine::all_live().filter(|r| r.id != super::MAIN_ROUTINE) {
         match r.state() {
-            _ if r.id == super::MAIN_ROUTINE => {}
             State::Parked => left.blocked += 1,
             State::Runnable => left.runnable += 1,
             State::Running => left.running += 1,
@@ -137,11 +144,8 @@ fn print_stats() {
 pub fn deadlock() -> ! {
     stop_the_machine();
     console::write_report(format_args!("fatal error: all routines are asleep - deadlock!\n"));
-    for top in stack::slot_tops() {
-        let Some(r) = routine::live_at(top.as_u64() as usize) else { continue };
-        if r.state() == State::Parked {
-            console::write_report(format_args!("  routine {} [{}]\n", r.id, r.wait_reason.get().name()));
-        }
+    for r in routine::all_live().filter(|r| r.state() == State::Parked) {
+        console::write_report(format_args!("  routine {} [{}]\n", r.id, r.wait_reason.get().name()));
     }
     crate::trace::dump();
     exit_qemu(GuestExit::Failure)

@@ -236,12 +236,18 @@ where
     this
 }
 
+/// Every routine that has not exited, found through the stack slots. Only
+/// once the machine is stopped: nothing changes under the walk.
+pub(super) fn all_live() -> impl Iterator<Item = &'static Routine> {
+    crate::mem::stack::slot_tops().filter_map(|top| live_at(top.as_u64() as usize))
+}
+
 /// The routine whose control block sits at the top of `stack_top`'s stack,
 /// if that slot holds one that has not exited.
-pub(super) fn live_at(stack_top: usize) -> Option<&'static Routine> {
+fn live_at(stack_top: usize) -> Option<&'static Routine> {
     let this = (stack_top - size_of::<Routine>()) as *const Routine;
-    // SAFETY: the caller checked the slot's top page is mapped; a slot that
-    // never held a routine fails the magic check.
+    // SAFETY: `slot_tops` only yields slots whose top page is mapped; a slot
+    // that never held a routine fails the magic check.
     let routine = unsafe { &*this };
     (routine.magic == MAGIC && routine.state() != State::Dead).then_some(routine)
 }
