@@ -107,9 +107,14 @@ impl Frames {
 /// Cores taking or holding the allocator's lock (by core index).
 static TAKING: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
 
+/// The running core's `TAKING` flag; none before the per-core data is set up.
+fn taking_flag() -> Option<&'static AtomicBool> {
+    cpu::entered().then(|| &TAKING[cpu::current().index])
+}
+
 /// Runs `f` on the allocator under its lock, noting that this core holds it.
 fn with_frames<R>(f: impl FnOnce(&mut Frames) -> R) -> R {
-    let me = cpu::entered().then(|| &TAKING[cpu::current().index]);
+    let me = taking_flag();
     me.inspect(|flag| flag.store(true, Ordering::Relaxed));
     let result = f(&mut FRAMES.lock());
     me.inspect(|flag| flag.store(false, Ordering::Relaxed));
@@ -134,8 +139,7 @@ pub fn allocate_zeroed() -> Option<PhysAddr> {
 /// `None`; otherwise it waits, as any caller would. `None` also when memory
 /// is exhausted.
 pub fn allocate_in_fault() -> Option<PhysAddr> {
-    let taking = cpu::entered().then(|| &TAKING[cpu::current().index]);
-    if taking.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+    if taking_flag().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
         return FRAMES.try_lock()?.allocate();
     }
     FRAMES.lock().allocate()
