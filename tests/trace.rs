@@ -91,3 +91,47 @@ fn the_runner_writes_chrome_json_and_an_svg_timeline_with_one_track_per_core() {
     assert_eq!(lanes, 4, "one lane per core");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The wakes in a trace: (waker, woken, core it was woken on,
+/// cross-core flag, core it starts on).
+fn wakes(trace: &spindle_boot::trace::Trace) -> Vec<(u32, u32, u32, u8, u16)> {
+    let all = trace.cores.iter().flat_map(|c| &c.events);
+    all.filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, e.c, e.flag, e.cpu)).collect()
+}
+
+#[test]
+fn the_trace_says_who_woke_whom() {
+    // Ping-pong on one core: every hit is a hand-off, the sender waking the
+    // receiver, which then gets the core from it.
+    let hits = 300;
+    let (report, trace) = boot_traced(2, &format!("pingpong n={hits} cpus=1"));
+    expect_outcome(&report, Outcome::Success);
+    let pingpong_wakes = wakes(&trace);
+    let players: std::collections::BTreeSet<u32> = pingpong_wakes.iter().flat_map(|w| [w.0, w.1]).collect();
+    let between_players = pingpong_wakes.iter().filter(|w| w.0 != 0 && w.1 != 0 && w.0 != w.1).count();
+    assert!(between_players >= 2 * hits - 2, "{between_players} wakes between players for {hits} round trips");
+    assert!(players.len() <= 3, "wakes name more routines than main, pong and the kernel: {players:?}");
+    for (waker, woken, woken_on, cross, cpu) in &pingpong_wakes {
+        assert_eq!((*cross, *woken_on), (0, *cpu as u32), "{waker} woke {woken} on another core, with one core running");
+    }
+    // A hand-off reads as the wake, then the waker's stop and the woken
+    // routine's start, at one instant.
+    let events = &trace.cores[0].events;
+    let handoffs = events
+        .windows(3)
+        .filter(|w| {
+            let (wake, stop, start) = (w[0], w[1], w[2]);
+            wake.kind == Kind::Wake as u8
+                && stop.kind == Kind::RunStop as u8
+                && start.kind == Kind::RunStart as u8
+                && (wake.a, wake.b) == (stop.a, start.a)
+                && wake.time_ns == start.time_ns
+        })
+        .count();
+    assert!(handoffs >= 2 * hits - 2, "{handoffs} hand-offs for {hits} round trips");
+
+    // A sleeper is woken by the timer (waker 0), not by a routine.
+    let (report, trace) = boot_traced(2, "blocking cpus=1");
+    expect_outcome(&report, Outcome::Success);
+    assert!(wakes(&trace).iter().any(|w| w.0 == 0 && w.1 != 0), "no timer wake in {:?}", wakes(&trace));
+}

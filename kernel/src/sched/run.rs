@@ -116,29 +116,26 @@ fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: 
     unsafe { switch(from, *r.context.get()) };
 }
 
-/// Records a switch from `prev` to `next` (either null: the idle loop) if tracing.
-#[inline]
-fn trace_switch(prev: *mut Routine, reason: StopReason, next: Option<(*mut Routine, bool)>) {
-    if !trace::enabled() {
-        return;
-    }
-    // SAFETY: `prev`, if any, is running here.
-    let waits_for = match reason {
-        StopReason::Block => unsafe { (*prev).wait_reason.get() }.code() as u64,
-        _ => 0,
-    };
-    let (next, inherit) = next.unwrap_or((core::ptr::null_mut(), false));
-    let flag = reason as u8 | if inherit { SWITCH_INHERITS } else { 0 };
-    let mut woken_by = 0;
-    if !next.is_null() {
-        // SAFETY: `next` came out of a run queue: it is ours.
-        let noted = unsafe { &(*next).woken_by };
-        woken_by = noted.get();
-        if woken_by != 0 {
-            noted.set(0);
+/// Records a switch on this core from `prev` to `next` (`None`: the idle
+/// loop). Only called while tracing: the check stays at the call site, so
+/// that the untraced switch pays one load and a branch, and the body is
+/// inlined there, so that the traced one pays no call. Each call site knows
+/// whether `prev` and `next` are routines, which keeps the traced path
+/// nearly free of branches (under TCG each branch ends a translated block,
+/// and a block boundary costs more than a few instructions).
+#[inline(always)]
+fn trace_switch(cpu: &cpu::Cpu, prev: Option<&Routine>, reason: StopReason, next: Option<(&Routine, bool)>) {
+    // The wait reason goes in whatever the reason (the dump keeps a
+    // `Block`'s only), which spares a branch.
+    let (prev, waits_for) = prev.map_or((0, 0), |prev| (prev.id, prev.wait_reason.get().code() as u64));
+    let (next, flag, woken_by) = match next {
+        Some((next, inherit)) => {
+            let flag = reason as u8 | if inherit { SWITCH_INHERITS } else { 0 };
+            (next.id, flag, next.woken_by.replace(0))
         }
-    }
-    trace::switch(id_of(prev), id_of(next), flag, waits_for, woken_by);
+        None => (0, reason as u8, 0),
+    };
+    trace::switch(cpu, prev, next, flag, waits_for, woken_by);
 }
 
 /// The running routine gives up the core; `then` says what becomes of it
@@ -146,16 +143,25 @@ fn trace_switch(prev: *mut Routine, reason: StopReason, next: Option<(*mut Routi
 /// local routine, or the idle loop if there is none. Returns when the
 /// routine is switched back in.
 fn switch_away_to(then: Then, reason: StopReason, next: Option<(*mut Routine, bool)>) {
-    let core = this_core();
-    let prev = core.current.load(Ordering::Relaxed);
+    let cpu = cpu::current();
+    let core = &cpu.sched;
+    // SAFETY: `current` is the running routine: the caller.
+    let prev = unsafe { &*core.current.load(Ordering::Relaxed) };
     let next = next.or_else(|| find::pick_local(core));
-    trace_switch(prev, reason, next);
     core.then.set(then);
-    // SAFETY: `prev` is the running routine; its context field is its own.
-    let from = unsafe { (*prev).context.get() };
+    let from = prev.context.get();
     match next {
-        Some((next, inherit)) => switch_into(core, from, next, inherit),
+        Some((next, inherit)) => {
+            if trace::enabled() {
+                // SAFETY: `next` came out of a run queue: it is ours.
+                trace_switch(cpu, Some(prev), reason, Some((unsafe { &*next }, inherit)));
+            }
+            switch_into(core, from, next, inherit)
+        }
         None => {
+            if trace::enabled() {
+                trace_switch(cpu, Some(prev), reason, None);
+            }
             core.current.store(core::ptr::null_mut(), Ordering::Relaxed);
             // SAFETY: interrupts are off; the idle context was saved by `switch`.
             unsafe { switch(from, *core.idle_context.get()) };
@@ -195,11 +201,12 @@ pub fn make_ready(routine: *mut Routine) {
     let r = unsafe { &*routine };
     debug_assert_eq!(r.state(), State::Parked);
     r.set_state(State::Runnable);
-    let core = this_core();
+    let cpu = cpu::current();
+    let core = &cpu.sched;
     if trace::enabled() {
         // Noted on the routine, recorded when it gets a core (see `trace`).
         let waker = id_of(core.current.load(Ordering::Relaxed));
-        r.woken_by.set(trace::pack_wake(waker, cpu::current().index as u32));
+        r.woken_by.set(trace::pack_wake(waker, cpu.index as u32));
     }
     find::push_local(core, routine, true);
     find::wake_a_core();
@@ -214,7 +221,10 @@ pub fn run_this_core() -> ! {
     loop {
         // Coming from idle there is no slice to inherit: always a fresh one.
         let (next, _) = find_work(core);
-        trace_switch(core::ptr::null_mut(), StopReason::Yield, Some((next, false)));
+        if trace::enabled() {
+            // SAFETY: `next` came out of a run queue: it is ours.
+            trace_switch(cpu::current(), None, StopReason::Yield, Some((unsafe { &*next }, false)));
+        }
         switch_into(core, core.idle_context.get(), next, false);
         finish_switch();
     }
