@@ -10,7 +10,7 @@ mod fault;
 mod hello;
 mod main_exits;
 mod parallel_sum;
-mod pingpong;
+pub(crate) mod pingpong;
 mod selfcheck;
 mod sieve;
 mod status_check;

@@ -6,8 +6,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
-use super::workloads::pingpong_ns;
-use super::{Figures, REPS, scaled};
+use super::workloads::BareRally;
+use crate::programs::pingpong;
+use super::{Figures, REPS, scaled, time_ns};
 use crate::api::*;
 use crate::{sched, smp, trace};
 
@@ -19,9 +20,14 @@ const WAKER_BUSY: Duration = Duration::from_micros(500);
 /// Time slice while preemption is measured, and for how long.
 const PREEMPT_SLICE_NS: u64 = 1_000_000;
 const PREEMPT_RUN: Duration = Duration::from_millis(300);
-/// Round trips per trace-overhead run, and pairs of runs (off, on).
-const TRACED_ROUND_TRIPS: u64 = 5_000;
-const OVERHEAD_PAIRS: usize = 15;
+/// The trace overhead on the `pingpong` program: round trips per run, and
+/// pairs of runs (off, on).
+const PROGRAM_ROUND_TRIPS: u64 = 2_000;
+const PROGRAM_PAIRS: usize = 51;
+/// The trace overhead on the bare hand-off loop: round trips per block, and
+/// pairs of blocks (off, on), all in one rally.
+const BLOCK_ROUND_TRIPS: u64 = 50;
+const BLOCK_PAIRS: usize = 2_000;
 
 pub fn boot() {
     let ms = smp::all_online_ns() as f64 / 1e6;
@@ -117,47 +123,74 @@ pub fn preempt() {
     );
 }
 
-/// Pingpong with the trace off and on, in pairs in one boot: the overhead
-/// is the median of each pair's ratio, so that a slow stretch of the host
-/// (which shifts both runs of a pair) does not count as tracing's cost.
-/// The order within a pair alternates, so neither side always runs first.
+/// The cost of recording the trace, on two ping-pongs: the `pingpong`
+/// program's own rally (what the trace issue sets its bound on), and the
+/// bare hand-off loop of the `pingpong` benchmark, whose round trip is
+/// nothing but two channel hand-offs, which shows the cost per switch at
+/// its plainest. Each is timed with the trace off and on, close together
+/// so that the host's load shifts both alike; the overhead is the median
+/// of the ratios of the pairs.
 pub fn trace_overhead() {
-    let round_trips = scaled(TRACED_ROUND_TRIPS);
+    let program_trips = scaled(PROGRAM_ROUND_TRIPS);
+    let block_trips = scaled(BLOCK_ROUND_TRIPS);
     // Room for every event of the traced runs (at most 6 per round trip).
-    let events = (OVERHEAD_PAIRS as u64 * round_trips * 6) as usize;
+    let events = 6 * (PROGRAM_PAIRS as u64 * program_trips + BLOCK_PAIRS as u64 * block_trips) as usize;
     if !trace::enabled() {
         trace::start(cores(), events);
     }
     trace::set_recording(false);
+
+    // The program: a whole rally per run.
+    overhead("trace-program", "the pingpong program", PROGRAM_PAIRS, || {
+        let (elapsed, _) = pingpong::rally(program_trips, 0);
+        elapsed.as_nanos() as f64 / program_trips as f64
+    });
+
+    // The bare loop: one rally, the trace switched on and off between
+    // blocks of round trips (always while main runs, so that a block's
+    // switches are all traced or all not).
+    let rally = BareRally::start();
+    rally.hit(block_trips); // warm up
+    overhead("trace-bare", "the bare ping-pong", BLOCK_PAIRS, || time_ns(|| rally.hit(block_trips)) / block_trips as f64);
+    rally.end();
+}
+
+/// Measures `ns_per_round_trip` in `pairs` pairs, with the trace off and
+/// on, and prints the overhead: the median of the pairs' ratios, their
+/// range, and the median of each side. The order within a pair alternates,
+/// so that neither side always runs first.
+fn overhead(name: &str, on_what: &str, pairs: usize, mut ns_per_round_trip: impl FnMut() -> f64) {
+    let mut run = |traced: bool| {
+        trace::set_recording(traced);
+        let ns = ns_per_round_trip();
+        trace::set_recording(false);
+        ns
+    };
     let (mut off, mut on, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for pair in 0..OVERHEAD_PAIRS {
-        let run = |traced: bool| {
-            trace::set_recording(traced);
-            let ns = pingpong_ns(0, round_trips);
-            trace::set_recording(false);
-            ns
-        };
+    for pair in 0..pairs {
         let (untraced, traced) = if pair % 2 == 0 {
-            let u = run(false);
-            (u, run(true))
+            let untraced = run(false);
+            (untraced, run(true))
         } else {
-            let t = run(true);
-            (run(false), t)
+            let traced = run(true);
+            (run(false), traced)
         };
         off.push(untraced);
         on.push(traced);
         ratios.push(traced / untraced);
     }
-    ratios.sort_by(|a, b| a.total_cmp(b));
-    let overhead = (ratios[ratios.len() / 2] - 1.0) * 100.0;
-    Figures { name: "pingpong-untraced", unit: "ns/round-trip", samples: off }.print();
-    Figures { name: "pingpong-traced", unit: "ns/round-trip", samples: on }.print();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let overhead = (median(&mut ratios) - 1.0) * 100.0;
     summary!(
-        "bench: {:<18} {:>12.1} %  (median of {} paired runs; range {:.1} to {:.1} %)",
-        "trace-overhead",
+        "bench: {:<18} {:>12.1} %  trace overhead on {on_what}: median of {pairs} pairs (off, on), range {:.1} to {:.1} %; {:.0} ns per round trip untraced, {:.0} traced",
+        name,
         overhead,
-        OVERHEAD_PAIRS,
         (ratios[0] - 1.0) * 100.0,
-        (ratios[ratios.len() - 1] - 1.0) * 100.0
+        (ratios[ratios.len() - 1] - 1.0) * 100.0,
+        median(&mut off),
+        median(&mut on)
     );
 }

@@ -50,26 +50,47 @@ pub fn pingpong() {
 /// One ping-pong over unbuffered channels, between main and a fresh
 /// routine: ns per round trip, after `warm_up` untimed ones.
 pub(super) fn pingpong_ns(warm_up: u64, round_trips: u64) -> f64 {
-    let (ping_tx, ping_rx) = chan::<u64>(0);
-    let (pong_tx, pong_rx) = chan::<u64>(0);
-    let pong = go(move || {
-        for ball in &ping_rx {
-            pong_tx.send(ball);
-        }
-    });
-    for ball in 0..warm_up {
-        ping_tx.send(ball);
-        pong_rx.recv();
-    }
-    let ns = time_ns(|| {
-        for ball in 0..round_trips {
-            ping_tx.send(ball);
-            pong_rx.recv();
-        }
-    });
-    drop(ping_tx);
-    pong.join();
+    let rally = BareRally::start();
+    rally.hit(warm_up);
+    let ns = time_ns(|| rally.hit(round_trips));
+    rally.end();
     ns / round_trips as f64
+}
+
+/// The bare ping-pong: main hits a ball to a partner routine over an
+/// unbuffered channel and waits for it to come back on another. Each round
+/// trip is two channel hand-offs and nothing else.
+pub(super) struct BareRally {
+    ping_tx: Sender<u64>,
+    pong_rx: Receiver<u64>,
+    partner: JoinHandle<()>,
+}
+
+impl BareRally {
+    pub(super) fn start() -> BareRally {
+        let (ping_tx, ping_rx) = chan::<u64>(0);
+        let (pong_tx, pong_rx) = chan::<u64>(0);
+        let partner = go(move || {
+            for ball in &ping_rx {
+                pong_tx.send(ball);
+            }
+        });
+        BareRally { ping_tx, pong_rx, partner }
+    }
+
+    /// Plays `round_trips` round trips.
+    pub(super) fn hit(&self, round_trips: u64) {
+        for ball in 0..round_trips {
+            self.ping_tx.send(ball);
+            self.pong_rx.recv();
+        }
+    }
+
+    /// Closes the ping channel (the partner's loop ends) and waits for the partner.
+    pub(super) fn end(self) {
+        drop(self.ping_tx);
+        self.partner.join();
+    }
 }
 
 pub fn yields() {
