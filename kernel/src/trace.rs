@@ -1,14 +1,15 @@
 //! The scheduler trace recorder (`trace` on the command line).
 //!
 //! Each core records into its own buffer, with interrupts off, so recording
-//! takes no lock: a clock read and four 8-byte stores. When tracing is off
+//! takes no lock: a clock read and three 8-byte stores. When tracing is off
 //! every recording point costs one load of [`ENABLED`] and a branch.
 //!
 //! To keep it cheap (the aim: `pingpong` slows by a tenth at most; see
 //! docs/benchmarks.md), the recording path stores raw facts and leaves the
 //! interpreting to [`dump`], which runs once, at the end:
 //! - a switch is one stored event, with the wake noted on the routine that
-//!   starts (who woke it, on which core: [`pack_wake`]) stored as it is;
+//!   starts (who woke it, on which core: [`pack_wake`]) stored as it is,
+//!   in bits the wire format fills in later;
 //! - times are raw TSC values, and the core number is left out;
 //! - a switch stores its routine's wait reason whatever the reason it
 //!   stopped for (only a `Block` keeps it on the wire).
@@ -32,7 +33,8 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use spindle_shared::trace::{self, Kind, SWITCH_HANDOFF, StopReason};
+use spindle_shared::cmdline::MAX_CPUS;
+use spindle_shared::trace::{self, EVENT_SIZE, Kind, SWITCH_HANDOFF, StopReason};
 
 use crate::arch::serial::Uart;
 use crate::{cpu, time};
@@ -45,9 +47,11 @@ static DUMPED: AtomicBool = AtomicBool::new(false);
 
 /// An event as stored: the 24 wire-format bytes as three little-endian
 /// words, except that the first holds a TSC value and the core number is
-/// missing until the dump; then a switch's wake note ([`pack_wake`]), 0 if
-/// none, and 0 for other events.
-type Slot = [u64; 4];
+/// missing until the dump. A switch keeps the wake noted on the routine
+/// that starts (40 bits, [`pack_wake`]) in bits the dump fills in: the low
+/// 16 where the core number goes, the high 24 above its 8-bit wait reason.
+type Slot = [u64; 3];
+const _: () = assert!(core::mem::size_of::<Slot>() == EVENT_SIZE);
 
 /// One core's events. Only that core writes it, with interrupts off.
 pub struct TraceBuffer {
@@ -83,7 +87,7 @@ impl TraceBuffer {
 /// and starts recording.
 pub fn start(cores: usize, events_per_core: usize) {
     for core in cpu::all().take(cores) {
-        let buffer: &'static mut [Slot] = Vec::leak(alloc::vec![[0u64; 4]; events_per_core]);
+        let buffer: &'static mut [Slot] = Vec::leak(alloc::vec![[0u64; 3]; events_per_core]);
         let range = buffer.as_mut_ptr_range();
         // Recording has not started: nobody else touches the buffers.
         core.trace.start.set(range.start);
@@ -106,39 +110,47 @@ pub fn enabled() -> bool {
 }
 
 
+/// Stores an event's three words in this core's buffer, or counts it as
+/// dropped if the buffer is full. Interrupts off.
 #[inline(always)]
-fn write(core: &cpu::Cpu, tsc: u64, kind: Kind, flag: u8, a: u64, b: u64, c: u64, wake: u64) {
+fn store(core: &cpu::Cpu, words: Slot) {
     let buffer = &core.trace;
     let slot = buffer.next.get();
     if slot == buffer.end.get() {
         buffer.dropped.set(buffer.dropped.get().wrapping_add(1));
         return;
     }
-    // The core number (bits 16-31) is filled in by the dump.
-    let word1 = kind as u64 | (flag as u64) << 8 | (a & 0xFFFF_FFFF) << 32;
-    let word2 = (b & 0xFFFF_FFFF) | c << 32;
     // SAFETY: `slot` is below `end`, in this core's buffer, which only this
     // core writes, with interrupts off.
     unsafe {
-        slot.write([tsc, word1.to_le(), word2.to_le(), wake.to_le()]);
+        slot.write(words.map(u64::to_le));
         buffer.next.set(slot.add(1));
     }
+}
+
+/// The first word after the time: kind, flag and `a` (the core number,
+/// bits 16-31, is filled in by the dump).
+#[inline(always)]
+fn kind_flag_a(kind: Kind, flag: u8, a: u64) -> u64 {
+    kind as u64 | (flag as u64) << 8 | (a & 0xFFFF_FFFF) << 32
 }
 
 /// Records an event on the running core now. Interrupts off.
 #[inline]
 pub fn record(kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
     if enabled() {
-        write(cpu::current(), time::read_tsc(), kind, flag, a, b, c, 0);
+        let words = [time::read_tsc(), kind_flag_a(kind, flag, a), (b & 0xFFFF_FFFF) | c << 32];
+        store(cpu::current(), words);
     }
 }
 
-/// A wake noted on the woken routine: its waker (0: none) and the core.
+/// A wake noted on the woken routine: its waker (0: an interrupt or the
+/// kernel) and the core it was woken on, in 40 bits; never 0, which means
+/// no wake.
 #[inline(always)]
 pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
-    // The low bit keeps a wake by "nobody" (an interrupt) from reading as
-    // no wake at all.
-    (waker << 17) | ((cpu as u64) << 1) | 1
+    const _: () = assert!(MAX_CPUS < 255, "the core, plus one, takes 8 bits");
+    (waker & 0xFFFF_FFFF) << 8 | (cpu as u64 + 1)
 }
 
 /// Records a switch on this core (`core`) from routine `prev` to `next`
@@ -148,34 +160,37 @@ pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
 /// noted on `next` (`woken_by`, 0 if none). Interrupts off.
 #[inline(always)]
 pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64, woken_by: u64) {
-    write(core, time::read_tsc(), Kind::Switch, flag, prev, next, waits_for, woken_by);
+    let word1 = kind_flag_a(Kind::Switch, flag, prev) | (woken_by & 0xFFFF) << 16;
+    let word2 = (next & 0xFFFF_FFFF) | (waits_for & 0xFF) << 32 | (woken_by >> 16) << 40;
+    store(core, [time::read_tsc(), word1, word2]);
 }
 
-/// The wire events (three little-endian words each) that one stored
-/// event of core `here` stands for, passed to `emit`: a switch's wake
-/// becomes a `Wake` event before it unless it is a same-core hand-off,
-/// which becomes the switch's hand-off bit (see the module's comment).
+/// The wire events (three words each) that one stored event of core
+/// `here` stands for, passed to `emit`: a switch's wake becomes a `Wake`
+/// event before it unless it is a same-core hand-off, which becomes the
+/// switch's hand-off bit (see the module's comment).
 fn wire_events(here: u64, slot: &Slot, mut emit: impl FnMut([u64; 3])) {
-    let [tsc, word1, word2, woken_by] = slot.map(u64::from_le);
+    let [tsc, word1, word2] = slot.map(u64::from_le);
     let time = time::tsc_to_ns_since_boot(tsc);
     let cpu = (here & 0xFFFF) << 16;
-    let (mut word1, mut word2) = (word1 | cpu, word2);
-    if word1 as u8 == Kind::Switch as u8 {
-        let (flag, prev, next) = ((word1 >> 8) as u8, word1 >> 32, word2 & 0xFFFF_FFFF);
-        if flag & 0x0F != StopReason::Block as u8 {
-            word2 = next; // only a Block has a wait reason
-        }
-        if woken_by != 0 {
-            let (waker, woken_on) = ((woken_by >> 17) & 0xFFFF_FFFF, (woken_by >> 1) & 0xFFFF);
-            if prev != 0 && waker == prev && woken_on == here {
-                word1 |= (SWITCH_HANDOFF as u64) << 8;
-            } else {
-                let cross = (woken_on != here) as u64;
-                emit([time, Kind::Wake as u64 | cross << 8 | cpu | waker << 32, next | woken_on << 32]);
-            }
+    if word1 as u8 != Kind::Switch as u8 {
+        return emit([time, word1 | cpu, word2]);
+    }
+    let woken_by = (word1 >> 16) & 0xFFFF | (word2 >> 40) << 16;
+    let (flag, prev, next) = ((word1 >> 8) as u8, word1 >> 32, word2 & 0xFFFF_FFFF);
+    let mut word1 = word1 & !(0xFFFF << 16) | cpu;
+    // Only a Block has a wait reason.
+    let waits_for = if flag & 0x0F == StopReason::Block as u8 { (word2 >> 32) & 0xFF } else { 0 };
+    if woken_by != 0 {
+        let (waker, woken_on) = (woken_by >> 8, (woken_by & 0xFF) - 1);
+        if prev != 0 && waker == prev && woken_on == here {
+            word1 |= (SWITCH_HANDOFF as u64) << 8;
+        } else {
+            let cross = (woken_on != here) as u64;
+            emit([time, kind_flag_a(Kind::Wake, cross as u8, waker) | cpu, next | woken_on << 32]);
         }
     }
-    emit([time, word1, word2]);
+    emit([time, word1, next | waits_for << 32]);
 }
 
 /// Sends every core's events to the host on COM2. Call once the other
