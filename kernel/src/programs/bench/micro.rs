@@ -30,6 +30,7 @@ pub fn primitives() {
     row("clock read (ns)", &|| {
         opaque(time::now());
     });
+    row("pause (spin-loop hint)", &core::hint::spin_loop);
     row("pushf+cli, sti", &|| restore_interrupts(disable_interrupts()));
     row("cli, sti", &|| {
         disable_interrupts_unchecked();
