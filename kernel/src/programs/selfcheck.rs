@@ -4,7 +4,7 @@
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::options;
 use crate::sched::{self, JoinHandle, active_cores, go, running_now, yield_now};
@@ -97,14 +97,28 @@ fn preempt() {
 }
 
 /// Main spawns many routines from one core; the idle cores steal them.
+/// Each routine works until the work has reached a second core, so that a
+/// host that is slow to run the other vCPUs cannot let one core finish it
+/// all first; if nothing is ever stolen they give up after a few seconds
+/// (and the output says one core).
 fn steal() {
     const ROUTINES: usize = 64;
+    const GIVE_UP_NS: u64 = 5_000_000_000;
+    // Bit n: a routine ran on core n.
+    static RAN_ON: AtomicU64 = AtomicU64::new(0);
+    let give_up = time::now() + GIVE_UP_NS;
     let children: Vec<_> = (0..ROUTINES)
         .map(|_| {
-            go(|| {
+            go(move || {
                 let mut x = 0u64;
-                for i in 0..50_000u64 {
-                    x = x.wrapping_mul(7).wrapping_add(i);
+                loop {
+                    for i in 0..50_000u64 {
+                        x = x.wrapping_mul(7).wrapping_add(i);
+                    }
+                    let ran_on = RAN_ON.fetch_or(1 << crate::cpu::current().index, Ordering::Relaxed);
+                    if ran_on.count_ones() >= 2 || time::now() >= give_up {
+                        break;
+                    }
                 }
                 core::hint::black_box(x);
                 crate::cpu::current().index
