@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use spindle_shared::trace::{Kind, StopReason};
+use spindle_shared::trace::{Kind, StopReason, WAIT_REASONS};
 
 fn events_of(trace: &spindle_boot::trace::Trace, kind: Kind) -> usize {
     trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == kind as u8).count()
@@ -130,8 +130,51 @@ fn the_trace_says_who_woke_whom() {
         .count();
     assert!(handoffs >= 2 * hits - 2, "{handoffs} hand-offs for {hits} round trips");
 
-    // A sleeper is woken by the timer (waker 0), not by a routine.
-    let (report, trace) = boot_traced(2, "blocking cpus=1");
+    // A sleeper is woken by the timer, not by a routine: neither in a quiet
+    // program, where the core is idle when the timer fires, nor in a busy
+    // one, where the timer interrupts some other routine.
+    for program in ["blocking cpus=1", "stress n=300 seed=1 cpus=1"] {
+        let (report, trace) = boot_traced(2, program);
+        expect_outcome(&report, Outcome::Success);
+        let woken = sleepers_woken_by_the_timer(&trace);
+        assert!(woken >= 1, "{program}: no sleeper woken in {:?}", wakes(&trace));
+    }
+}
+
+/// Checks that every wake of a routine whose last block was a sleep names
+/// no waker (the timer); returns how many such wakes there were.
+fn sleepers_woken_by_the_timer(trace: &spindle_boot::trace::Trace) -> usize {
+    let sleep = WAIT_REASONS.iter().position(|r| *r == "sleep").unwrap() as u32;
+    let mut last_wait = std::collections::HashMap::new();
+    let mut woken = 0;
+    for core in &trace.cores {
+        for e in &core.events {
+            if e.kind == Kind::RunStop as u8 && e.flag == StopReason::Block as u8 {
+                last_wait.insert(e.a, e.b);
+            }
+            if e.kind == Kind::Wake as u8 && last_wait.get(&e.b) == Some(&sleep) {
+                assert_eq!(e.a, 0, "routine {} woke sleeping routine {}", e.a, e.b);
+                woken += 1;
+            }
+        }
+    }
+    woken
+}
+
+#[test]
+fn wakes_name_their_wakers_past_the_first_256_routines() {
+    // Main joins 10,000 routines in turn: each one that finishes after
+    // main started waiting for it wakes main. Ids above 255 use every bit
+    // of the note a switch keeps of its wake.
+    let (report, trace) = boot_traced(1, "selfcheck kind=spawn trace-buf=200000");
     expect_outcome(&report, Outcome::Success);
-    assert!(wakes(&trace).iter().any(|w| w.0 == 0 && w.1 != 0), "no timer wake in {:?}", wakes(&trace));
+    assert_eq!(trace.dropped(), 0);
+    let all = || trace.cores.iter().flat_map(|c| &c.events);
+    let ran: std::collections::BTreeSet<u32> =
+        all().filter(|e| e.kind == Kind::RunStart as u8).map(|e| e.a).collect();
+    let wakers: Vec<u32> = all().filter(|e| e.kind == Kind::Wake as u8).map(|e| e.a).collect();
+    assert!(wakers.iter().any(|&w| w > 0xFF), "no waker above 255 among {} wakes", wakers.len());
+    for waker in wakers {
+        assert!(waker == 0 || ran.contains(&waker), "waker {waker} never ran");
+    }
 }

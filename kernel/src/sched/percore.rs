@@ -85,6 +85,10 @@ pub struct CoreSched {
     pub spinning: Cell<bool>,
     /// Whether this core put itself in the idle set and has not left it.
     pub in_idle_set: Cell<bool>,
+    /// Whether this core's timer interrupt is firing due timers: a routine
+    /// made ready meanwhile was woken by a timer, not by the routine the
+    /// interrupt stopped (the trace names no waker).
+    pub firing_timers: Cell<bool>,
     pub stacks: UnsafeCell<Vec<Stack>>,
     /// When the slice of the routine being preempted ended (ns).
     pub preempt_due: Cell<u64>,
@@ -110,6 +114,7 @@ impl CoreSched {
             armed: Cell::new(0),
             spinning: Cell::new(false),
             in_idle_set: Cell::new(false),
+            firing_timers: Cell::new(false),
             stacks: UnsafeCell::new(Vec::with_capacity(STACK_CACHE)),
             preempt_due: Cell::new(0),
             lateness: UnsafeCell::new([0; LATENESS_SAMPLES]),

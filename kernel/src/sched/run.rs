@@ -205,7 +205,8 @@ pub fn make_ready(routine: *mut Routine) {
     let core = &cpu.sched;
     if trace::enabled() {
         // Noted on the routine, recorded when it gets a core (see `trace`).
-        let waker = id_of(core.current.load(Ordering::Relaxed));
+        // A timer's wake has no waker, whatever routine it interrupted.
+        let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
         r.woken_by.set(trace::pack_wake(waker, cpu.index as u32));
     }
     find::push_local(core, routine, true);
@@ -241,7 +242,9 @@ pub fn on_timer() {
     // Leave the idle set before firing timers: the deadlock check relies on
     // a core with a due timer never looking idle once the timer is gone.
     find::leave_idle_set();
+    core.firing_timers.set(true);
     timers::fire_due(core);
+    core.firing_timers.set(false);
     if let Some(deadline) = core.timers.lock().earliest() {
         arm_by(core, deadline);
     }
