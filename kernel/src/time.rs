@@ -66,7 +66,8 @@ pub fn now_us() -> u64 {
 /// cores, so a core that waits by reading the clock in a tight loop slows
 /// every other core's clock reads (the traced switch, a new time slice);
 /// a hint costs about 165 ns there (`bench --only micro`), so this many put
-/// about 5 us between reads (under 1 us on hardware).
+/// about 5 us between reads (about 1.5 us on recent Intel cores, where
+/// `pause` takes some 140 cycles). A wait can overrun by that much.
 const HINTS_PER_CLOCK_READ: usize = 32;
 
 /// Busy-waits for `us` microseconds, or a little longer (see

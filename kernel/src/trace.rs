@@ -98,7 +98,10 @@ pub fn start(cores: usize, events_per_core: usize) {
 }
 
 /// Stops or resumes recording without touching the buffers (the trace
-/// overhead benchmark compares the same work with and without it).
+/// overhead benchmark compares the same work with and without it). A wake
+/// noted while recording and not yet recorded when it stops stays noted on
+/// its routine, and shows up at that routine's first switch-in once
+/// recording resumes; the benchmark stops only where none is pending.
 pub fn set_recording(on: bool) {
     ENABLED.store(on, Ordering::Release);
 }
@@ -153,6 +156,14 @@ pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
     (waker & 0xFFFF_FFFF) << 8 | (cpu as u64 + 1)
 }
 
+/// Where a stored switch keeps its wake note: the low bits where the dump
+/// puts the core number (bits 16-31 of the first word after the time), the
+/// rest above the 8-bit wait reason (bits 40-63 of the second).
+const NOTE_LOW_BITS: u32 = 16;
+const NOTE_LOW_AT: u32 = 16;
+const NOTE_HIGH_AT: u32 = 40;
+const NOTE_LOW_MASK: u64 = (1 << NOTE_LOW_BITS) - 1;
+
 /// Records a switch on this core (`core`) from routine `prev` to `next`
 /// (0: the idle loop), with `flag` as in `spindle_shared::trace` (the
 /// hand-off bit is the dump's to set), the wait reason of `prev`
@@ -160,8 +171,8 @@ pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
 /// noted on `next` (`woken_by`, 0 if none). Interrupts off.
 #[inline(always)]
 pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64, woken_by: u64) {
-    let word1 = kind_flag_a(Kind::Switch, flag, prev) | (woken_by & 0xFFFF) << 16;
-    let word2 = (next & 0xFFFF_FFFF) | (waits_for & 0xFF) << 32 | (woken_by >> 16) << 40;
+    let word1 = kind_flag_a(Kind::Switch, flag, prev) | (woken_by & NOTE_LOW_MASK) << NOTE_LOW_AT;
+    let word2 = (next & 0xFFFF_FFFF) | (waits_for & 0xFF) << 32 | (woken_by >> NOTE_LOW_BITS) << NOTE_HIGH_AT;
     store(core, [time::read_tsc(), word1, word2]);
 }
 
@@ -172,25 +183,25 @@ pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64, w
 fn wire_events(here: u64, slot: &Slot, mut emit: impl FnMut([u64; 3])) {
     let [tsc, word1, word2] = slot.map(u64::from_le);
     let time = time::tsc_to_ns_since_boot(tsc);
-    let cpu = (here & 0xFFFF) << 16;
+    let cpu_field = (here & 0xFFFF) << 16;
     if word1 as u8 != Kind::Switch as u8 {
-        return emit([time, word1 | cpu, word2]);
+        return emit([time, word1 | cpu_field, word2]);
     }
-    let woken_by = (word1 >> 16) & 0xFFFF | (word2 >> 40) << 16;
+    let woken_by = (word1 >> NOTE_LOW_AT) & NOTE_LOW_MASK | (word2 >> NOTE_HIGH_AT) << NOTE_LOW_BITS;
     let (flag, prev, next) = ((word1 >> 8) as u8, word1 >> 32, word2 & 0xFFFF_FFFF);
-    let mut word1 = word1 & !(0xFFFF << 16) | cpu;
+    let mut switch = word1 & !(NOTE_LOW_MASK << NOTE_LOW_AT) | cpu_field;
     // Only a Block has a wait reason.
     let waits_for = if flag & 0x0F == StopReason::Block as u8 { (word2 >> 32) & 0xFF } else { 0 };
     if woken_by != 0 {
         let (waker, woken_on) = (woken_by >> 8, (woken_by & 0xFF) - 1);
         if prev != 0 && waker == prev && woken_on == here {
-            word1 |= (SWITCH_HANDOFF as u64) << 8;
+            switch |= (SWITCH_HANDOFF as u64) << 8;
         } else {
             let cross = (woken_on != here) as u64;
-            emit([time, kind_flag_a(Kind::Wake, cross as u8, waker) | cpu, next | woken_on << 32]);
+            emit([time, kind_flag_a(Kind::Wake, cross as u8, waker) | cpu_field, next | woken_on << 32]);
         }
     }
-    emit([time, word1, next | waits_for << 32]);
+    emit([time, switch, next | waits_for << 32]);
 }
 
 /// Sends every core's events to the host on COM2. Call once the other

@@ -37,7 +37,8 @@ const GLOBAL_QUEUE_INTERVAL: u64 = 61;
 const STEAL_PASSES: usize = 4;
 /// Before taking a victim's `runnext`, watch the victim this long (Go waits
 /// ~3 us; emulated cores are slower, so longer): if it switches meanwhile,
-/// it is handing work back and forth and keeps its `runnext`.
+/// it is handing work back and forth and keeps its `runnext`. (`delay_us`
+/// reads the clock only now and then, so under TCG this is 10 to 15 us.)
 const RUNNEXT_GRACE_US: u64 = 10;
 
 /// How long a core looks for work before it halts. While it looks it

@@ -106,7 +106,7 @@ pub struct Routine {
     /// Drops a result nobody took (monomorphised per result type).
     drop_result: unsafe fn(*mut Routine),
     /// While tracing: who woke it, and on which core, not recorded yet
-    /// (`trace::pack_wake`); 0 for nobody.
+    /// (`trace::pack_wake`); 0 if no wake is noted.
     pub(super) woken_by: Cell<u64>,
     /// Counters, written only by the core running the routine: times
     /// switched in, and times preempted. (Run time is in the trace.)
