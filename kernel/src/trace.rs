@@ -112,7 +112,6 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-
 /// Stores an event's three words in this core's buffer, or counts it as
 /// dropped if the buffer is full. Interrupts off.
 #[inline(always)]
@@ -156,6 +155,11 @@ pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
     (waker & 0xFFFF_FFFF) << 8 | (cpu as u64 + 1)
 }
 
+/// The waker and the core of a wake note made by [`pack_wake`].
+fn unpack_wake(note: u64) -> (u64, u64) {
+    (note >> 8, (note & 0xFF) - 1)
+}
+
 /// Where a stored switch keeps its wake note: the low bits where the dump
 /// puts the core number (bits 16-31 of the first word after the time), the
 /// rest above the 8-bit wait reason (bits 40-63 of the second).
@@ -193,7 +197,7 @@ fn wire_events(here: u64, slot: &Slot, mut emit: impl FnMut([u64; 3])) {
     // Only a Block has a wait reason.
     let waits_for = if flag & 0x0F == StopReason::Block as u8 { (word2 >> 32) & 0xFF } else { 0 };
     if woken_by != 0 {
-        let (waker, woken_on) = (woken_by >> 8, (woken_by & 0xFF) - 1);
+        let (waker, woken_on) = unpack_wake(woken_by);
         if prev != 0 && waker == prev && woken_on == here {
             switch |= (SWITCH_HANDOFF as u64) << 8;
         } else {

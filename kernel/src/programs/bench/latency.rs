@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use super::workloads::BareRally;
 use crate::programs::pingpong;
-use super::{Figures, REPS, scaled, time_ns};
+use super::{Figures, REPS, median, scaled, time_ns};
 use crate::api::*;
 use crate::{sched, smp, trace};
 
@@ -177,10 +177,6 @@ fn overhead(name: &str, on_what: &str, pairs: usize, mut ns_per_round_trip: impl
         on.push(traced);
         ratios.push(traced / untraced);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
     let overhead = (median(&mut ratios) - 1.0) * 100.0;
     summary!(
         "bench: {:<18} {:>12.1} %  trace overhead on {on_what}: median of {pairs} pairs (off, on), range {:.1} to {:.1} %; {:.0} ns per round trip untraced, {:.0} traced",

@@ -33,15 +33,22 @@ pub struct Figures {
     pub samples: Vec<f64>,
 }
 
+/// Sorts `samples` (so that the first is the least and the last the
+/// greatest) and returns their median. At least one sample.
+pub fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let n = samples.len();
+    if n % 2 == 1 { samples[n / 2] } else { (samples[n / 2 - 1] + samples[n / 2]) / 2.0 }
+}
+
 impl Figures {
     pub fn print(mut self) {
-        self.samples.sort_by(|a, b| a.total_cmp(b));
         let n = self.samples.len();
         if n == 0 {
             summary!("bench: {:<18} n/a {}", self.name, self.unit);
             return;
         }
-        let median = if n % 2 == 1 { self.samples[n / 2] } else { (self.samples[n / 2 - 1] + self.samples[n / 2]) / 2.0 };
+        let median = median(&mut self.samples);
         summary!(
             "bench: {:<18} {:>12.1} {:<14} min {:>12.1}  max {:>12.1}  runs {}",
             self.name,
