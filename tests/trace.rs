@@ -6,10 +6,15 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use spindle_shared::trace::{Kind, StopReason, WAIT_REASONS};
+use spindle_shared::trace::{Event, Kind, StopReason, WAIT_REASONS};
+
+/// Every core's events, core by core.
+fn all_events(trace: &spindle_boot::trace::Trace) -> impl Iterator<Item = &Event> {
+    trace.cores.iter().flat_map(|c| &c.events)
+}
 
 fn events_of(trace: &spindle_boot::trace::Trace, kind: Kind) -> usize {
-    trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == kind as u8).count()
+    all_events(trace).filter(|e| e.kind == kind as u8).count()
 }
 
 #[test]
@@ -17,10 +22,7 @@ fn a_tight_loop_on_one_core_shows_a_preemption() {
     let (report, trace) = boot_traced(2, "selfcheck kind=preempt cpus=1");
     expect_outcome(&report, Outcome::Success);
     assert!(trace.complete);
-    let preempted = trace
-        .cores
-        .iter()
-        .flat_map(|c| &c.events)
+    let preempted = all_events(&trace)
         .filter(|e| e.kind == Kind::RunStop as u8 && e.flag == StopReason::Preempted as u8)
         .count();
     assert!(preempted >= 1, "no preemption in the trace");
@@ -95,8 +97,8 @@ fn the_runner_writes_chrome_json_and_an_svg_timeline_with_one_track_per_core() {
 /// The wakes in a trace: (waker, woken, core it was woken on,
 /// cross-core flag, core it starts on).
 fn wakes(trace: &spindle_boot::trace::Trace) -> Vec<(u32, u32, u32, u8, u16)> {
-    let all = trace.cores.iter().flat_map(|c| &c.events);
-    all.filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, e.c, e.flag, e.cpu)).collect()
+    all_events(trace)
+        .filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, e.c, e.flag, e.cpu)).collect()
 }
 
 #[test]
@@ -147,15 +149,13 @@ fn sleepers_woken_by_the_timer(trace: &spindle_boot::trace::Trace) -> usize {
     let sleep = WAIT_REASONS.iter().position(|r| *r == "sleep").unwrap() as u32;
     let mut last_wait = std::collections::HashMap::new();
     let mut woken = 0;
-    for core in &trace.cores {
-        for e in &core.events {
-            if e.kind == Kind::RunStop as u8 && e.flag == StopReason::Block as u8 {
-                last_wait.insert(e.a, e.b);
-            }
-            if e.kind == Kind::Wake as u8 && last_wait.get(&e.b) == Some(&sleep) {
-                assert_eq!(e.a, 0, "routine {} woke sleeping routine {}", e.a, e.b);
-                woken += 1;
-            }
+    for e in all_events(trace) {
+        if e.kind == Kind::RunStop as u8 && e.flag == StopReason::Block as u8 {
+            last_wait.insert(e.a, e.b);
+        }
+        if e.kind == Kind::Wake as u8 && last_wait.get(&e.b) == Some(&sleep) {
+            assert_eq!(e.a, 0, "routine {} woke sleeping routine {}", e.a, e.b);
+            woken += 1;
         }
     }
     woken
@@ -163,16 +163,16 @@ fn sleepers_woken_by_the_timer(trace: &spindle_boot::trace::Trace) -> usize {
 
 #[test]
 fn wakes_name_their_wakers_past_the_first_256_routines() {
-    // Main joins 10,000 routines in turn: each one that finishes after
-    // main started waiting for it wakes main. Ids above 255 use every bit
-    // of the note a switch keeps of its wake.
-    let (report, trace) = boot_traced(1, "selfcheck kind=spawn trace-buf=200000");
+    // The stress program at one core spawns thousands of routines that
+    // wake each other over channels, mutexes and joins. Ids above 255 use
+    // every bit of the note a switch keeps of its wake. (Joins alone do
+    // not do: main may find every child finished and never be woken.)
+    let (report, trace) = boot_traced(1, "stress n=300 seed=1 cpus=1 trace-buf=1000000");
     expect_outcome(&report, Outcome::Success);
     assert_eq!(trace.dropped(), 0);
-    let all = || trace.cores.iter().flat_map(|c| &c.events);
     let ran: std::collections::BTreeSet<u32> =
-        all().filter(|e| e.kind == Kind::RunStart as u8).map(|e| e.a).collect();
-    let wakers: Vec<u32> = all().filter(|e| e.kind == Kind::Wake as u8).map(|e| e.a).collect();
+        all_events(&trace).filter(|e| e.kind == Kind::RunStart as u8).map(|e| e.a).collect();
+    let wakers: Vec<u32> = all_events(&trace).filter(|e| e.kind == Kind::Wake as u8).map(|e| e.a).collect();
     assert!(wakers.iter().any(|&w| w > 0xFF), "no waker above 255 among {} wakes", wakers.len());
     for waker in wakers {
         assert!(waker == 0 || ran.contains(&waker), "waker {waker} never ran");
