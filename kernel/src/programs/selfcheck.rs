@@ -21,6 +21,9 @@ pub fn main() {
         "abandon" => abandon(),
         "deadlock" => deadlock(),
         "panic" => routine_panic(),
+        "stack-edge" => stack_edge(),
+        "exit-while-allocating" => end_while_allocating(false),
+        "panic-while-allocating" => end_while_allocating(true),
         other => unreachable!("kind {other} is not in the selfcheck table"),
     }
 }
@@ -180,4 +183,108 @@ fn deadlock() {
 /// A routine panics: the run fails, naming the routine and its core.
 fn routine_panic() {
     go(|| panic!("deliberate panic in a child routine")).join()
+}
+
+/// Routines that spin in a call-free loop with their stack pointer at every
+/// 16-byte position of a page, each on a fresh stack whose pages below the
+/// loop were never touched, at `--slice 1`: each must still be preempted
+/// (the timer interrupt's frame lands where the stack has not grown yet),
+/// and a sleep afterwards must still wake (the core's timer still works).
+fn stack_edge() {
+    /// Iterations after which a routine stops waiting to be preempted
+    /// (tens of ms under TCG: many slices).
+    const GIVE_UP: u64 = 20_000_000;
+    static NEVER_PREEMPTED: AtomicUsize = AtomicUsize::new(0);
+    static RELEASED: AtomicBool = AtomicBool::new(false);
+
+    /// Spins until the running routine is preempted (or gives up), with a
+    /// 2 KiB frame it never writes: the stack pointer sits well below the
+    /// deepest byte touched so far, as after an unprobed `sub rsp, N`.
+    #[inline(never)]
+    fn spin_until_preempted(preemptions: &AtomicU64) -> bool {
+        let mut untouched = core::mem::MaybeUninit::<[u8; 2048]>::uninit();
+        core::hint::black_box(&mut untouched);
+        let before = preemptions.load(Ordering::Relaxed);
+        let mut i = 0;
+        while preemptions.load(Ordering::Relaxed) == before && i < GIVE_UP {
+            i = crate::arch::cpu::opaque(i + 1);
+        }
+        preemptions.load(Ordering::Relaxed) != before
+    }
+
+    /// A routine whose closure carries `PAD` bytes: the closure sits at the
+    /// top of the new stack, so `PAD` moves everything below it.
+    fn padded<const PAD: usize>() -> JoinHandle<()> {
+        let pad = [0u8; PAD];
+        go(move || {
+            core::hint::black_box(&pad);
+            // SAFETY: the running routine's control block lives while it runs.
+            let preemptions = unsafe { &(*sched::current()).preemptions };
+            if !spin_until_preempted(preemptions) {
+                NEVER_PREEMPTED.fetch_add(1, Ordering::Relaxed);
+            }
+            // Keep the stack until every routine has started, so that each
+            // of them gets a fresh one.
+            while !RELEASED.load(Ordering::Acquire) {
+                yield_now();
+            }
+        })
+    }
+
+    let mut children = Vec::new();
+    macro_rules! sixteen {
+        ($($high:literal)*) => {$(
+            children.push(padded::<{ $high * 256 }>());
+            children.push(padded::<{ $high * 256 + 16 }>());
+            children.push(padded::<{ $high * 256 + 32 }>());
+            children.push(padded::<{ $high * 256 + 48 }>());
+            children.push(padded::<{ $high * 256 + 64 }>());
+            children.push(padded::<{ $high * 256 + 80 }>());
+            children.push(padded::<{ $high * 256 + 96 }>());
+            children.push(padded::<{ $high * 256 + 112 }>());
+            children.push(padded::<{ $high * 256 + 128 }>());
+            children.push(padded::<{ $high * 256 + 144 }>());
+            children.push(padded::<{ $high * 256 + 160 }>());
+            children.push(padded::<{ $high * 256 + 176 }>());
+            children.push(padded::<{ $high * 256 + 192 }>());
+            children.push(padded::<{ $high * 256 + 208 }>());
+            children.push(padded::<{ $high * 256 + 224 }>());
+            children.push(padded::<{ $high * 256 + 240 }>());
+        )*};
+    }
+    sixteen!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+    RELEASED.store(true, Ordering::Release);
+    let n = children.len();
+    children.into_iter().for_each(JoinHandle::join);
+    let never = NEVER_PREEMPTED.load(Ordering::Relaxed);
+    summary!("stack-edge: {n} routines at every 16-byte stack position, {never} never preempted");
+    sched::sleep_ns(5_000_000);
+    summary!("stack-edge: a 5 ms sleep afterwards returned");
+}
+
+/// Every other core allocates and frees in a loop while main ends the run
+/// (returns, or panics): the end of the run must not wait for the heap,
+/// which a stopped core may hold.
+fn end_while_allocating(panic: bool) {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let others = active_cores().saturating_sub(1).max(1);
+    for seed in 0..others as u64 {
+        drop(go(move || {
+            STARTED.fetch_add(1, Ordering::Relaxed);
+            let mut size = seed + 1;
+            loop {
+                size = size.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) % 4093 + 1;
+                let block: Vec<u8> = Vec::with_capacity(size as usize);
+                core::hint::black_box(&block);
+            }
+        }));
+    }
+    while STARTED.load(Ordering::Relaxed) < others {
+        yield_now();
+    }
+    sched::sleep_ns(50_000_000);
+    if panic {
+        panic!("deliberate panic while {others} routines allocate");
+    }
+    println!("main: returning while {others} routines allocate");
 }
