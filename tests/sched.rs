@@ -109,3 +109,17 @@ fn more_cpus_than_cores_online_is_refused_by_the_kernel() {
     expect_outcome(&report, Outcome::Failure);
     expect_line(&report, "error: cpus=3 is more than the 2 cores online; valid: 1 to 2");
 }
+
+/// A timer interrupt that arrives while a routine's stack pointer sits just
+/// above a page its stack has not grown into yet must still preempt it, and
+/// the core's timer must keep working afterwards (it once went deaf for
+/// good: the interrupt frame's push faulted and the interrupt was lost).
+#[test]
+fn timer_interrupts_on_stacks_not_yet_grown_still_preempt_and_the_timer_keeps_working() {
+    for (smp, cpus) in [(1, 1), (4, 4)] {
+        let report = boot(smp, &format!("selfcheck kind=stack-edge cpus={cpus} slice=1"));
+        expect_outcome(&report, Outcome::Success);
+        expect_line(&report, "stack-edge: 256 routines at every 16-byte stack position, 0 never preempted");
+        expect_line(&report, "stack-edge: a 5 ms sleep afterwards returned");
+    }
+}

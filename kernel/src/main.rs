@@ -51,6 +51,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     println!("options: {options}");
     mem::init(boot_info); // frames, page tables, heap, stack region
     cpu::create(0, arch::apic::id_from_cpuid()).enter(); // GDT, TSS, IDT, GS for this core
+    trap::init(); // what the timer and wake-up interrupts call
     let (hz, source) = time::init(entry_tsc); // TSC frequency: the clock
     println!("time: TSC {}.{:03} GHz ({source})", hz / 1_000_000_000, hz / 1_000_000 % 1000);
     let online = smp::bring_up(boot_info.rsdp_addr.into_option()); // APIC, timers, other cores

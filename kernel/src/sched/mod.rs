@@ -319,11 +319,18 @@ pub fn slice_ns() -> u64 {
 }
 
 /// The timer interrupt, after the start-up self-check: fire due timers,
-/// preempt a routine that used up its slice, re-arm.
-pub fn on_timer() {
-    if running_here() {
-        run::on_timer();
-    }
+/// re-arm. Returns whether the running routine has used up its slice; the
+/// interrupt then returns into [`preempt_current`] on the routine's stack.
+pub fn on_timer() -> bool {
+    running_here() && run::on_timer()
+}
+
+/// Preempts the running routine, which the timer interrupt found had used
+/// up its slice: it goes to the global queue and the core runs something
+/// else. On the routine's own stack, interrupts off; returns when the
+/// routine is switched back in.
+pub fn preempt_current() {
+    run::preempt_current();
 }
 
 /// The wake-up interrupt.

@@ -231,8 +231,11 @@ pub fn run_this_core() -> ! {
     }
 }
 
-/// The timer interrupt on a core that runs routines.
-pub fn on_timer() {
+/// The timer interrupt on a core that runs routines: fires due timers and
+/// re-arms. Returns whether the running routine used up its slice, with its
+/// preemption already counted and the next slice armed; the interrupt then
+/// diverts the routine into [`preempt_current`].
+pub fn on_timer() -> bool {
     let core = this_core();
     core.armed.set(0);
     // A core that runs routines but never spawns keeps its page-fault
@@ -249,28 +252,36 @@ pub fn on_timer() {
         arm_by(core, deadline);
     }
     let running = core.current.load(Ordering::Relaxed);
-    if !running.is_null() {
-        let slice_end = core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed);
-        let preempt = time::now() >= slice_end;
-        trace::record(Kind::Tick, preempt as u8, 0, 0, 0);
-        if preempt {
-            CoreCounters::add(&core.counters.preemptions, 1);
-            // SAFETY: the routine is running on this core.
-            let r = unsafe { &*running };
-            r.preemptions.store(r.preemptions.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            // The slice is used up: whoever runs next (even from runnext,
-            // which normally inherits the slice) starts a fresh one.
-            core.preempt_due.set(slice_end);
-            let now = time::now();
-            core.slice_start.set(now);
-            arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
-            switch_away(Then::RequeueGlobal(running), StopReason::Preempted);
-            return;
-        }
-        arm_by(core, slice_end);
-    } else {
+    if running.is_null() {
         trace::record(Kind::Tick, 0, 0, 0, 0);
+        return false;
     }
+    let slice_end = core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed);
+    let preempt = time::now() >= slice_end;
+    trace::record(Kind::Tick, preempt as u8, 0, 0, 0);
+    if !preempt {
+        arm_by(core, slice_end);
+        return false;
+    }
+    CoreCounters::add(&core.counters.preemptions, 1);
+    // SAFETY: the routine is running on this core.
+    let r = unsafe { &*running };
+    r.preemptions.store(r.preemptions.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    // The slice is used up: whoever runs next (even from runnext, which
+    // normally inherits the slice) starts a fresh one.
+    core.preempt_due.set(slice_end);
+    let now = time::now();
+    core.slice_start.set(now);
+    arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
+    true
+}
+
+/// The routine `on_timer` found had used up its slice gives up the core, to
+/// the global queue (as Go does). On its own stack, interrupts off.
+pub fn preempt_current() {
+    let running = this_core().current.load(Ordering::Relaxed);
+    debug_assert!(!running.is_null(), "preempting with no routine running");
+    switch_away(Then::RequeueGlobal(running), StopReason::Preempted);
 }
 
 /// Notes how long past the end of its slice a preempted routine kept the

@@ -2,14 +2,15 @@
 //! of exceptions and interrupts.
 //!
 //! Handlers here only decode what the CPU gives them; what to do about it is
-//! decided elsewhere: faults go to `crate::panic::fatal`, the timer and the
-//! wake-up IPI to `crate::trap`.
+//! decided elsewhere: faults go to `crate::panic::fatal`; the timer and the
+//! wake-up IPI enter through `interrupt_entry`, which calls the handlers the
+//! kernel registered.
 
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
-use super::apic;
-use super::percpu::{DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST};
+use super::interrupt_entry::{timer_entry, wake_entry};
+use super::percpu::{DOUBLE_FAULT_IST, INTERRUPT_IST, NMI_IST, PAGE_FAULT_IST};
 use crate::mem::{frames, stack};
 use crate::panic::{Fatal, fatal};
 
@@ -40,14 +41,22 @@ static IDT: spin::Lazy<InterruptDescriptorTable> = spin::Lazy::new(|| {
         idt.non_maskable_interrupt.set_handler_fn(nmi).set_stack_index(NMI_IST);
         idt.page_fault.set_handler_fn(page_fault).set_stack_index(PAGE_FAULT_IST);
     }
-    idt[TIMER_VECTOR].set_handler_fn(timer);
-    idt[WAKE_VECTOR].set_handler_fn(wake);
+    // SAFETY: the entry points save what they clobber and end with `iretq`;
+    // the IST slot is set up as above.
+    unsafe {
+        idt[TIMER_VECTOR].set_handler_addr(entry_address(timer_entry)).set_stack_index(INTERRUPT_IST);
+        idt[WAKE_VECTOR].set_handler_addr(entry_address(wake_entry)).set_stack_index(INTERRUPT_IST);
+    }
     for vector in PIC_VECTORS..PIC_VECTORS + 16 {
         idt[vector].set_handler_fn(pic_spurious);
     }
     idt[SPURIOUS_VECTOR].set_handler_fn(apic_spurious);
     idt
 });
+
+fn entry_address(entry: unsafe extern "C" fn()) -> x86_64::VirtAddr {
+    x86_64::VirtAddr::from_ptr(entry as *const ())
+}
 
 /// Loads the IDT on the running core.
 pub fn load() {
@@ -117,18 +126,6 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFault
 
 extern "x86-interrupt" fn nmi(_frame: InterruptStackFrame) {
     crate::panic::on_stop_request()
-}
-
-extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
-    // Acknowledged first: the handler may switch to another routine and only
-    // come back here much later.
-    apic::end_of_interrupt();
-    crate::trap::timer();
-}
-
-extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {
-    apic::end_of_interrupt();
-    crate::trap::wake();
 }
 
 extern "x86-interrupt" fn pic_spurious(_frame: InterruptStackFrame) {

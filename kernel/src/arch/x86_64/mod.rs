@@ -7,6 +7,7 @@
 //! | `cpu` | the interrupt flag, halting |
 //! | `fw_cfg` | QEMU's firmware configuration device (the command line) |
 //! | `idt` | interrupt vectors and the exception handlers |
+//! | `interrupt_entry` | timer and wake-up interrupt entry, on their own stack; preempting a routine |
 //! | `paging` | the kernel's page tables |
 //! | `percpu` | GS base, per-core GDT and TSS with interrupt stacks |
 //! | `provoke` | faults on purpose, for the `fault` program |
@@ -22,6 +23,7 @@ pub mod apic;
 pub mod cpu;
 pub mod fw_cfg;
 pub mod idt;
+pub mod interrupt_entry;
 pub mod paging;
 pub mod percpu;
 pub mod provoke;

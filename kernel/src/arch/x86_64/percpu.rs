@@ -1,8 +1,9 @@
 //! Per-core state on x86_64: the GS base register points at the core's
 //! [`Cpu`], whose first field points at itself, so `mov gs:[0]` finds it in
 //! one instruction. Each core also gets its own GDT and TSS; the TSS holds
-//! the interrupt stacks (IST) for the exceptions that must not run on a
-//! stack that may be broken: double fault, NMI and page fault.
+//! the interrupt stacks (IST) for what must not run on a stack that may be
+//! broken or not yet grown: double fault, NMI, page fault, and the timer and
+//! wake-up interrupts.
 
 use core::arch::asm;
 use core::cell::UnsafeCell;
@@ -27,6 +28,10 @@ pub const NMI_IST: u16 = 1;
 /// IST slot of the page-fault handler's stack: a fault that grows a routine's
 /// stack cannot push its frame onto that same, unmapped, stack.
 pub const PAGE_FAULT_IST: u16 = 2;
+/// IST slot of the timer and wake-up interrupts: their frame must not be
+/// pushed onto a routine's stack, which may not have grown that far yet
+/// (see `interrupt_entry`).
+pub const INTERRUPT_IST: u16 = 3;
 
 /// Set once the bootstrap core has entered its `Cpu`; application cores enter
 /// theirs before running anything else.
@@ -59,7 +64,7 @@ pub fn enter(cpu: &'static Cpu) {
     // First, so that `current` works in everything below (the frame
     // allocator asks which core is calling once the bootstrap core entered).
     GsBase::write(VirtAddr::from_ptr(cpu as *const Cpu));
-    for ist in [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST] {
+    for ist in [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST, INTERRUPT_IST] {
         let stack = Stack::eager().expect("memory for the interrupt stacks");
         tss.interrupt_stack_table[ist as usize] = stack.leak();
     }
