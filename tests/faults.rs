@@ -138,3 +138,33 @@ fn ctrl_c_stops_runner_and_qemu() {
     assert!(!status.success());
     assert!(gone_within(qemu, Duration::from_secs(10)), "QEMU {qemu} outlived Ctrl-C");
 }
+
+#[test]
+fn a_failure_while_the_run_ends_is_reported_and_ends_the_run() {
+    let report = boot(2, "fault kind=panic-in-report");
+    expect_outcome(&report, Outcome::Failure);
+    expect_line(
+        &report,
+        "fatal error while ending the run [routine 1 on cpu ",
+    );
+    expect_line(&report, "]: panic: the report's own message failed (program fault, kind=panic-in-report) at kernel/src/programs/fault.rs:");
+}
+
+/// The run ends (main returns, or panics) while every other core allocates
+/// and frees as fast as it can, with the trace on: the exit summary, the
+/// report and the trace dump must not wait for a heap lock a stopped core
+/// holds (this hung about every other run before).
+#[test]
+fn the_run_ends_cleanly_while_every_other_core_is_allocating() {
+    for _ in 0..2 {
+        let (report, trace) = boot_traced(4, "selfcheck kind=exit-while-allocating");
+        expect_outcome(&report, Outcome::Success);
+        expect_line(&report, "exit: main returned; routines spawned 4, finished 1, abandoned 3");
+        assert!(trace.complete && trace.cores.len() == 4, "console:\n{}", report.text());
+
+        let (report, trace) = boot_traced(4, "selfcheck kind=panic-while-allocating");
+        expect_outcome(&report, Outcome::Failure);
+        expect_line(&report, "panic: deliberate panic while 3 routines allocate [routine 1 on cpu ");
+        assert!(trace.complete && trace.cores.len() == 4, "console:\n{}", report.text());
+    }
+}

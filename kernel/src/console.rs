@@ -10,7 +10,7 @@
 //! `[level] message`.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::arch::serial::Uart;
 use crate::sync::spin::{SpinLock, SpinLockGuard};
@@ -70,11 +70,11 @@ enum Kind {
 }
 
 fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
-    let mut console = acquire();
+    let mut console = Held::new(acquire());
     if matches!(kind, Kind::Line | Kind::Outcome) && QUIET.load(Ordering::Relaxed) {
         return;
     }
-    let Some(uart) = console.as_mut() else { return };
+    let Some(uart) = console.0.as_mut() else { return };
     let mut out = TextWriter(uart);
     // Read with the console lock held (interrupts off): the routine cannot
     // move to another core between the tag and the text.
@@ -118,20 +118,49 @@ pub fn machine_stopped() {
     STOPPED.store(true, Ordering::Release);
 }
 
+/// Which core holds the console: 0 none, else its index plus one. Lets a
+/// core that fails while printing (a report whose formatting panics) take
+/// the console back from itself at once.
+static HOLDER: AtomicUsize = AtomicUsize::new(0);
+
+/// This core's value in [`HOLDER`].
+fn holder_tag() -> usize {
+    if crate::cpu::entered() { crate::cpu::current().index + 1 } else { 1 }
+}
+
+/// The console lock, held; notes the holding core while it is.
+struct Held(SpinLockGuard<'static, Option<Uart>>);
+
+impl Held {
+    fn new(guard: SpinLockGuard<'static, Option<Uart>>) -> Held {
+        HOLDER.store(holder_tag(), Ordering::Relaxed);
+        Held(guard)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HOLDER.store(0, Ordering::Relaxed);
+    }
+}
+
 /// Takes the console lock; once the machine stopped, waits only a bounded
-/// time for it before taking it anyway.
+/// time for it before taking it anyway (at once if this core holds it).
 fn acquire() -> SpinLockGuard<'static, Option<Uart>> {
     if !STOPPED.load(Ordering::Acquire) {
         return CONSOLE.lock();
     }
     const ATTEMPTS: u32 = 10_000_000;
-    for _ in 0..ATTEMPTS {
+    let mine = HOLDER.load(Ordering::Relaxed) == holder_tag();
+    for _ in 0..if mine { 0 } else { ATTEMPTS } {
         if let Some(console) = CONSOLE.try_lock() {
             return console;
         }
         core::hint::spin_loop();
     }
-    // SAFETY: the holder was stopped for good; nobody else uses the console now.
+    // SAFETY: the holder was stopped for good, or is this core, failing
+    // while it printed and never to return there; nobody else uses the
+    // console now.
     unsafe { CONSOLE.force_unlock() };
     let mut console = CONSOLE.lock();
     // The holder stopped mid-line: start ours on a fresh one.

@@ -220,9 +220,11 @@ pub fn dump() {
         // Nobody listens (the trace was only recorded to measure its cost).
         return;
     };
-    let cores: Vec<&cpu::Cpu> = cpu::all().filter(|c| !c.trace.start.get().is_null()).collect();
-    port.write_raw(&trace::header(cores.len() as u32));
-    for core in cores {
+    // On the stop path: no allocation (see `crate::panic`), so the cores
+    // are walked twice rather than collected.
+    let traced = || cpu::all().filter(|c| !c.trace.start.get().is_null());
+    port.write_raw(&trace::header(traced().count() as u32));
+    for core in traced() {
         // The other cores are stopped: their buffers are no longer written.
         let events = core.trace.recorded();
         let here = core.index as u64;

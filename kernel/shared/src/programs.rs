@@ -71,6 +71,7 @@ pub const PROGRAMS: &[ProgramInfo] = &[
             "double-fault",
             "oom",
             "hang",
+            "panic-in-report",
         ],
     },
     ProgramInfo {

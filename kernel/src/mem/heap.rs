@@ -8,6 +8,11 @@
 //! The heap lock is a [`SpinLock`]: interrupts are off while it is held, so an
 //! interrupt handler that allocates cannot deadlock against the code it
 //! interrupted, and the holder is never preempted.
+//!
+//! On the stop path (see `crate::panic`) the lock is never waited for: a
+//! stopped core may hold it for ever. Nothing there should allocate; if
+//! something does and the lock is taken, the run ends with that failure
+//! (and a free is skipped) instead of hanging.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -17,8 +22,8 @@ use x86_64::VirtAddr;
 
 use super::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
-use crate::panic::{Fatal, fatal};
-use crate::sync::spin::SpinLock;
+use crate::panic::{Fatal, fatal, stop_path_blocked};
+use crate::sync::spin::{SpinLock, SpinLockGuard};
 
 /// Smallest growth of the heap, in bytes.
 const GROW_STEP: usize = 2 << 20;
@@ -68,12 +73,24 @@ impl OomHandler for Grow {
 
 struct Heap(SpinLock<Talc<Grow>>);
 
+impl Heap {
+    /// The heap, locked; `None` on the stop path when another core holds it.
+    fn lock(&self) -> Option<SpinLockGuard<'_, Talc<Grow>>> {
+        if crate::panic::on_stop_path() { self.0.try_lock() } else { Some(self.0.lock()) }
+    }
+
+    /// The heap, locked, or the end of the run if it cannot be had.
+    fn lock_or_fail(&self) -> SpinLockGuard<'_, Talc<Grow>> {
+        self.lock().unwrap_or_else(|| stop_path_blocked("an allocation, while a stopped core holds the heap"))
+    }
+}
+
 #[global_allocator]
 static HEAP: Heap = Heap(SpinLock::new(Talc::new(Grow { base: 0, mapped: 0 })));
 
 pub fn init() {
     let base = paging::reserve_region();
-    HEAP.0.lock().oom_handler.base = base.as_u64() as usize;
+    HEAP.lock_or_fail().oom_handler.base = base.as_u64() as usize;
 }
 
 
@@ -81,20 +98,23 @@ pub fn init() {
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from GlobalAlloc's contract.
-        let allocated = unsafe { self.0.lock().malloc(layout) };
+        let allocated = unsafe { self.lock_or_fail().malloc(layout) };
         // The kernel has no use for a failed allocation: report it (with the
         // heap lock already released) rather than unwind into callers.
         allocated.unwrap_or_else(|()| fatal(Fatal::OutOfMemory)).as_ptr()
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { self.0.lock().free(NonNull::new_unchecked(ptr), layout) }
+        // Skipped (leaked) only while the run ends.
+        if let Some(mut talc) = self.lock() {
+            // SAFETY: `ptr` came from `alloc` with this layout.
+            unsafe { talc.free(NonNull::new_unchecked(ptr), layout) }
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let ptr = NonNull::new(ptr).expect("realloc of a null pointer");
-        let mut talc = self.0.lock();
+        let mut talc = self.lock_or_fail();
         // SAFETY: `ptr` came from this allocator with `layout`.
         unsafe {
             if new_size <= layout.size() {

@@ -1,7 +1,8 @@
 //! `fault`: fails on purpose, so that tests (and people) can see how each
 //! kind of failure is reported: a panic (on the bootstrap core or another),
 //! a stack overflow, a page fault, a general-protection fault, an invalid
-//! opcode, a double fault, running out of memory, and a guest that hangs.
+//! opcode, a double fault, running out of memory, a guest that hangs, and
+//! a panic whose report fails in turn.
 //! Each fault happens inside a routine, as a bug in a program would.
 
 use super::options;
@@ -18,6 +19,7 @@ pub fn main() {
         "panic" => panic!("deliberate panic (program fault, kind=panic)"),
         "ap-panic" => ap_panic(),
         "hang" => arch::cpu::halt_forever(),
+        "panic-in-report" => panic!("{}", PanicsWhenShown),
         _ => go(move || in_routine(kind)).join(),
     }
 }
@@ -53,6 +55,16 @@ fn exhaust_memory() -> ! {
             rx.recv();
         });
         yield_now();
+    }
+}
+
+/// A panic message that panics while the report prints it: a second
+/// failure on the core that is ending the run.
+struct PanicsWhenShown;
+
+impl core::fmt::Display for PanicsWhenShown {
+    fn fmt(&self, _: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        panic!("the report's own message failed (program fault, kind=panic-in-report)")
     }
 }
 
