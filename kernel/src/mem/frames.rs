@@ -11,6 +11,7 @@ use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::{PhysAddr, VirtAddr};
 
 use super::PAGE_SIZE;
+use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::cpu;
 use crate::sync::spin::SpinLock;
 
@@ -113,11 +114,16 @@ fn taking_flag() -> Option<&'static AtomicBool> {
 }
 
 /// Runs `f` on the allocator under its lock, noting that this core holds it.
+/// Interrupts go off before the core is chosen: a routine moved to another
+/// core between choosing and locking would leave the flag on the wrong
+/// core, whose page-fault path could then wait for the lock it holds.
 fn with_frames<R>(f: impl FnOnce(&mut Frames) -> R) -> R {
+    let were_enabled = disable_interrupts();
     let me = taking_flag();
     me.inspect(|flag| flag.store(true, Ordering::Relaxed));
     let result = f(&mut FRAMES.lock());
     me.inspect(|flag| flag.store(false, Ordering::Relaxed));
+    restore_interrupts(were_enabled);
     result
 }
 

@@ -7,7 +7,7 @@
 
 use core::arch::asm;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
@@ -103,40 +103,56 @@ pub fn entered() -> bool {
     BOOTSTRAP_ENTERED.load(Ordering::Acquire)
 }
 
-/// Frames put aside for the page-fault handler. Only its own core touches a
-/// reserve, with interrupts off, so it needs no lock.
+/// Frames put aside for the page-fault handler, per core.
+///
+/// Only its own core touches a reserve, but not only from one place: the
+/// page-fault handler takes a frame whenever a routine's stack grows, and
+/// that can interrupt [`refill`](Self::refill) anywhere, since refilling
+/// calls the frame allocator, whose own calls may grow the stack. So the
+/// reserve is a stack of atomics rather than data behind a `&mut`: `take`
+/// runs to completion once it starts (the fault handler is not interrupted
+/// by anything that touches the reserve), and `refill` publishes each frame
+/// with a compare-exchange on the length, trying again if a `take` slipped
+/// in between.
 pub struct FrameReserve {
-    frames: UnsafeCell<([u64; FrameReserve::CAPACITY], usize)>,
+    frames: [AtomicU64; FrameReserve::CAPACITY],
+    len: AtomicUsize,
 }
 
 impl FrameReserve {
     /// Frames kept in reserve: one stack page per fault, and faults come one at a time.
     pub const CAPACITY: usize = 8;
 
-    pub fn new() -> FrameReserve {
-        FrameReserve { frames: UnsafeCell::new(([0; Self::CAPACITY], 0)) }
+    pub const fn new() -> FrameReserve {
+        FrameReserve { frames: [const { AtomicU64::new(0) }; Self::CAPACITY], len: AtomicUsize::new(0) }
     }
 
-    /// Takes a frame. Call with interrupts off, on the reserve's own core.
+    /// Takes a frame. On the reserve's own core, from the page-fault handler
+    /// (or with interrupts off).
     pub fn take(&self) -> Option<PhysAddr> {
-        // SAFETY: own core, interrupts off: no other access can interleave.
-        let (frames, len) = unsafe { &mut *self.frames.get() };
-        if *len == 0 {
-            return None;
-        }
-        *len -= 1;
-        Some(PhysAddr::new(frames[*len]))
+        let len = self.len.load(Ordering::Acquire);
+        let top = len.checked_sub(1)?;
+        let frame = self.frames[top].load(Ordering::Relaxed);
+        self.len.store(top, Ordering::Release);
+        Some(PhysAddr::new(frame))
     }
 
-    /// Tops the reserve up from `allocate`. Call with interrupts off, on the
-    /// reserve's own core, holding no lock `allocate` needs.
+    /// Tops the reserve up from `allocate`. On the reserve's own core,
+    /// holding no lock `allocate` needs. A `take` in between only lowers the
+    /// length, so each frame is placed (below the capacity) before the next
+    /// one is asked for, and none is lost.
     pub fn refill(&self, mut allocate: impl FnMut() -> Option<PhysAddr>) {
-        // SAFETY: as in `take`.
-        let (frames, len) = unsafe { &mut *self.frames.get() };
-        while *len < Self::CAPACITY {
+        while self.len.load(Ordering::Acquire) < Self::CAPACITY {
             let Some(frame) = allocate() else { break };
-            frames[*len] = frame.as_u64();
-            *len += 1;
+            loop {
+                let len = self.len.load(Ordering::Acquire);
+                self.frames[len].store(frame.as_u64(), Ordering::Relaxed);
+                // A `take` between the two lines lowers `len`: store again
+                // at the new top.
+                if self.len.compare_exchange(len, len + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    break;
+                }
+            }
         }
     }
 }
