@@ -123,3 +123,22 @@ fn timer_interrupts_on_stacks_not_yet_grown_still_preempt_and_the_timer_keeps_wo
         expect_line(&report, "stack-edge: a 5 ms sleep afterwards returned");
     }
 }
+
+/// A result nobody joins is dropped by a routine, where its `Drop` may
+/// block, never inside a context switch: whether the handle goes before the
+/// routine returns or after.
+#[test]
+fn unjoined_results_are_dropped_by_routines_where_drop_may_block() {
+    for cpus in [1, 4] {
+        let report = boot(4, &format!("selfcheck kind=unjoined-results cpus={cpus}"));
+        expect_outcome(&report, Outcome::Success);
+        expect_line(&report, "unjoined-results: 16 of 16 results dropped by routines");
+    }
+}
+
+#[test]
+fn a_sleep_to_the_end_of_time_never_ends_and_breaks_nothing() {
+    let report = boot(2, "selfcheck kind=sleep-forever");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "exit: main returned; routines spawned 2, finished 1, abandoned 1 (1 blocked, 0 runnable, 0 running)");
+}

@@ -45,9 +45,11 @@ pub fn tsc_to_ns_since_boot(tsc: u64) -> u64 {
     tsc_to_ns(tsc.saturating_sub(EPOCH.load(Ordering::Relaxed)))
 }
 
-/// Converts nanoseconds into TSC ticks.
+/// Converts nanoseconds into TSC ticks (saturating: a deadline past the
+/// TSC's range is never reached).
 pub fn ns_to_tsc(ns: u64) -> u64 {
-    (ns as u128 * TSC_HZ.load(Ordering::Relaxed) as u128 / 1_000_000_000) as u64
+    let ticks = ns as u128 * TSC_HZ.load(Ordering::Relaxed) as u128 / 1_000_000_000;
+    ticks.min(u64::MAX as u128) as u64
 }
 
 /// Nanoseconds since kernel entry.
@@ -73,7 +75,7 @@ const HINTS_PER_CLOCK_READ: usize = 32;
 /// Busy-waits for `us` microseconds, or a little longer (see
 /// [`HINTS_PER_CLOCK_READ`]).
 pub fn delay_us(us: u64) {
-    let end = now() + us * 1000;
+    let end = now().saturating_add(us.saturating_mul(1000));
     while now() < end {
         for _ in 0..HINTS_PER_CLOCK_READ {
             core::hint::spin_loop();
@@ -87,9 +89,9 @@ pub fn init_this_cpu() -> u64 {
 }
 
 /// Makes the running core's timer interrupt once at `deadline` (ns since
-/// kernel entry), replacing any earlier alarm.
+/// kernel entry), replacing any earlier alarm. `u64::MAX` means never.
 pub fn set_alarm(deadline: u64) {
-    let tsc = EPOCH.load(Ordering::Relaxed) + ns_to_tsc(deadline);
+    let tsc = EPOCH.load(Ordering::Relaxed).saturating_add(ns_to_tsc(deadline));
     timer::arm(&cpu::current().arch.timer, tsc, TSC_PER_MS.load(Ordering::Relaxed));
 }
 

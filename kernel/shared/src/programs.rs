@@ -90,6 +90,8 @@ pub const PROGRAMS: &[ProgramInfo] = &[
             "stack-edge",
             "exit-while-allocating",
             "panic-while-allocating",
+            "unjoined-results",
+            "sleep-forever",
         ],
     },
     ProgramInfo {

@@ -24,6 +24,8 @@ pub fn main() {
         "stack-edge" => stack_edge(),
         "exit-while-allocating" => end_while_allocating(false),
         "panic-while-allocating" => end_while_allocating(true),
+        "unjoined-results" => unjoined_results(),
+        "sleep-forever" => sleep_forever(),
         other => unreachable!("kind {other} is not in the selfcheck table"),
     }
 }
@@ -287,4 +289,43 @@ fn end_while_allocating(panic: bool) {
         panic!("deliberate panic while {others} routines allocate");
     }
     println!("main: returning while {others} routines allocate");
+}
+
+/// Results nobody joins are dropped by a routine, where their `Drop` may
+/// block: by the routine that made the result if its handle was dropped
+/// first, else by whoever drops the handle. Here each `Drop` sleeps.
+fn unjoined_results() {
+    const EACH: usize = 8;
+    static DROPPED_IN_ROUTINES: AtomicUsize = AtomicUsize::new(0);
+    struct SleepsOnDrop;
+    impl Drop for SleepsOnDrop {
+        fn drop(&mut self) {
+            assert!(!sched::current().is_null(), "a result was dropped outside a routine");
+            sched::sleep_ns(1_000_000);
+            DROPPED_IN_ROUTINES.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    // Handles dropped before their routines return.
+    for _ in 0..EACH {
+        drop(go(|| {
+            sched::sleep_ns(2_000_000);
+            SleepsOnDrop
+        }));
+    }
+    // Handles dropped after their routines returned.
+    let late: Vec<_> = (0..EACH).map(|_| go(|| SleepsOnDrop)).collect();
+    sched::sleep_ns(5_000_000);
+    drop(late);
+    let give_up = time::now() + 5_000_000_000;
+    while DROPPED_IN_ROUTINES.load(Ordering::Relaxed) < 2 * EACH && time::now() < give_up {
+        sched::sleep_ns(1_000_000);
+    }
+    summary!("unjoined-results: {} of {} results dropped by routines", DROPPED_IN_ROUTINES.load(Ordering::Relaxed), 2 * EACH);
+}
+
+/// A sleep as long as the clock allows never ends and breaks nothing.
+fn sleep_forever() {
+    drop(go(|| sched::sleep_ns(u64::MAX)));
+    sched::sleep_ns(5_000_000);
+    println!("main: returning while a routine sleeps for ever");
 }

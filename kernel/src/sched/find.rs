@@ -78,8 +78,11 @@ pub fn global_push(routines: impl IntoIterator<Item = *mut Routine>) {
     GLOBAL_LEN.store(global.len(), Ordering::Release);
 }
 
+/// Half of a full local ring moves to the global queue: another core may
+/// be idle, and there is work for it now.
 fn global_push_spill(spill: Spill<'_, Routine, CAPACITY>) {
     global_push(spill);
+    wake_a_core();
 }
 
 /// Takes a batch from the global queue (Go's globrunqget): one to run now,

@@ -183,6 +183,9 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
+        // An unjoined result is dropped here, by the routine dropping the
+        // handle, or by the routine that made it if it has not returned yet.
+        self.detach();
         Routine::release(self.routine, |stack| {
             // Only the last owner gets here: the core's cache wants
             // interrupts off (it is per-core state).
@@ -196,21 +199,19 @@ impl<T> Drop for JoinHandle<T> {
 /// Lets other routines run: the current one goes to the back of its core's
 /// queue (Go's `runtime.Gosched`). Returns at once if nothing else is runnable.
 pub fn yield_now() {
-    // Routines run with interrupts on (spin locks are never held across a
-    // yield), so this skips reading the flag: under emulation `pushf` costs
-    // as much as the rest of a yield's bookkeeping.
-    debug_assert!(crate::arch::cpu::interrupts_enabled(), "yield_now with a spin lock held");
-    crate::arch::cpu::disable_interrupts_unchecked();
+    let were_enabled = disable_interrupts();
     run::yield_core();
-    crate::arch::cpu::enable_interrupts();
+    restore_interrupts(were_enabled);
 }
 
-/// Parks the running routine until `ns` nanoseconds from now.
+/// Parks the running routine for `ns` nanoseconds from now. A sleep that
+/// would end past the clock's range never ends (`u64::MAX` ns is 584 years),
+/// as Go's `time.Sleep` of its longest duration.
 pub fn sleep_ns(ns: u64) {
     if ns == 0 {
         return yield_now();
     }
-    timers::sleep_until(crate::time::now() + ns);
+    timers::sleep_until(crate::time::now().saturating_add(ns));
 }
 
 /// The running routine (null outside routines).
@@ -300,10 +301,7 @@ pub fn preemption_lateness() -> (alloc::vec::Vec<u32>, u64) {
         let n = core.sched.lateness_count.load(Ordering::Acquire);
         taken += n;
         let kept = (n as usize).min(percore::LATENESS_SAMPLES);
-        // SAFETY: a racing write changes one sample at most; these are
-        // statistics read after the measured routines finished.
-        let ring = unsafe { &*core.sched.lateness.get() };
-        samples.extend_from_slice(&ring[..kept]);
+        samples.extend(core.sched.lateness[..kept].iter().map(|sample| sample.load(Ordering::Relaxed)));
     }
     (samples, taken)
 }

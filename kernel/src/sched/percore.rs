@@ -6,7 +6,7 @@
 
 use alloc::vec::Vec;
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use spindle_shared::runq::RunQueue;
 
@@ -94,7 +94,8 @@ pub struct CoreSched {
     pub preempt_due: Cell<u64>,
     /// How late preemptions took the core back: ns from the end of the
     /// slice to the next routine running, a ring of the latest samples.
-    pub lateness: UnsafeCell<[u32; LATENESS_SAMPLES]>,
+    /// Written by this core only; read by any (the preemption benchmark).
+    pub lateness: [AtomicU32; LATENESS_SAMPLES],
     /// Preemption latency samples taken so far (the ring holds the last ones).
     pub lateness_count: AtomicU64,
     pub timers: SpinLock<TimerQueue>,
@@ -117,7 +118,7 @@ impl CoreSched {
             firing_timers: Cell::new(false),
             stacks: UnsafeCell::new(Vec::with_capacity(STACK_CACHE)),
             preempt_due: Cell::new(0),
-            lateness: UnsafeCell::new([0; LATENESS_SAMPLES]),
+            lateness: [const { AtomicU32::new(0) }; LATENESS_SAMPLES],
             lateness_count: AtomicU64::new(0),
             timers: SpinLock::new(TimerQueue::new()),
             counters: CoreCounters::default(),

@@ -55,9 +55,11 @@ pub fn main_returned() -> ! {
     stop_the_machine();
     let spawned = totals().spawned;
     let left = abandoned();
+    // Cores stopped in the middle of a spawn may have made a routine they
+    // had not counted yet: never below zero.
     console::outcome(format_args!(
         "exit: main returned; routines spawned {spawned}, finished {}, abandoned {left}",
-        spawned - left.total()
+        spawned.saturating_sub(left.total())
     ));
     if STATS.load(Ordering::Relaxed) {
         print_stats();

@@ -75,9 +75,21 @@ impl Wait {
     }
 }
 
-/// What a joiner waits on.
+/// What a joiner waits on, and who drops the result.
+///
+/// A result nobody takes must be dropped where its `Drop` may block: by a
+/// routine, with interrupts on, never by the scheduler in the middle of a
+/// switch. So exactly one of two routines drops it: the routine itself,
+/// right after its closure returns, if its handle is gone by then
+/// (`detached`); otherwise the handle, when it is dropped without having
+/// been joined (it sees `returned`). Both decide under this lock.
 pub(super) struct JoinState {
+    /// The closure returned and stored its result.
+    pub(super) returned: bool,
+    /// The routine is dead: a joiner may take the result.
     pub(super) done: bool,
+    /// No handle will ever take the result (dropped, or never made).
+    pub(super) detached: bool,
     pub(super) waiter: *mut Routine,
 }
 
@@ -103,8 +115,11 @@ pub struct Routine {
     run: unsafe fn(*mut Routine),
     /// The `Option<T>` the result goes to, inside the payload.
     result: *mut (),
-    /// Drops a result nobody took (monomorphised per result type).
-    drop_result: unsafe fn(*mut Routine),
+    /// Takes the result out and drops it (monomorphised per result type).
+    discard_result: unsafe fn(*mut Routine),
+    /// Drops what is left of the payload when the stack is recycled: by
+    /// then the closure has run and the result was taken or discarded.
+    drop_payload: unsafe fn(*mut Routine),
     /// While tracing: who woke it, and on which core, not recorded yet
     /// (`trace::pack_wake`); 0 if no wake is noted.
     pub(super) woken_by: Cell<u64>,
@@ -161,10 +176,25 @@ impl Routine {
         let routine = unsafe { &*this };
         if routine.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: last owner: no one else touches the block any more.
-            unsafe { (routine.drop_result)(this) };
+            unsafe { (routine.drop_payload)(this) };
             // SAFETY: as above.
             let stack = unsafe { (*routine.stack.get()).take() }.expect("a live routine has a stack");
             recycle(stack);
+        }
+    }
+
+    /// The routine's closure has returned (called by the routine itself,
+    /// interrupts on): drops the result here if no handle will take it.
+    pub(super) fn returned(this: *mut Routine) {
+        // SAFETY: the routine is alive: it is running.
+        let routine = unsafe { &*this };
+        let mut join = routine.join.lock();
+        join.returned = true;
+        let detached = join.detached;
+        drop(join);
+        if detached {
+            // SAFETY: detached: no handle will ever touch the result.
+            unsafe { (routine.discard_result)(this) };
         }
     }
 }
@@ -179,8 +209,15 @@ unsafe fn run_payload<F: FnOnce() -> T, T>(this: *mut Routine) {
     }
 }
 
+unsafe fn discard_payload_result<F, T>(this: *mut Routine) {
+    // SAFETY: called once the closure has run, by whoever `JoinState` says
+    // owns the result; nobody else touches it.
+    drop(unsafe { (*Routine::payload::<F, T>(this)).result.take() });
+}
+
 unsafe fn drop_payload<F, T>(this: *mut Routine) {
-    // SAFETY: the last owner drops what is left (an untaken result).
+    // SAFETY: the last owner drops what is left (nothing the program wrote:
+    // the closure ran, the result was taken or discarded).
     unsafe { core::ptr::drop_in_place(Routine::payload::<F, T>(this)) }
 }
 
@@ -223,10 +260,16 @@ where
             stack: UnsafeCell::new(Some(stack)),
             next: Cell::new(core::ptr::null_mut()),
             wait_reason: Cell::new(Wait::other("nothing yet")),
-            join: SpinLock::new(JoinState { done: false, waiter: core::ptr::null_mut() }),
+            join: SpinLock::new(JoinState {
+                returned: false,
+                done: false,
+                detached: !with_handle,
+                waiter: core::ptr::null_mut(),
+            }),
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),
-            drop_result: drop_payload::<F, T>,
+            discard_result: discard_payload_result::<F, T>,
+            drop_payload: drop_payload::<F, T>,
             woken_by: Cell::new(0),
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
@@ -262,12 +305,35 @@ pub struct JoinHandle<T> {
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
+    /// The routine's result slot, once it has returned.
+    ///
+    /// # Safety
+    /// The routine's closure has returned (`JoinState::returned`) and the
+    /// caller owns the result (see `JoinState`).
+    unsafe fn result(&self) -> &mut Option<T> {
+        // SAFETY: the handle keeps the block alive; `result` points at the
+        // payload's `Option<T>` (T is this handle's type), which the
+        // routine no longer touches once it returned.
+        unsafe { &mut *((*self.routine).result as *mut Option<T>) }
+    }
+
     /// Takes the result; only once the routine is done.
     pub(super) fn take_result(&self) -> T {
-        // SAFETY: the handle keeps the block alive; `result` points at the
-        // payload's `Option<T>` (T is this handle's type), which the finished
-        // routine no longer touches.
-        unsafe { (*((*self.routine).result as *mut Option<T>)).take() }
-            .expect("a finished routine has its result")
+        // SAFETY: done implies returned; a live handle owns the result.
+        unsafe { self.result() }.take().expect("a finished routine has its result")
+    }
+
+    /// The handle goes without joining: drops the result if the routine
+    /// returned already, else leaves that to the routine (see `JoinState`).
+    pub(super) fn detach(&self) {
+        // SAFETY: the handle keeps the control block alive.
+        let mut join = unsafe { &*self.routine }.join.lock();
+        if !join.returned {
+            join.detached = true;
+            return;
+        }
+        drop(join);
+        // SAFETY: returned, and not detached: this handle owns the result.
+        drop(unsafe { self.result() }.take());
     }
 }

@@ -49,6 +49,9 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     finish_switch();
     enable_interrupts();
     Routine::run(routine);
+    // Still a routine, interrupts on: a result nobody will take is dropped
+    // here, where its `Drop` may block.
+    Routine::returned(routine);
     disable_interrupts();
     // SAFETY: the routine is alive: it is running.
     let r = unsafe { &*routine };
@@ -289,8 +292,7 @@ pub fn preempt_current() {
 fn record_lateness(core: &CoreSched) {
     let late = time::now().saturating_sub(core.preempt_due.get()).min(u32::MAX as u64) as u32;
     let n = core.lateness_count.load(Ordering::Relaxed);
-    // SAFETY: only this core writes its ring, with interrupts off.
-    unsafe { (*core.lateness.get())[n as usize % LATENESS_SAMPLES] = late };
+    core.lateness[n as usize % LATENESS_SAMPLES].store(late, Ordering::Relaxed);
     core.lateness_count.store(n + 1, Ordering::Release);
 }
 
