@@ -49,3 +49,27 @@ fn stress_matrix_up_to_sixteen_cores() {
         }
     }
 }
+
+/// Stacks growing under preemption on every core, and runs that end while
+/// every other core allocates: the two ways a core once went deaf or a run
+/// hung, many times over.
+#[test]
+#[ignore = "long: run with cargo test -- --ignored"]
+fn stack_growth_and_shutdown_matrix() {
+    for seed in 1..=4u64 {
+        for (smp, cpus) in [(1, 1), (2, 2), (4, 4), (8, 8)] {
+            let report = boot(smp, &format!("selfcheck kind=stack-edge cpus={cpus} slice=1 seed={seed}"));
+            expect_outcome(&report, Outcome::Success);
+            expect_line(&report, "0 never preempted");
+            expect_line(&report, "stack-edge: a 5 ms sleep afterwards returned");
+        }
+        for kind in ["exit-while-allocating", "panic-while-allocating"] {
+            for smp in [2, 4, 8] {
+                let (report, trace) = boot_traced(smp, &format!("selfcheck kind={kind} seed={seed}"));
+                let expected = if kind.starts_with("exit") { Outcome::Success } else { Outcome::Failure };
+                expect_outcome(&report, expected);
+                assert!(trace.complete, "trace cut off; console:\n{}", report.text());
+            }
+        }
+    }
+}

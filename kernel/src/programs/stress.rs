@@ -10,7 +10,8 @@
 //! - consumers receive with `select!` over their channels and a timeout,
 //!   until every channel is closed;
 //! - workers yield, sleep, spawn and join children, add to Mutex-protected
-//!   counters, and use WaitGroups and a Once.
+//!   counters, use WaitGroups and a Once, and recurse deep enough to grow
+//!   their stacks by several pages while being preempted.
 //!
 //! Then it checks, and prints: every channel's messages were received
 //! exactly once (count and checksum per channel); every routine finished;
@@ -74,6 +75,8 @@ struct World {
     finished: AtomicU64,
     selects: AtomicU64,
     sleeps: AtomicU64,
+    /// Deep recursions made (stack growth under preemption).
+    deep: AtomicU64,
     deadline: Duration,
 }
 
@@ -160,6 +163,27 @@ fn consumer(world: &Arc<World>, id: u64, channels: Vec<(usize, Receiver<u64>)>) 
     }
 }
 
+/// Deepest recursion of [`deep`]: with its frame of about half a page,
+/// enough to grow a fresh stack by several pages.
+const MAX_DEPTH: u64 = 24;
+
+/// Recurses `depth` frames of about 512 bytes, then yields and spins a
+/// little at the bottom: the stack grows by faults while the routine is
+/// being preempted and switched out at depth.
+#[inline(never)]
+fn deep(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 64]);
+    if depth == 0 {
+        yield_now();
+        let mut x = 0u64;
+        for i in 0..20_000 {
+            x = crate::arch::cpu::opaque(x.wrapping_mul(31).wrapping_add(i));
+        }
+        return x;
+    }
+    deep(depth - 1).wrapping_add(frame[depth as usize % 64])
+}
+
 /// Runs once, whichever worker gets there first; the others wait for it.
 static SETUP: Once = Once::new();
 static SETUP_RUNS: AtomicU64 = AtomicU64::new(0);
@@ -173,8 +197,12 @@ fn worker(world: &Arc<World>, id: u64, depth: u32) {
     let wg = WaitGroup::new();
     let mut children = Vec::new();
     for _ in 0..(4 + rng.below(12)) {
-        match rng.below(6) {
+        match rng.below(7) {
             0 => yield_now(),
+            6 => {
+                world.deep.fetch_add(1, Ordering::Relaxed);
+                core::hint::black_box(deep(rng.below(MAX_DEPTH)));
+            }
             1 => {
                 world.sleeps.fetch_add(1, Ordering::Relaxed);
                 sleep(Duration::from_micros(50 + rng.below(2000)));
@@ -224,6 +252,7 @@ pub fn main() {
         finished: AtomicU64::new(0),
         selects: AtomicU64::new(0),
         sleeps: AtomicU64::new(0),
+        deep: AtomicU64::new(0),
         deadline: start + Duration::from_millis(ms),
     });
 
@@ -287,9 +316,10 @@ fn check(world: &World, seed: u64, took: Duration) {
         panic!("stress: {failures} invariant(s) violated; reproduce with --seed {seed}");
     }
     summary!(
-        "stress: ok: seed {seed}, {} ms, {spawned} routines all finished, {messages} messages over {CHANNELS} channels each received exactly once (count and checksum), {} selects, {} sleeps, {increments} mutex increments exact",
+        "stress: ok: seed {seed}, {} ms, {spawned} routines all finished, {messages} messages over {CHANNELS} channels each received exactly once (count and checksum), {} selects, {} sleeps, {} deep stacks, {increments} mutex increments exact",
         took.as_millis(),
         world.selects.load(Ordering::Relaxed),
         world.sleeps.load(Ordering::Relaxed),
+        world.deep.load(Ordering::Relaxed),
     );
 }
