@@ -44,7 +44,7 @@ pub fn now() -> Duration {
 
 /// The core the calling routine runs on (it may move at any switch).
 pub fn cpu() -> usize {
-    crate::cpu::current().index
+    crate::cpu::index()
 }
 
 /// How many cores run routines in this run (`--cpus`).

@@ -13,7 +13,7 @@ use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::arch::serial::Uart;
-use crate::sync::spin::{SpinLock, SpinLockGuard};
+use crate::lock::{SpinLock, SpinLockGuard};
 
 static CONSOLE: SpinLock<Option<Uart>> = SpinLock::new(None);
 /// Print only summary lines and errors.
@@ -125,7 +125,7 @@ static HOLDER: AtomicUsize = AtomicUsize::new(0);
 
 /// This core's value in [`HOLDER`].
 fn holder_tag() -> usize {
-    if crate::cpu::entered() { crate::cpu::current().index + 1 } else { 1 }
+    if crate::cpu::entered() { crate::cpu::index() + 1 } else { 1 }
 }
 
 /// The console lock, held; notes the holding core while it is.

@@ -2,29 +2,28 @@
 //!
 //! Each core that came online has one [`Cpu`], allocated once and never
 //! freed. A core reaches its own through [`current`] (the architecture keeps
-//! the pointer in a per-core register: GS base on x86_64); any core can look
-//! up another's with [`get`].
+//! the pointer in a per-core register: GS base on x86_64), and its index
+//! alone, more cheaply, through [`index`]; any core can look up another's
+//! with [`get`].
 
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use spindle_shared::cmdline::MAX_CPUS;
 
 use crate::arch;
+use crate::mem::stack::Stack;
 
 /// One core.
 #[repr(C)]
 pub struct Cpu {
-    /// Must stay the first field: the architecture's fast path reads it.
-    arch_self: *const Cpu,
-    /// 0 for the bootstrap core, then 1, 2, ... in the order cores came online.
-    pub index: usize,
+    /// Architecture state: descriptor tables, the timer. Must stay the first
+    /// field: the architecture finds the core through it (see [`current`]).
+    pub arch: arch::percpu::ArchCpu,
     /// The core's interrupt-controller id (local APIC id on x86_64).
     pub apic_id: u32,
-    /// Architecture state: descriptor tables, interrupt stacks.
-    pub arch: arch::percpu::ArchCpu,
     /// Frames set aside for the page-fault handler (stack growth), which
     /// cannot wait for the frame allocator's lock.
-    pub fault_frames: arch::percpu::FrameReserve,
+    pub fault_frames: crate::mem::reserve::FrameReserve,
     /// The core's scheduler state.
     pub sched: crate::sched::CoreSched,
     /// The core's scheduler trace.
@@ -32,7 +31,8 @@ pub struct Cpu {
 }
 
 // SAFETY: a Cpu is shared between cores only through its atomic and
-// immutable fields; `arch` and `fault_frames` are touched by their own core.
+// immutable fields; the cells of `arch`, `sched` and `trace` are touched by
+// their own core only.
 unsafe impl Sync for Cpu {}
 
 /// Most cores Spindle handles.
@@ -45,33 +45,48 @@ static COUNT: AtomicUsize = AtomicUsize::new(0);
 /// then call [`Cpu::enter`].
 pub fn create(index: usize, apic_id: u32) -> &'static Cpu {
     assert!(index < MAX, "more than {MAX} cores");
-    let cpu = alloc::boxed::Box::leak(alloc::boxed::Box::new(Cpu {
-        arch_self: core::ptr::null(),
-        index,
+    // The interrupt stacks are made here, on the core that creates the Cpu:
+    // the core it is for cannot allocate before it has entered it.
+    let ist_tops = arch::percpu::IST_SLOTS.map(|_| Stack::eager().expect("memory for the interrupt stacks").leak());
+    alloc::boxed::Box::leak(alloc::boxed::Box::new(Cpu {
+        arch: arch::percpu::ArchCpu::new(index, ist_tops),
         apic_id,
-        arch: arch::percpu::ArchCpu::new(),
-        fault_frames: arch::percpu::FrameReserve::new(),
+        fault_frames: crate::mem::reserve::FrameReserve::new(),
         sched: crate::sched::CoreSched::new(),
         trace: crate::trace::TraceBuffer::new(),
-    }));
-    cpu.arch_self = cpu;
-    cpu
+    }))
 }
 
 impl Cpu {
+    /// 0 for the bootstrap core, then 1, 2, ... in the order cores came online.
+    pub fn index(&self) -> usize {
+        self.arch.index()
+    }
+
     /// Makes this `Cpu` the running core's own: its descriptor tables are
     /// loaded and [`current`] returns it from now on.
     pub fn enter(&'static self) {
-        arch::percpu::enter(self);
-        CPUS[self.index].store(self as *const Cpu as *mut Cpu, Ordering::Release);
-        COUNT.fetch_max(self.index + 1, Ordering::AcqRel);
+        // SAFETY: `arch` is the first field of this `#[repr(C)]` Cpu, and the
+        // pointer is made from the whole Cpu, which is leaked (never freed).
+        unsafe { arch::percpu::enter(self as *const Cpu as *const arch::percpu::ArchCpu) };
+        CPUS[self.index()].store(self as *const Cpu as *mut Cpu, Ordering::Release);
+        COUNT.fetch_max(self.index() + 1, Ordering::AcqRel);
     }
 }
 
 /// The running core's `Cpu`. Only valid after the core called [`Cpu::enter`].
 #[inline]
 pub fn current() -> &'static Cpu {
-    arch::percpu::current()
+    // SAFETY: `enter` stored a pointer to this core's whole Cpu, whose first
+    // field is the ArchCpu; Cpus are leaked and never freed.
+    unsafe { &*(arch::percpu::current() as *const Cpu) }
+}
+
+/// The running core's index (one load; no need for the whole `Cpu`).
+/// Only valid after the core called [`Cpu::enter`].
+#[inline]
+pub fn index() -> usize {
+    arch::percpu::index()
 }
 
 /// Whether the running core has entered its `Cpu` yet.

@@ -16,6 +16,7 @@ mod arch;
 mod cmdline;
 mod console;
 mod cpu;
+mod lock;
 mod mem;
 mod panic;
 mod programs;
@@ -54,7 +55,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     trap::init(); // what the timer and wake-up interrupts call
     let (hz, source) = time::init(entry_tsc); // TSC frequency: the clock
     println!("time: TSC {}.{:03} GHz ({source})", hz / 1_000_000_000, hz / 1_000_000 % 1000);
-    let online = smp::bring_up(boot_info.rsdp_addr.into_option()); // APIC, timers, other cores
+    let online = smp::bring_up(boot_info.rsdp_addr.into_option(), ap_main); // APIC, timers, other cores
     println!(
         "smp: {online} cores online, {} us after kernel entry; cores that ran their own code: {:#x}",
         smp::all_online_ns() / 1000,
@@ -66,7 +67,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 /// Where each application processor arrives, on its own stack, once its
 /// descriptor tables and local APIC are set up. `signal_online` lets the
 /// bootstrap core go on to the next processor.
-fn ap_main(cpu: &'static cpu::Cpu, signal_online: impl FnOnce()) -> ! {
+fn ap_main(cpu: &'static cpu::Cpu, signal_online: &dyn Fn()) -> ! {
     signal_online();
     smp::ap_start(cpu); // calibrate and check this core's timer
     sched::enter_from_ap() // run routines once the scheduler starts

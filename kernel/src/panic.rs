@@ -54,7 +54,7 @@ impl fmt::Display for Place {
         if let Some((routine, cpu)) = crate::sched::current_id() {
             write!(f, "routine {routine} on cpu {cpu}")
         } else if cpu::entered() {
-            write!(f, "cpu {}", cpu::current().index)
+            write!(f, "cpu {}", cpu::index())
         } else {
             f.write_str("cpu 0 (during start-up)")
         }
@@ -64,7 +64,7 @@ impl fmt::Display for Place {
 /// This core's value in [`STOPPER`].
 fn stopper_tag() -> usize {
     // Before the bootstrap core entered its `Cpu`, only it runs.
-    if cpu::entered() { cpu::current().index + 1 } else { 1 }
+    if cpu::entered() { cpu::index() + 1 } else { 1 }
 }
 
 /// Whether the running core is the one ending the run: it is then on the

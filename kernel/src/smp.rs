@@ -9,9 +9,10 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use crate::arch::{self, smp::Started};
+use crate::arch::{self, ap_boot::ApEntry, ap_boot::Started};
 use crate::cpu::{self, Cpu};
-use crate::{println, time, trap};
+use crate::mem::stack::Stack;
+use crate::{println, time};
 
 /// APIC address to use when there is no MADT (the architectural default).
 const DEFAULT_LOCAL_APIC: u64 = 0xFEE0_0000;
@@ -22,15 +23,24 @@ const SELF_CHECK_PERIOD_NS: u64 = 1_000_000;
 
 /// Bit i set: core i ran code of its own during start-up.
 static RAN_OWN_CODE: AtomicU64 = AtomicU64::new(0);
+/// Core i is running its own code (its `ap_main` called back).
+static ONLINE: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
 /// Core i finished its start-up (timer calibrated and checked).
 static READY: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+/// What each application processor runs once its state is entered (the
+/// kernel's `ap_main`): given the core and a function to call once it is
+/// online.
+pub type ApMain = fn(&'static Cpu, &dyn Fn()) -> !;
+static AP_MAIN: spin::Once<ApMain> = spin::Once::new();
 /// When the last core came online, in ns since kernel entry.
 static ALL_ONLINE_NS: AtomicU64 = AtomicU64::new(0);
 /// A function each core is asked to run (0: nothing), see [`call_on`].
 static MAILBOX: [AtomicUsize; cpu::MAX] = [const { AtomicUsize::new(0) }; cpu::MAX];
 
-/// Starts every processor; returns how many are online.
-pub fn bring_up(rsdp: Option<u64>) -> usize {
+/// Starts every processor; each application processor ends up in
+/// `ap_main`. Returns how many cores are online.
+pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
+    AP_MAIN.call_once(|| ap_main);
     let topology = rsdp.and_then(|addr| match arch::acpi::topology(addr) {
         Ok(topology) => Some(topology),
         Err(e) => {
@@ -58,7 +68,7 @@ pub fn bring_up(rsdp: Option<u64>) -> usize {
     println!("acpi: {listed} processors in the MADT, {enabled} enabled");
     let aps: alloc::vec::Vec<_> = topology.processors.iter().filter(|p| p.apic_id != bsp.apic_id).collect();
     if aps.iter().any(|p| p.enabled) {
-        if let Err(why) = arch::smp::install_trampoline() {
+        if let Err(why) = arch::ap_boot::install_trampoline() {
             println!("smp: cannot start other cores: {why}");
             ALL_ONLINE_NS.store(time::now(), Ordering::Release);
             return 1;
@@ -75,7 +85,9 @@ pub fn bring_up(rsdp: Option<u64>) -> usize {
             continue;
         }
         let ap = cpu::create(next_index, p.apic_id);
-        match arch::smp::start_ap(ap, time::delay_us, time::now_us) {
+        let stack = Stack::eager().expect("memory for an AP's kernel stack");
+        let entry = ApEntry { stack_top: stack.leak(), entry: ap_entry, arg: ap as *const Cpu as usize };
+        match arch::ap_boot::start_ap(p.apic_id, entry, &ONLINE[next_index], time::delay_us, time::now_us) {
             Started::Online(us) => {
                 println!("cpu {next_index} online (apic {}) in {us} us", p.apic_id);
                 next_index += 1;
@@ -100,6 +112,18 @@ pub fn all_online_ns() -> u64 {
     ALL_ONLINE_NS.load(Ordering::Acquire)
 }
 
+/// Where an AP enters Rust, on its own stack, interrupts off, with its
+/// `Cpu` (created, not entered yet).
+extern "C" fn ap_entry(cpu: usize) -> ! {
+    // SAFETY: `bring_up` passed a leaked `Cpu` as the argument.
+    let cpu = unsafe { &*(cpu as *const Cpu) };
+    cpu.enter(); // its GDT, TSS, the IDT, GS base
+    arch::apic::enable_this_cpu(); // its local APIC
+    assert_eq!(arch::apic::id(), cpu.apic_id, "an AP started with another AP's parameters");
+    let ap_main = AP_MAIN.get().expect("bring_up set the AP entry");
+    ap_main(cpu, &|| ONLINE[cpu.index()].store(true, Ordering::Release))
+}
+
 /// Start-up of an application processor after it has entered its `Cpu`.
 pub fn ap_start(cpu: &'static Cpu) {
     time::init_this_cpu();
@@ -109,14 +133,15 @@ pub fn ap_start(cpu: &'static Cpu) {
 /// Each core proves its timer interrupts arrive (periodic mode, a few ticks),
 /// records that it ran, and reports ready.
 fn self_check(cpu: &Cpu) {
-    let before = trap::timer_ticks(cpu.index);
+    let ticks = || cpu.arch.timer_ticks.load(Ordering::Relaxed);
+    let before = ticks();
     time::set_periodic(SELF_CHECK_PERIOD_NS);
-    while trap::timer_ticks(cpu.index) - before < SELF_CHECK_TICKS {
+    while ticks() - before < SELF_CHECK_TICKS {
         arch::cpu::wait_for_interrupt();
     }
     time::cancel_alarm();
-    RAN_OWN_CODE.fetch_or(1 << cpu.index, Ordering::AcqRel);
-    READY[cpu.index].store(true, Ordering::Release);
+    RAN_OWN_CODE.fetch_or(1 << cpu.index(), Ordering::AcqRel);
+    READY[cpu.index()].store(true, Ordering::Release);
 }
 
 /// Bitmap of the cores that ran start-up code of their own.
@@ -141,7 +166,7 @@ pub fn call_on(index: usize, f: fn()) -> bool {
 
 /// Runs what another core asked this one to run (from the wake-up interrupt).
 pub fn run_mailbox() {
-    let f = MAILBOX[cpu::current().index].swap(0, Ordering::AcqRel);
+    let f = MAILBOX[cpu::index()].swap(0, Ordering::AcqRel);
     if f != 0 {
         // SAFETY: only `call_on` stores here, and only `fn()` pointers.
         let f: fn() = unsafe { core::mem::transmute(f) };
@@ -151,8 +176,8 @@ pub fn run_mailbox() {
 
 /// Stops every other online core, even one running with interrupts off.
 pub fn stop_others() {
-    let me = cpu::entered().then(|| cpu::current().index);
-    for other in cpu::all().filter(|c| Some(c.index) != me) {
+    let me = cpu::entered().then(|| cpu::index());
+    for other in cpu::all().filter(|c| Some(c.index()) != me) {
         arch::send_stop(other.apic_id);
     }
 }

@@ -7,8 +7,13 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::arch::{timer, tsc};
-use crate::cpu;
+use crate::arch::{percpu, timer, tsc};
+
+/// The running core's timer state.
+fn percpu_timer() -> &'static timer::CoreTimer {
+    // SAFETY: a core's state is never freed; this core entered it.
+    unsafe { &(*percpu::current()).timer }
+}
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static TSC_PER_MS: AtomicU64 = AtomicU64::new(0);
@@ -85,22 +90,22 @@ pub fn delay_us(us: u64) {
 
 /// Calibrates the running core's timer; returns its ticks per millisecond.
 pub fn init_this_cpu() -> u64 {
-    timer::calibrate_this_cpu(&cpu::current().arch.timer, TSC_PER_MS.load(Ordering::Relaxed))
+    timer::calibrate_this_cpu(&percpu_timer(), TSC_PER_MS.load(Ordering::Relaxed))
 }
 
 /// Makes the running core's timer interrupt once at `deadline` (ns since
 /// kernel entry), replacing any earlier alarm. `u64::MAX` means never.
 pub fn set_alarm(deadline: u64) {
     let tsc = EPOCH.load(Ordering::Relaxed).saturating_add(ns_to_tsc(deadline));
-    timer::arm(&cpu::current().arch.timer, tsc, TSC_PER_MS.load(Ordering::Relaxed));
+    timer::arm(&percpu_timer(), tsc, TSC_PER_MS.load(Ordering::Relaxed));
 }
 
 /// Makes the running core's timer interrupt every `period` ns.
 pub fn set_periodic(period: u64) {
-    timer::periodic(&cpu::current().arch.timer, ns_to_tsc(period), TSC_PER_MS.load(Ordering::Relaxed));
+    timer::periodic(&percpu_timer(), ns_to_tsc(period), TSC_PER_MS.load(Ordering::Relaxed));
 }
 
 /// Cancels the running core's alarm.
 pub fn cancel_alarm() {
-    timer::disarm(&cpu::current().arch.timer);
+    timer::disarm(&percpu_timer());
 }

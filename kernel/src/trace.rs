@@ -227,7 +227,7 @@ pub fn dump() {
     for core in traced() {
         // The other cores are stopped: their buffers are no longer written.
         let events = core.trace.recorded();
-        let here = core.index as u64;
+        let here = core.index() as u64;
         let mut count = 0;
         events.iter().for_each(|event| wire_events(here, event, |_| count += 1));
         port.write_raw(&trace::core_header(here as u32, count, core.trace.dropped.get()));

@@ -8,12 +8,13 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
-use x86_64::{PhysAddr, VirtAddr};
+use x86_64::PhysAddr;
 
 use super::PAGE_SIZE;
+use crate::arch::paging::phys_to_virt;
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::cpu;
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 /// Frames below this address are never handed out (the AP trampoline is there).
 const LOW_MEMORY_END: u64 = 0x10_0000;
@@ -43,16 +44,10 @@ static FRAMES: SpinLock<Frames> = SpinLock::new(Frames {
     in_use: 0,
 });
 
-/// Where physical memory is mapped in virtual space (set once at boot).
-static PHYS_OFFSET: spin::Once<VirtAddr> = spin::Once::new();
-
-/// The virtual address at which physical address `phys` can be read.
-pub fn phys_to_virt(phys: PhysAddr) -> VirtAddr {
-    *PHYS_OFFSET.get().expect("frames::init ran") + phys.as_u64()
-}
-
-pub fn init(regions: &MemoryRegions, offset: VirtAddr) {
-    PHYS_OFFSET.call_once(|| offset);
+/// Takes the usable regions the bootloader reported. Frames are reached
+/// through the physical-memory map (`paging::phys_to_virt`), which must be
+/// set up before the first allocation.
+pub fn init(regions: &MemoryRegions) {
     let mut frames = FRAMES.lock();
     for region in regions.iter().filter(|r| r.kind == MemoryRegionKind::Usable) {
         let start = region.start.max(LOW_MEMORY_END).next_multiple_of(PAGE_SIZE);
@@ -110,7 +105,7 @@ static TAKING: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::
 
 /// The running core's `TAKING` flag; none before the per-core data is set up.
 fn taking_flag() -> Option<&'static AtomicBool> {
-    cpu::entered().then(|| &TAKING[cpu::current().index])
+    cpu::entered().then(|| &TAKING[cpu::index()])
 }
 
 /// Runs `f` on the allocator under its lock, noting that this core holds it.

@@ -23,7 +23,7 @@ use x86_64::VirtAddr;
 use super::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
 use crate::panic::{Fatal, fatal, stop_path_blocked};
-use crate::sync::spin::{SpinLock, SpinLockGuard};
+use crate::lock::{SpinLock, SpinLockGuard};
 
 /// Smallest growth of the heap, in bytes.
 const GROW_STEP: usize = 2 << 20;

@@ -15,9 +15,12 @@
 
 pub mod frames;
 pub mod heap;
+pub mod reserve;
 pub mod stack;
 
 use bootloader_api::BootInfo;
+
+use crate::arch::paging;
 use x86_64::VirtAddr;
 
 /// Size of a page and of a frame.
@@ -31,8 +34,9 @@ pub fn init(boot_info: &'static BootInfo) {
         .into_option()
         .expect("the bootloader maps physical memory (BootloaderConfig asks it to)");
     let offset = VirtAddr::new(offset);
-    frames::init(&boot_info.memory_regions, offset);
-    crate::arch::paging::init(offset);
+    frames::init(&boot_info.memory_regions);
+    let source = paging::FrameSource { allocate_zeroed: frames::allocate_zeroed, free: frames::free };
+    paging::init(offset, source);
     heap::init();
     stack::init();
 }

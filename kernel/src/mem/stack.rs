@@ -20,7 +20,7 @@ use x86_64::{PhysAddr, VirtAddr};
 
 use super::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 /// Bytes of virtual space per stack, guard page included.
 pub const SLOT_SIZE: u64 = 64 * 1024;
@@ -145,7 +145,7 @@ pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
     }
     let Some(phys) = frame() else { return Fault::OutOfMemory };
     // SAFETY: the frame is ours and mapped through the physical-memory map.
-    unsafe { super::frames::phys_to_virt(phys).as_mut_ptr::<u8>().write_bytes(0, PAGE_SIZE as usize) };
+    unsafe { paging::phys_to_virt(phys).as_mut_ptr::<u8>().write_bytes(0, PAGE_SIZE as usize) };
     if paging::map_in_existing_table(page, phys, DATA) {
         Fault::Grown
     } else {

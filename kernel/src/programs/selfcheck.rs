@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::options;
 use crate::sched::{self, JoinHandle, active_cores, go, running_now, yield_now};
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 use crate::{println, summary, time};
 
 pub fn main() {
@@ -120,13 +120,13 @@ fn steal() {
                     for i in 0..50_000u64 {
                         x = x.wrapping_mul(7).wrapping_add(i);
                     }
-                    let ran_on = RAN_ON.fetch_or(1 << crate::cpu::current().index, Ordering::Relaxed);
+                    let ran_on = RAN_ON.fetch_or(1 << crate::cpu::index(), Ordering::Relaxed);
                     if ran_on.count_ones() >= 2 || time::now() >= give_up {
                         break;
                     }
                 }
                 core::hint::black_box(x);
-                crate::cpu::current().index
+                crate::cpu::index()
             })
         })
         .collect();

@@ -24,7 +24,7 @@ use super::routine::Routine;
 use super::{active_cores, report, timers};
 use crate::arch;
 use crate::cpu;
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 use crate::{time, trace};
 use spindle_shared::trace::Kind;
 
@@ -153,7 +153,7 @@ fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
             if let Some((routine, moved)) = victim.sched.runq.steal_into(&core.runq, take_runnext) {
                 CoreCounters::add(&core.counters.stolen, moved as u64);
                 // SAFETY: the stolen routine is now ours.
-                trace::record(Kind::Steal, 0, victim.index as u64, moved as u64, unsafe { (*routine).id });
+                trace::record(Kind::Steal, 0, victim.index() as u64, moved as u64, unsafe { (*routine).id });
                 return Some(routine);
             }
         }
@@ -218,7 +218,7 @@ fn found_work(core: &CoreSched) {
 /// Finds the next routine for this core, halting until there is one.
 /// From the core's idle context, interrupts off.
 pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
-    let me = cpu::current().index;
+    let me = cpu::index();
     loop {
         if let Some(found) = pick_local(core) {
             found_work(core);
@@ -288,7 +288,7 @@ pub fn leave_idle_set() {
     if !core.sched.in_idle_set.replace(false) {
         return;
     }
-    let bit = 1u64 << core.index;
+    let bit = 1u64 << core.index();
     if IDLE.fetch_and(!bit, Ordering::SeqCst) & bit == 0 {
         core.sched.spinning.set(true);
     }

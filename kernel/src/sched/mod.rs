@@ -78,7 +78,7 @@ pub use routine::{JoinHandle, Routine, RoutineId, Wait};
 
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::cpu;
-use crate::sync::spin::{SpinLock, SpinLockGuard};
+use crate::lock::{SpinLock, SpinLockGuard};
 
 /// Id of the program's main routine.
 pub const MAIN_ROUTINE: RoutineId = 1;
@@ -122,7 +122,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     report::set_stats(settings.stats);
     for core in cpu::all() {
         // Distinct, non-zero seeds per core (xorshift must not start at 0).
-        let seed = settings.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (core.index as u64 + 1);
+        let seed = settings.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (core.index() as u64 + 1);
         core.sched.rng.set(seed | 1);
     }
     START_NS.store(crate::time::now(), Ordering::Relaxed);
@@ -130,7 +130,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     let routine = run::spawn(move || main(), false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
     STARTED.store(true, Ordering::Release);
-    for core in cpu::all().filter(|c| c.index != 0 && c.index < settings.cpus) {
+    for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus) {
         crate::arch::send_wake(core.apic_id);
     }
     restore_interrupts(were_enabled);
@@ -140,7 +140,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
 /// Where an application processor goes once it is ready: run routines if it
 /// is one of the active cores (as soon as the scheduler starts), else halt.
 pub fn enter_from_ap() -> ! {
-    let index = cpu::current().index;
+    let index = cpu::index();
     while !STARTED.load(Ordering::Acquire) {
         crate::arch::cpu::wait_for_interrupt();
     }
@@ -149,7 +149,7 @@ pub fn enter_from_ap() -> ! {
 
 /// Whether the running core executes routines now.
 pub fn running_here() -> bool {
-    STARTED.load(Ordering::Acquire) && cpu::entered() && cpu::current().index < active_cores()
+    STARTED.load(Ordering::Acquire) && cpu::entered() && cpu::index() < active_cores()
 }
 
 /// Starts a routine running `f` and returns a handle to join it.
@@ -236,7 +236,7 @@ pub fn current_locked() -> *mut Routine {
 pub fn current_id() -> Option<(RoutineId, usize)> {
     let routine = current();
     // SAFETY: the running routine is alive while it runs.
-    (!routine.is_null()).then(|| (unsafe { (*routine).id }, cpu::current().index))
+    (!routine.is_null()).then(|| (unsafe { (*routine).id }, cpu::index()))
 }
 
 /// Parks the running routine. `guard` is the lock protecting whatever will
@@ -349,7 +349,7 @@ pub fn running_now() -> alloc::vec::Vec<(usize, RoutineId)> {
             let routine = c.sched.current.load(Ordering::Relaxed);
             // SAFETY: control blocks live at the top of stacks, which stay
             // mapped for ever; a recycled one still holds some routine's id.
-            (!routine.is_null()).then(|| (c.index, unsafe { (*routine).id }))
+            (!routine.is_null()).then(|| (c.index(), unsafe { (*routine).id }))
         })
         .collect()
 }

@@ -13,7 +13,7 @@ use spindle_shared::runq::RunQueue;
 use super::routine::Routine;
 use super::timers::TimerQueue;
 use crate::mem::stack::Stack;
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 /// Free stacks a core keeps for its next spawns before giving them back to
 /// the global pool (whose lock every spawn would otherwise take when

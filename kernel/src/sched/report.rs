@@ -32,7 +32,7 @@ pub struct Totals {
 }
 
 fn cores() -> impl Iterator<Item = (usize, &'static CoreSched)> {
-    (0..active_cores()).filter_map(cpu::get).map(|c| (c.index, &c.sched))
+    (0..active_cores()).filter_map(cpu::get).map(|c| (c.index(), &c.sched))
 }
 
 pub fn totals() -> Totals {

@@ -15,7 +15,7 @@ use core::mem::{align_of, size_of};
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use crate::mem::stack::Stack;
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 /// Marks a stack slot whose top holds a routine's control block.
 const MAGIC: u64 = 0x5350_494e_444c_4521; // "SPINDLE!"

@@ -210,7 +210,7 @@ pub fn make_ready(routine: *mut Routine) {
         // Noted on the routine, recorded when it gets a core (see `trace`).
         // A timer's wake has no waker, whatever routine it interrupted.
         let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
-        r.woken_by.set(trace::pack_wake(waker, cpu.index as u32));
+        r.woken_by.set(trace::pack_wake(waker, cpu.index() as u32));
     }
     find::push_local(core, routine, true);
     find::wake_a_core();

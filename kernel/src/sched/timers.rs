@@ -18,7 +18,7 @@ use super::percore::CoreSched;
 use super::routine::Routine;
 use super::{Wait, park, ready, this_core};
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
-use crate::sync::spin::SpinLockGuard;
+use crate::lock::SpinLockGuard;
 use crate::time;
 
 /// Timer entries queued on all cores.

@@ -20,7 +20,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use spindle_shared::chan::{ChanCore, Completion, Refusal, Waiter};
 
 use crate::sched::{self, Routine};
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 /// No select case has fired yet.
 const NOT_FIRED: usize = usize::MAX;

@@ -1,12 +1,11 @@
-//! Synchronisation: inside the kernel ([`spin`]) and Go's ways for routines
-//! to talk and wait ([`chan`], [`select`], [`WaitGroup`], [`Mutex`],
-//! [`Once`], timer channels).
+//! Go's ways for routines to talk and wait: [`chan`], [`select`],
+//! [`WaitGroup`], [`Mutex`], [`Once`], timer channels. (The kernel's own
+//! spin lock, which these build on, is `crate::lock`, below the scheduler.)
 
 pub mod chan;
 pub mod mutex;
 pub mod once;
 pub mod select;
-pub mod spin;
 pub mod timer;
 pub mod waitgroup;
 

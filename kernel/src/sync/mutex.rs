@@ -7,7 +7,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 
 use crate::sched::{self, RoutineQueue};
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 struct State {
     locked: bool,

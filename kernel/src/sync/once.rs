@@ -2,7 +2,7 @@
 //! `sync.Once`). Routines that ask while it runs park until it is done.
 
 use crate::sched::{self, RoutineQueue};
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 struct State {
     done: bool,

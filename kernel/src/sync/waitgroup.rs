@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI64, Ordering};
 
 use crate::sched::{self, RoutineQueue};
-use crate::sync::spin::SpinLock;
+use crate::lock::SpinLock;
 
 struct State {
     count: AtomicI64,

@@ -13,7 +13,7 @@ use acpi::madt::{Madt, MadtEntry};
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use x86_64::PhysAddr;
 
-use crate::mem::frames::phys_to_virt;
+use super::paging::phys_to_virt;
 
 const ENABLED: u32 = 1 << 0;
 const ONLINE_CAPABLE: u32 = 1 << 1;

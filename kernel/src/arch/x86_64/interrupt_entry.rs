@@ -30,11 +30,12 @@
 //! interrupt has already been taken and acknowledged.
 
 use core::arch::naked_asm;
+use core::sync::atomic::Ordering;
 
 use x86_64::VirtAddr;
 use x86_64::registers::rflags::RFlags;
 
-use super::apic;
+use super::{apic, percpu};
 
 /// What the CPU pushes when it takes an interrupt (no error code), lowest
 /// address first (Intel SDM 3A 6.14.2, figure 6-8).
@@ -97,6 +98,8 @@ extern "C" fn on_timer(frame: &mut InterruptFrame) {
     // Acknowledged first: the handler may divert the routine, which then
     // switches away before this interrupt's own return path would.
     apic::end_of_interrupt();
+    // SAFETY: interrupts only arrive on a core that entered its state.
+    unsafe { &(*percpu::current()).timer_ticks }.fetch_add(1, Ordering::Relaxed);
     let Some(handlers) = HANDLERS.get() else { return };
     if (handlers.timer)() {
         divert_to_preempted(frame);

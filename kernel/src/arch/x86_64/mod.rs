@@ -3,6 +3,7 @@
 //! | module | what |
 //! |---|---|
 //! | `acpi` | the processors, from the MADT |
+//! | `ap_boot` | starting an application processor (with `trampoline.s`) |
 //! | `apic` | local APIC: IPIs, timer registers, EOI; masks the 8259 PICs |
 //! | `cpu` | the interrupt flag, halting |
 //! | `fw_cfg` | QEMU's firmware configuration device (the command line) |
@@ -13,12 +14,12 @@
 //! | `provoke` | faults on purpose, for the `fault` program |
 //! | `qemu_exit` | ending the run through `isa-debug-exit` |
 //! | `serial` | the COM1 console |
-//! | `smp` | starting the application processors (with `trampoline.s`) |
 //! | `switch` | the context switch |
 //! | `timer` | the per-core timer: TSC-deadline or calibrated one-shot |
 //! | `tsc` | the time-stamp counter and its frequency |
 
 pub mod acpi;
+pub mod ap_boot;
 pub mod apic;
 pub mod cpu;
 pub mod fw_cfg;
@@ -29,7 +30,6 @@ pub mod percpu;
 pub mod provoke;
 pub mod qemu_exit;
 pub mod serial;
-pub mod smp;
 pub mod switch;
 pub mod timer;
 pub mod tsc;

@@ -1,25 +1,30 @@
-//! Per-core state on x86_64: the GS base register points at the core's
-//! [`Cpu`], whose first field points at itself, so `mov gs:[0]` finds it in
-//! one instruction. Each core also gets its own GDT and TSS; the TSS holds
-//! the interrupt stacks (IST) for what must not run on a stack that may be
-//! broken or not yet grown: double fault, NMI, page fault, and the timer and
-//! wake-up interrupts.
+//! Per-core state on x86_64.
+//!
+//! Every core's state (the kernel's `cpu::Cpu`) starts with an [`ArchCpu`],
+//! whose first two words are a pointer to itself and the core's index. GS
+//! base points at it, so `mov gs:[0]` finds the core's state and
+//! `mov gs:[8]` its index, one instruction each: [`index`] is the cheap
+//! "which core am I" (xv6's `cpuid()`), apart from the core's state
+//! ([`current`], xv6's `mycpu()`).
+//!
+//! Each core also gets its own GDT and TSS; the TSS holds the interrupt
+//! stacks (IST) for what must not run on a stack that may be broken or not
+//! yet grown: double fault, NMI, page fault, and the timer and wake-up
+//! interrupts. The caller provides those stacks.
 
 use core::arch::asm;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
-use x86_64::{PhysAddr, VirtAddr};
 
 use super::idt;
 use super::timer::CoreTimer;
-use crate::cpu::Cpu;
-use crate::mem::stack::Stack;
 
 /// IST slot (0-based, as the TSS array) of the double-fault handler's stack.
 pub const DOUBLE_FAULT_IST: u16 = 0;
@@ -33,48 +38,79 @@ pub const PAGE_FAULT_IST: u16 = 2;
 /// (see `interrupt_entry`).
 pub const INTERRUPT_IST: u16 = 3;
 
-/// Set once the bootstrap core has entered its `Cpu`; application cores enter
-/// theirs before running anything else.
+/// Every IST slot the kernel uses, in the order `enter` takes their stacks.
+pub const IST_SLOTS: [u16; 4] = [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST, INTERRUPT_IST];
+
+/// Set once the bootstrap core has entered its state; application cores
+/// enter theirs before running anything else.
 static BOOTSTRAP_ENTERED: AtomicBool = AtomicBool::new(false);
 
-/// The architecture's part of a core's state.
+/// The architecture's part of a core's state. Must be the first field of
+/// the kernel's per-core struct, which must be `#[repr(C)]`: [`current`]
+/// returns a pointer to it that the kernel reads as its whole struct.
+#[repr(C)]
 pub struct ArchCpu {
+    /// Points at this struct once the core entered it; `gs:[0]`.
+    this: UnsafeCell<*const ArchCpu>,
+    /// The core's index; `gs:[8]`.
+    index: usize,
     tss: UnsafeCell<TaskStateSegment>,
     gdt: UnsafeCell<GlobalDescriptorTable>,
     /// The core's timer calibration and mode.
     pub timer: CoreTimer,
+    /// Timer interrupts taken (the start-up self-check counts them).
+    pub timer_ticks: AtomicU32,
 }
+
+// SAFETY: the cells are written only by their own core, in `enter`, before
+// any other core can reach this struct through the kernel's core table.
+unsafe impl Sync for ArchCpu {}
 
 impl ArchCpu {
-    pub fn new() -> ArchCpu {
+    /// The state of core `index`, with `ist_tops`, the tops of its interrupt
+    /// stacks, in [`IST_SLOTS`] order (mapped, never freed).
+    pub fn new(index: usize, ist_tops: [VirtAddr; IST_SLOTS.len()]) -> ArchCpu {
+        let mut tss = TaskStateSegment::new();
+        for (slot, top) in IST_SLOTS.into_iter().zip(ist_tops) {
+            tss.interrupt_stack_table[slot as usize] = top;
+        }
         ArchCpu {
-            tss: UnsafeCell::new(TaskStateSegment::new()),
+            this: UnsafeCell::new(core::ptr::null()),
+            index,
+            tss: UnsafeCell::new(tss),
             gdt: UnsafeCell::new(GlobalDescriptorTable::new()),
             timer: CoreTimer::new(),
+            timer_ticks: AtomicU32::new(0),
         }
+    }
+
+    pub fn index(&self) -> usize {
+        self.index
     }
 }
 
-/// Loads `cpu`'s GDT, TSS and the shared IDT on the running core and points
-/// GS base at `cpu`. Called once per core, by that core.
-pub fn enter(cpu: &'static Cpu) {
-    // SAFETY: only this core touches its ArchCpu, and only here, before the
-    // tables are loaded; afterwards they are never changed.
-    let (tss, gdt) = unsafe { (&mut *cpu.arch.tss.get(), &mut *cpu.arch.gdt.get()) };
-    // First, so that `current` works in everything below (the frame
-    // allocator asks which core is calling once the bootstrap core entered).
-    GsBase::write(VirtAddr::from_ptr(cpu as *const Cpu));
-    for ist in [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST, INTERRUPT_IST] {
-        let stack = Stack::eager().expect("memory for the interrupt stacks");
-        tss.interrupt_stack_table[ist as usize] = stack.leak();
-    }
+/// Makes `cpu` the running core's own: loads its GDT and TSS and the shared
+/// IDT, and points GS base at it. Once per core, by that core.
+///
+/// # Safety
+/// `cpu` points at the first field of the kernel's `#[repr(C)]` per-core
+/// struct, derived from a pointer to the whole of it (so that [`current`]
+/// may be read as that struct), which is never freed.
+pub unsafe fn enter(cpu: *const ArchCpu) {
+    // SAFETY: the caller's contract: a live, never-freed ArchCpu.
+    let arch = unsafe { &*cpu };
+    // SAFETY: only this core touches its ArchCpu's cells, and only here,
+    // before the tables are loaded; afterwards they are never changed.
+    let (this, gdt) = unsafe { (&mut *arch.this.get(), &mut *arch.gdt.get()) };
+    *this = cpu;
+    GsBase::write(VirtAddr::from_ptr(cpu));
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
-    // SAFETY: the TSS lives as long as the Cpu, which is never freed.
-    let tss_selector = gdt.append(Descriptor::tss_segment(unsafe { &*cpu.arch.tss.get() }));
-    // SAFETY: the GDT lives as long as the Cpu; the selectors point into it.
+    // SAFETY: the TSS lives as long as the ArchCpu, which is never freed.
+    let tss_selector = gdt.append(Descriptor::tss_segment(unsafe { &*arch.tss.get() }));
+    // SAFETY: the GDT lives as long as the ArchCpu; the selectors point into it.
     unsafe {
-        (*cpu.arch.gdt.get()).load();
+        (*arch.gdt.get()).load();
         CS::set_reg(code);
         SS::set_reg(data);
         DS::set_reg(data);
@@ -82,77 +118,33 @@ pub fn enter(cpu: &'static Cpu) {
         load_tss(tss_selector);
     }
     idt::load();
-    if cpu.index == 0 {
+    if arch.index == 0 {
         BOOTSTRAP_ENTERED.store(true, Ordering::Release);
     }
 }
 
-/// The running core's `Cpu`.
+/// The running core's state, as the pointer `enter` stored: to the whole of
+/// the kernel's per-core struct, whose first field is the `ArchCpu`.
 #[inline]
-pub fn current() -> &'static Cpu {
-    let cpu: *const Cpu;
-    // SAFETY: after `enter`, GS base points at this core's Cpu, whose first
-    // field is a pointer to itself.
-    unsafe { asm!("mov {}, gs:[0]", out(reg) cpu, options(nostack, readonly, preserves_flags)) };
-    // SAFETY: Cpus are leaked and never freed.
-    unsafe { &*cpu }
+pub fn current() -> *const ArchCpu {
+    let this: *const ArchCpu;
+    // SAFETY: after `enter`, GS base points at this core's ArchCpu, whose
+    // first field is a pointer to itself.
+    unsafe { asm!("mov {}, gs:[0]", out(reg) this, options(nostack, readonly, preserves_flags)) };
+    this
 }
 
-/// Whether [`current`] may be called on this core.
+/// The running core's index: one load, for callers that need nothing else.
+#[inline]
+pub fn index() -> usize {
+    let index: usize;
+    // SAFETY: after `enter`, GS base points at this core's ArchCpu, whose
+    // second word is the index (`#[repr(C)]`).
+    unsafe { asm!("mov {}, gs:[8]", out(reg) index, options(nostack, readonly, preserves_flags)) };
+    index
+}
+
+/// Whether [`current`] and [`index`] may be called on this core.
 pub fn entered() -> bool {
     BOOTSTRAP_ENTERED.load(Ordering::Acquire)
-}
-
-/// Frames put aside for the page-fault handler, per core.
-///
-/// Only its own core touches a reserve, but not only from one place: the
-/// page-fault handler takes a frame whenever a routine's stack grows, and
-/// that can interrupt [`refill`](Self::refill) anywhere, since refilling
-/// calls the frame allocator, whose own calls may grow the stack. So the
-/// reserve is a stack of atomics rather than data behind a `&mut`: `take`
-/// runs to completion once it starts (the fault handler is not interrupted
-/// by anything that touches the reserve), and `refill` publishes each frame
-/// with a compare-exchange on the length, trying again if a `take` slipped
-/// in between.
-pub struct FrameReserve {
-    frames: [AtomicU64; FrameReserve::CAPACITY],
-    len: AtomicUsize,
-}
-
-impl FrameReserve {
-    /// Frames kept in reserve: one stack page per fault, and faults come one at a time.
-    pub const CAPACITY: usize = 8;
-
-    pub const fn new() -> FrameReserve {
-        FrameReserve { frames: [const { AtomicU64::new(0) }; Self::CAPACITY], len: AtomicUsize::new(0) }
-    }
-
-    /// Takes a frame. On the reserve's own core, from the page-fault handler
-    /// (or with interrupts off).
-    pub fn take(&self) -> Option<PhysAddr> {
-        let len = self.len.load(Ordering::Acquire);
-        let top = len.checked_sub(1)?;
-        let frame = self.frames[top].load(Ordering::Relaxed);
-        self.len.store(top, Ordering::Release);
-        Some(PhysAddr::new(frame))
-    }
-
-    /// Tops the reserve up from `allocate`. On the reserve's own core,
-    /// holding no lock `allocate` needs. A `take` in between only lowers the
-    /// length, so each frame is placed (below the capacity) before the next
-    /// one is asked for, and none is lost.
-    pub fn refill(&self, mut allocate: impl FnMut() -> Option<PhysAddr>) {
-        while self.len.load(Ordering::Acquire) < Self::CAPACITY {
-            let Some(frame) = allocate() else { break };
-            loop {
-                let len = self.len.load(Ordering::Acquire);
-                self.frames[len].store(frame.as_u64(), Ordering::Relaxed);
-                // A `take` between the two lines lowers `len`: store again
-                // at the new top.
-                if self.len.compare_exchange(len, len + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                    break;
-                }
-            }
-        }
-    }
 }

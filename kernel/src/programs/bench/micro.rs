@@ -45,6 +45,6 @@ pub fn primitives() {
         CELL.fetch_add(1, Ordering::Relaxed);
     });
     row("per-core data (GS)", &|| {
-        opaque(cpu::current().index as u64);
+        opaque(cpu::index() as u64);
     });
 }

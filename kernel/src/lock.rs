@@ -1,4 +1,4 @@
-//! A spin lock that also keeps the holder on its core.
+//! The kernel's spin lock, which also keeps the holder on its core.
 //!
 //! Taking a [`SpinLock`] disables interrupts on this core until the guard is
 //! dropped. Two things follow, and the kernel relies on both:

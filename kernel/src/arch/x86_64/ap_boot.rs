@@ -13,8 +13,8 @@
 //!    that does not is sent INIT again (parking it, so it cannot run later
 //!    with another AP's parameters), reported, and skipped.
 //!
-//! The AP runs `trampoline.s` (real -> protected -> long mode), then
-//! [`ap_entry`] on its own stack, which hands over to `crate::ap_main`.
+//! The AP runs `trampoline.s` (real -> protected -> long mode), then the
+//! entry point the kernel passed, on the stack it passed.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,10 +24,7 @@ use x86_64::structures::paging::PageTableFlags;
 use x86_64::{PhysAddr, VirtAddr};
 
 use super::apic::{self, Delivery};
-use super::paging;
-use crate::cpu::{self, Cpu};
-use crate::mem::frames::phys_to_virt;
-use crate::mem::stack::Stack;
+use super::paging::{self, phys_to_virt};
 
 /// Physical (and identity-mapped virtual) address of the trampoline; fixed
 /// because trampoline.s is assembled for it. Must be below 1 MiB and
@@ -58,9 +55,6 @@ struct TrampolineParams {
     entry: u64,
     arg: u64,
 }
-
-/// Set by an AP when it is ready; one flag per core index.
-static ONLINE: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
 
 /// The result of starting one AP.
 pub enum Started {
@@ -104,26 +98,34 @@ fn params() -> &'static mut TrampolineParams {
     unsafe { &mut *phys_to_virt(PhysAddr::new(TRAMPOLINE_BASE + offset)).as_mut_ptr() }
 }
 
-/// Starts the AP described by `cpu` (created but not yet entered) and waits
-/// for it. `delay_us` busy-waits; `now_us` reads a microsecond clock.
-pub fn start_ap(cpu: &'static Cpu, delay_us: fn(u64), now_us: fn() -> u64) -> Started {
-    let stack = Stack::eager().expect("memory for an AP's kernel stack");
+/// What a new AP runs, and where.
+pub struct ApEntry {
+    /// The top of the AP's kernel stack (mapped, never freed).
+    pub stack_top: VirtAddr,
+    /// Called on that stack, interrupts off, with `arg`; never returns.
+    pub entry: extern "C" fn(usize) -> !,
+    pub arg: usize,
+}
+
+/// Starts the AP with local APIC id `apic_id` running `ap`, and waits until
+/// `online` (set by the AP itself) says it came up. `delay_us` busy-waits;
+/// `now_us` reads a microsecond clock.
+pub fn start_ap(apic_id: u32, ap: ApEntry, online: &AtomicBool, delay_us: fn(u64), now_us: fn() -> u64) -> Started {
     let p = params();
     p.cr3 = paging::root().as_u64();
     p.cr4 = (Cr4::read() - Cr4Flags::PCID).bits();
     p.cr0 = Cr0::read().bits();
     p.efer = (Efer::read() & (EferFlags::LONG_MODE_ENABLE | EferFlags::NO_EXECUTE_ENABLE | EferFlags::SYSTEM_CALL_EXTENSIONS)).bits();
-    p.stack = stack.leak().as_u64();
-    p.entry = ap_entry as *const () as u64;
-    p.arg = cpu as *const Cpu as u64;
+    p.stack = ap.stack_top.as_u64();
+    p.entry = ap.entry as *const () as u64;
+    p.arg = ap.arg as u64;
     core::sync::atomic::fence(Ordering::SeqCst);
 
     let started = now_us();
-    let online = &ONLINE[cpu.index];
-    apic::send_ipi(cpu.apic_id, Delivery::Init);
+    apic::send_ipi(apic_id, Delivery::Init);
     delay_us(INIT_DELAY_US);
     for _ in 0..2 {
-        apic::send_ipi(cpu.apic_id, Delivery::Startup((TRAMPOLINE_BASE >> 12) as u8));
+        apic::send_ipi(apic_id, Delivery::Startup((TRAMPOLINE_BASE >> 12) as u8));
         delay_us(SIPI_DELAY_US);
         if online.load(Ordering::Acquire) {
             break;
@@ -131,18 +133,10 @@ pub fn start_ap(cpu: &'static Cpu, delay_us: fn(u64), now_us: fn() -> u64) -> St
     }
     while !online.load(Ordering::Acquire) {
         if now_us() - started > AP_ONLINE_TIMEOUT_US {
-            apic::send_ipi(cpu.apic_id, Delivery::Init);
+            apic::send_ipi(apic_id, Delivery::Init);
             return Started::TimedOut;
         }
         core::hint::spin_loop();
     }
     Started::Online(now_us() - started)
-}
-
-/// Where an AP enters Rust, on its own stack, interrupts off.
-extern "C" fn ap_entry(cpu: &'static Cpu) -> ! {
-    cpu.enter(); // its GDT, TSS, the IDT, GS base
-    apic::enable_this_cpu(); // its local APIC
-    assert_eq!(apic::id(), cpu.apic_id, "an AP started with another AP's parameters");
-    crate::ap_main(cpu, || ONLINE[cpu.index].store(true, Ordering::Release))
 }
