@@ -64,7 +64,7 @@ pub fn running_now() -> usize {
 
 /// The options of this run (`--n`, `--rounds`, `--seed`, ...).
 pub fn options() -> &'static spindle_shared::cmdline::Options {
-    crate::programs::options()
+    crate::cmdline::options()
 }
 
 /// Returns `x` unchanged, in a way the compiler cannot see through (for

@@ -13,10 +13,19 @@ use crate::{println, summary};
 /// Name of the fw_cfg file holding the command line.
 const FW_CFG_FILE: &str = "opt/spindle/cmdline";
 
-/// Reads and parses the command line. Without fw_cfg or without the file
-/// (an image booted by hand) the defaults apply. A bad command line ends the
-/// run here: `error: ...` on the console and a failure exit.
-pub fn load() -> Options {
+/// The options of this run, once [`load`] has read them.
+static OPTIONS: spin::Once<Options> = spin::Once::new();
+
+/// The options of this run (program, `--n`, `--seed`, ...).
+pub fn options() -> &'static Options {
+    OPTIONS.get().expect("cmdline::load ran at boot")
+}
+
+/// Reads and parses the command line, and keeps it for [`options`].
+/// Without fw_cfg or without the file (an image booted by hand) the
+/// defaults apply. A bad command line ends the run here: `error: ...` on
+/// the console and a failure exit.
+pub fn load() -> &'static Options {
     let mut buf = [0u8; MAX_LEN];
     let len = match FwCfg::probe().and_then(|mut fw| fw.read_file(FW_CFG_FILE, &mut buf)) {
         Some(len) => len,
@@ -29,7 +38,7 @@ pub fn load() -> Options {
     // reports it as too long instead of reading a truncated line.
     let line = if len > MAX_LEN { &[0u8; MAX_LEN + 1][..] } else { &buf[..len] };
     match cmdline::parse(line) {
-        Ok(options) => options,
+        Ok(options) => OPTIONS.call_once(|| options),
         Err(e) => refuse(format_args!("{e}")),
     }
 }

@@ -12,6 +12,7 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::arch::percpu;
 use crate::arch::serial::Uart;
 use crate::lock::{SpinLock, SpinLockGuard};
 
@@ -22,6 +23,17 @@ static QUIET: AtomicBool = AtomicBool::new(false);
 static STOPPED: AtomicBool = AtomicBool::new(false);
 /// Width the routine tag is padded to: fits `[cpu 15 r9999]` and a space.
 const TAG_WIDTH: usize = 15;
+
+/// Says which routine, on which core, is running here, if any: registered
+/// by the scheduler when it starts (the console sits below it).
+pub type Tagger = fn() -> Option<(u64, usize)>;
+static TAGGER: spin::Once<Tagger> = spin::Once::new();
+
+/// From now on lines printed by routines are tagged `[cpu C rN]` with what
+/// `running` says.
+pub fn tag_lines_with(running: Tagger) {
+    TAGGER.call_once(|| running);
+}
 
 /// Brings up COM1 and routes `log` to it.
 pub fn init() {
@@ -78,7 +90,8 @@ fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
     let mut out = TextWriter(uart);
     // Read with the console lock held (interrupts off): the routine cannot
     // move to another core between the tag and the text.
-    if let Some((routine, cpu)) = crate::sched::current_id().filter(|_| kind == Kind::Line) {
+    let running = TAGGER.get().and_then(|running| running());
+    if let Some((routine, cpu)) = running.filter(|_| kind == Kind::Line) {
         let mut tag = Counting(&mut out, 0);
         let _ = write!(tag, "[cpu {cpu} r{routine}]");
         let pad = TAG_WIDTH.saturating_sub(tag.1).max(1);
@@ -125,7 +138,7 @@ static HOLDER: AtomicUsize = AtomicUsize::new(0);
 
 /// This core's value in [`HOLDER`].
 fn holder_tag() -> usize {
-    if crate::cpu::entered() { crate::cpu::index() + 1 } else { 1 }
+    if percpu::entered() { percpu::index() + 1 } else { 1 }
 }
 
 /// The console lock, held; notes the holding core while it is.

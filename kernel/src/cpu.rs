@@ -47,7 +47,7 @@ pub fn create(index: usize, apic_id: u32) -> &'static Cpu {
     assert!(index < MAX, "more than {MAX} cores");
     // The interrupt stacks are made here, on the core that creates the Cpu:
     // the core it is for cannot allocate before it has entered it.
-    let ist_tops = arch::percpu::IST_SLOTS.map(|_| Stack::eager().expect("memory for the interrupt stacks").leak());
+    let ist_tops = arch::vectors::IST_SLOTS.map(|_| Stack::eager().expect("memory for the interrupt stacks").leak());
     alloc::boxed::Box::leak(alloc::boxed::Box::new(Cpu {
         arch: arch::percpu::ArchCpu::new(index, ist_tops),
         apic_id,
@@ -69,6 +69,7 @@ impl Cpu {
         // SAFETY: `arch` is the first field of this `#[repr(C)]` Cpu, and the
         // pointer is made from the whole Cpu, which is leaked (never freed).
         unsafe { arch::percpu::enter(self as *const Cpu as *const arch::percpu::ArchCpu) };
+        arch::idt::load();
         CPUS[self.index()].store(self as *const Cpu as *mut Cpu, Ordering::Release);
         COUNT.fetch_max(self.index() + 1, Ordering::AcqRel);
     }

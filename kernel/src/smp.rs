@@ -181,10 +181,3 @@ pub fn stop_others() {
         arch::send_stop(other.apic_id);
     }
 }
-
-/// The idle loop of a core with nothing to do: sleep until an interrupt.
-pub fn idle_forever() -> ! {
-    loop {
-        arch::cpu::wait_for_interrupt();
-    }
-}

@@ -1,11 +1,25 @@
-//! What the kernel does when a core is interrupted: the architecture's
-//! handlers decode the interrupt and call here.
+//! What the kernel does when a core is interrupted or faults: the
+//! architecture decodes the event and calls the handlers registered here.
+//!
+//! A page fault is either a routine's stack growing (this module owns that:
+//! a frame from the core's reserve, mapped by `mem::stack::grow`), a stack
+//! overflow, or a bug; every other exception ends the run.
 
-use crate::{sched, smp};
+use crate::arch::handlers::{Fault, Handlers, PageFault, set_handlers};
+use crate::mem::{frames, stack};
+use crate::panic::{Fatal, fatal};
+use crate::{cpu, sched, smp};
 
-/// Registers the handlers below with the architecture's interrupt entry.
+/// Registers the handlers below with the architecture.
 pub fn init() {
-    crate::arch::interrupt_entry::set_handlers(timer, wake, preempted);
+    set_handlers(Handlers {
+        timer,
+        wake,
+        preempt: preempted,
+        page_fault,
+        fault,
+        nmi: crate::panic::on_stop_request,
+    });
 }
 
 /// The core's timer fired. Returns whether the running routine must be
@@ -25,4 +39,34 @@ fn preempted() {
 fn wake() {
     sched::on_wake();
     smp::run_mailbox();
+}
+
+/// An exception no handler can recover from: ends the run.
+fn fault(f: Fault) -> ! {
+    fatal(Fatal::Exception { what: f.what, ip: f.ip, address: f.address, code: f.code })
+}
+
+/// A page fault: grows the routine stack it hit, or ends the run. On the
+/// page-fault interrupt stack, interrupts off; takes no lock it could be
+/// holding already (frames come from the core's reserve, or from the
+/// allocator only if this core is not inside it).
+fn page_fault(fault: PageFault) {
+    let from_reserve = || {
+        cpu::entered().then(|| cpu::current().fault_frames.take()).flatten().or_else(frames::allocate_in_fault)
+    };
+    let verdict = match x86_64::VirtAddr::try_new(fault.address) {
+        Ok(address) if fault.not_present => stack::grow(address, from_reserve),
+        _ => stack::Fault::NotAStack,
+    };
+    match verdict {
+        stack::Fault::Grown => {}
+        stack::Fault::Overflow => fatal(Fatal::StackOverflow { address: fault.address }),
+        stack::Fault::OutOfMemory => fatal(Fatal::OutOfMemory),
+        stack::Fault::NotAStack => fatal(Fatal::Exception {
+            what: "page fault",
+            ip: fault.ip,
+            address: Some(fault.address),
+            code: Some(fault.code),
+        }),
+    }
 }

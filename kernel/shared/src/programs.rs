@@ -1,28 +1,11 @@
 //! The programs Spindle can run, selected by name on the command line.
 //!
-//! The kernel matches on [`Program`] exhaustively, so a program listed here
-//! without an implementation does not compile. `kinds` lists the values the
-//! `kind=` option accepts for that program (empty: the program takes none).
-
-/// A runnable program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Program {
-    Hello,
-    MainExits,
-    Waitgroup,
-    ChannelWait,
-    Blocking,
-    StatusCheck,
-    Sieve,
-    Pingpong,
-    Fanout,
-    ParallelSum,
-    Fault,
-    Selfcheck,
-    Synccheck,
-    Bench,
-    Stress,
-}
+//! The table itself is `kernel/src/programs/list.rs`, read here for the
+//! names, descriptions and kinds (what `--list` prints and the parser
+//! accepts), and by the kernel for the modules that run them: one list, so
+//! that a program cannot be known to one side and not the other. `kinds`
+//! lists the values the `kind=` option accepts for a program (empty: it
+//! takes none).
 
 /// One row of the program table: what `--list` prints and the parser accepts.
 #[derive(Debug)]
@@ -32,75 +15,34 @@ pub struct ProgramInfo {
     pub about: &'static str,
     /// Values accepted by `kind=`; the first is the default.
     pub kinds: &'static [&'static str],
+    /// Written against the routine API alone, for people to read and run;
+    /// `false` for the kernel's own checks and benchmarks.
+    pub user: bool,
 }
 
-const fn row(program: Program, name: &'static str, about: &'static str) -> ProgramInfo {
-    ProgramInfo { program, name, about, kinds: &[] }
+/// Makes [`Program`] and [`PROGRAMS`] from the list (the kernel's side of
+/// the same macro makes the modules and the dispatch).
+macro_rules! programs {
+    (
+        user { $($uname:literal $uvariant:ident $umodule:ident: $uabout:literal, [$($ukind:literal),* $(,)?],)* }
+        internal { $($iname:literal $ivariant:ident $imodule:ident: $iabout:literal, [$($ikind:literal),* $(,)?],)* }
+    ) => {
+        /// A runnable program.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Program {
+            $($uvariant,)*
+            $($ivariant,)*
+        }
+
+        /// Every program, in the order `--list` shows them.
+        pub const PROGRAMS: &[ProgramInfo] = &[
+            $(ProgramInfo { program: Program::$uvariant, name: $uname, about: $uabout, kinds: &[$($ukind),*], user: true },)*
+            $(ProgramInfo { program: Program::$ivariant, name: $iname, about: $iabout, kinds: &[$($ikind),*], user: false },)*
+        ];
+    };
 }
 
-/// Every program, in the order `--list` shows them.
-pub const PROGRAMS: &[ProgramInfo] = &[
-    row(Program::Hello, "hello", "the default: 4 routines take turns (--cpus 1) or run at once (--cpus 4)"),
-    row(Program::MainExits, "main-exits", "main returns without waiting: its routines are cut off"),
-    row(Program::Waitgroup, "waitgroup", "main-exits fixed with a WaitGroup"),
-    row(Program::ChannelWait, "channel-wait", "main-exits fixed with a channel"),
-    row(Program::Blocking, "blocking", "on one core: sleeping or waiting lets others run; a busy loop is preempted"),
-    row(Program::StatusCheck, "status-check", "check links concurrently, report over a channel, re-check (--rounds N)"),
-    row(Program::Sieve, "sieve", "concurrent prime sieve: a chain of filter routines (--n primes, default 100)"),
-    row(Program::Pingpong, "pingpong", "two routines bounce a ball over unbuffered channels (--n round trips)"),
-    row(Program::Fanout, "fanout", "one producer, --n workers, results gathered"),
-    row(Program::ParallelSum, "parallel-sum", "the same sum on one core, then split over --cpus cores: the speedup"),
-    ProgramInfo {
-        program: Program::Bench,
-        name: "bench",
-        about: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, preempt, memory (--only NAME)",
-        kinds: &["all", "micro", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "preempt", "trace", "memory"],
-    },
-    row(Program::Stress, "stress", "a random mix of everything over 1000+ routines, checked (--seed, --n ms)"),
-    ProgramInfo {
-        program: Program::Fault,
-        name: "fault",
-        about: "fail on purpose, to show how each failure is reported (see kinds)",
-        kinds: &[
-            "panic",
-            "ap-panic",
-            "stack-overflow",
-            "page-fault",
-            "gp-fault",
-            "invalid-opcode",
-            "double-fault",
-            "oom",
-            "hang",
-            "panic-in-report",
-        ],
-    },
-    ProgramInfo {
-        program: Program::Selfcheck,
-        name: "selfcheck",
-        about: "scheduler checks the tests run, one per kind (interleave, parallel, preempt, ...)",
-        kinds: &[
-            "interleave",
-            "parallel",
-            "preempt",
-            "steal",
-            "spawn",
-            "abandon",
-            "deadlock",
-            "panic",
-            "stack-edge",
-            "exit-while-allocating",
-            "panic-while-allocating",
-            "unjoined-results",
-            "sleep-forever",
-        ],
-    },
-    ProgramInfo {
-        program: Program::Synccheck,
-        name: "synccheck",
-        about: "channel, select, WaitGroup, Mutex, Once and timer checks (kind=all, or a misuse)",
-        kinds: &["all", "send-closed", "close-twice", "waitgroup-negative", "deadlock"],
-    },
-];
+include!("../../src/programs/list.rs");
 
 /// The program `cargo run` starts when none is named.
 pub const DEFAULT_PROGRAM: Program = Program::Hello;

@@ -8,12 +8,13 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
+use spindle_shared::cmdline::MAX_CPUS;
 use x86_64::PhysAddr;
 
-use super::PAGE_SIZE;
+use crate::arch::paging::PAGE_SIZE;
 use crate::arch::paging::phys_to_virt;
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
-use crate::cpu;
+use crate::arch::percpu;
 use crate::lock::SpinLock;
 
 /// Frames below this address are never handed out (the AP trampoline is there).
@@ -101,11 +102,11 @@ impl Frames {
 }
 
 /// Cores taking or holding the allocator's lock (by core index).
-static TAKING: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+static TAKING: [AtomicBool; MAX_CPUS as usize] = [const { AtomicBool::new(false) }; MAX_CPUS as usize];
 
 /// The running core's `TAKING` flag; none before the per-core data is set up.
 fn taking_flag() -> Option<&'static AtomicBool> {
-    cpu::entered().then(|| &TAKING[cpu::index()])
+    percpu::entered().then(|| &TAKING[percpu::index()])
 }
 
 /// Runs `f` on the allocator under its lock, noting that this core holds it.

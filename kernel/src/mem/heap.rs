@@ -20,7 +20,7 @@ use core::ptr::NonNull;
 use talc::{OomHandler, Span, Talc};
 use x86_64::VirtAddr;
 
-use super::PAGE_SIZE;
+use crate::arch::paging::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
 use crate::panic::{Fatal, fatal, stop_path_blocked};
 use crate::lock::{SpinLock, SpinLockGuard};

@@ -23,8 +23,7 @@ use bootloader_api::BootInfo;
 use crate::arch::paging;
 use x86_64::VirtAddr;
 
-/// Size of a page and of a frame.
-pub const PAGE_SIZE: u64 = 4096;
+pub use crate::arch::paging::PAGE_SIZE;
 
 /// Brings up frames, paging, the heap and the stack region from what the
 /// bootloader reported.

@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use x86_64::{PhysAddr, VirtAddr};
 
-use super::PAGE_SIZE;
+use crate::arch::paging::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
 use crate::lock::SpinLock;
 

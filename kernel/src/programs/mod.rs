@@ -1,21 +1,52 @@
-//! The programs Spindle runs, one module each. Each is a `main` that runs as
-//! routine 1 and uses the kernel's routine API the way a Go program uses
-//! goroutines. The table of names and descriptions is
-//! `spindle_shared::programs` (the host lists it too).
+//! The programs Spindle runs. Each is a `main` that runs as routine 1.
+//!
+//! - `user/`: programs written against the routine API alone
+//!   (`crate::api`), the way a Go program uses goroutines: what people read
+//!   and run. They may not use `unsafe` (the module forbids it).
+//! - `internal/`: the kernel's own checks and benchmarks (`selfcheck`,
+//!   `synccheck`, `fault`, `stress`, `bench`), which reach into kernel
+//!   internals on purpose.
+//!
+//! # Adding a program
+//!
+//! 1. Write `user/NAME.rs` (or `internal/NAME.rs`) with a `pub fn main()`.
+//! 2. Add one entry to `list.rs`: its name, enum variant, module, a
+//!    one-line description and its kinds. That list makes the module
+//!    declaration, the `Program` variant, the dispatch below and the host's
+//!    `--list`, so nothing else needs touching in the kernel or the runner.
+//! 3. Add a row to the README's program table and a test in `tests/`
+//!    (`tests/layers.rs` fails if a program file is missing from the list,
+//!    or a user program from the README or the tests).
 
-mod bench;
-mod blocking;
-mod fanout;
-mod fault;
-mod hello;
-mod main_exits;
-mod parallel_sum;
-pub(crate) mod pingpong;
-mod selfcheck;
-mod sieve;
-mod status_check;
-mod stress;
-mod synccheck;
+/// The kernel's side of the program list (`list.rs`): the modules, and
+/// which `main` runs for each `Program`.
+macro_rules! programs {
+    (
+        user { $($uname:literal $uvariant:ident $umodule:ident: $uabout:literal, [$($ukind:literal),* $(,)?],)* }
+        internal { $($iname:literal $ivariant:ident $imodule:ident: $iabout:literal, [$($ikind:literal),* $(,)?],)* }
+    ) => {
+        /// Programs written against the routine API alone.
+        #[forbid(unsafe_code)]
+        pub mod user {
+            $(pub mod $umodule;)*
+        }
+
+        /// The kernel's own checks and benchmarks.
+        pub mod internal {
+            $(pub mod $imodule;)*
+        }
+
+        /// The `main` of `program`.
+        fn main_of(program: Program) -> fn() {
+            match program {
+                $(Program::$uvariant => user::$umodule::main,)*
+                $(Program::$ivariant => internal::$imodule::main,)*
+            }
+        }
+    };
+}
+
+include!("list.rs");
 
 use spindle_shared::cmdline::Options;
 use spindle_shared::programs::Program;
@@ -24,16 +55,9 @@ use spindle_shared::trace;
 use crate::cmdline::refuse;
 use crate::sched::{self, Settings};
 
-static OPTIONS: spin::Once<Options> = spin::Once::new();
-
-/// The options of this run.
-pub fn options() -> &'static Options {
-    OPTIONS.get().expect("programs::run stored the options")
-}
-
 /// Runs the program `options` names on the scheduler; does not return.
 /// `online` is how many cores came up.
-pub fn run(options: Options, online: usize) -> ! {
+pub fn run(options: &'static Options, online: usize) -> ! {
     let cpus = options.cpus.map_or(online, |c| c as usize);
     if cpus > online {
         refuse(format_args!(
@@ -46,27 +70,10 @@ pub fn run(options: Options, online: usize) -> ! {
         seed: options.seed,
         stats: options.stats,
     };
-    let main = match options.program {
-        Program::Hello => hello::main,
-        Program::MainExits => main_exits::main_exits,
-        Program::Waitgroup => main_exits::waitgroup,
-        Program::ChannelWait => main_exits::channel_wait,
-        Program::Blocking => blocking::main,
-        Program::StatusCheck => status_check::main,
-        Program::Sieve => sieve::main,
-        Program::Pingpong => pingpong::main,
-        Program::Fanout => fanout::main,
-        Program::ParallelSum => parallel_sum::main,
-        Program::Fault => fault::main,
-        Program::Selfcheck => selfcheck::main,
-        Program::Synccheck => synccheck::main,
-        Program::Bench => bench::main,
-        Program::Stress => stress::main,
-    };
+    let main = main_of(options.program);
     if options.trace {
         let events = options.trace_buf.map_or(trace::DEFAULT_BUFFER_EVENTS, |n| n as usize);
         crate::trace::start(cpus, events);
     }
-    OPTIONS.call_once(|| options);
     sched::start(settings, main)
 }

@@ -126,6 +126,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
         core.sched.rng.set(seed | 1);
     }
     START_NS.store(crate::time::now(), Ordering::Relaxed);
+    crate::console::tag_lines_with(current_id);
     let were_enabled = disable_interrupts();
     let routine = run::spawn(move || main(), false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
@@ -144,7 +145,14 @@ pub fn enter_from_ap() -> ! {
     while !STARTED.load(Ordering::Acquire) {
         crate::arch::cpu::wait_for_interrupt();
     }
-    if index < active_cores() { run::run_this_core() } else { crate::smp::idle_forever() }
+    if index < active_cores() {
+        run::run_this_core()
+    }
+    // Not one of the cores that run routines: halted for good (interrupts
+    // on, so that the stop NMI and stray wake-ups are still taken).
+    loop {
+        crate::arch::cpu::wait_for_interrupt();
+    }
 }
 
 /// Whether the running core executes routines now.

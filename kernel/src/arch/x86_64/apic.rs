@@ -12,7 +12,7 @@ use x86_64::registers::model_specific::Msr;
 use x86_64::PhysAddr;
 
 use super::cpu::{disable_interrupts, restore_interrupts};
-use super::idt::{PIC_VECTORS, SPURIOUS_VECTOR};
+use super::vectors::{PIC_VECTORS, SPURIOUS_VECTOR};
 use super::paging;
 
 const ID: u32 = 0x20;

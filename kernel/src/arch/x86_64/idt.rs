@@ -1,28 +1,17 @@
 //! The interrupt descriptor table, shared by all cores, and the entry points
 //! of exceptions and interrupts.
 //!
-//! Handlers here only decode what the CPU gives them; what to do about it is
-//! decided elsewhere: faults go to `crate::panic::fatal`; the timer and the
-//! wake-up IPI enter through `interrupt_entry`, which calls the handlers the
-//! kernel registered.
+//! Handlers here only decode what the CPU gives them and pass it to the
+//! handlers the kernel registered (`handlers`): a fault becomes a `Fault` or
+//! a `PageFault`; the timer and the wake-up IPI enter through
+//! `interrupt_entry`.
 
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
+use super::handlers::{Fault, PageFault, handlers};
 use super::interrupt_entry::{timer_entry, wake_entry};
-use super::percpu::{DOUBLE_FAULT_IST, INTERRUPT_IST, NMI_IST, PAGE_FAULT_IST};
-use crate::mem::{frames, stack};
-use crate::panic::{Fatal, fatal};
-
-/// The local APIC timer.
-pub const TIMER_VECTOR: u8 = 0x20;
-/// Inter-processor interrupt that wakes a halted core and runs its mailbox.
-pub const WAKE_VECTOR: u8 = 0x21;
-/// Where the legacy 8259 PICs are remapped to (they stay masked; only their
-/// spurious interrupts can arrive).
-pub const PIC_VECTORS: u8 = 0xE0;
-/// The local APIC's spurious-interrupt vector.
-pub const SPURIOUS_VECTOR: u8 = 0xFF;
+use super::vectors::*;
 
 static IDT: spin::Lazy<InterruptDescriptorTable> = spin::Lazy::new(|| {
     let mut idt = InterruptDescriptorTable::new();
@@ -64,7 +53,7 @@ pub fn load() {
 }
 
 fn fault(what: &'static str, frame: &InterruptStackFrame, address: Option<u64>, code: Option<u64>) -> ! {
-    fatal(Fatal::Exception { what, ip: frame.instruction_pointer.as_u64(), address, code })
+    (handlers().fault)(Fault { what, ip: frame.instruction_pointer.as_u64(), address, code })
 }
 
 extern "x86-interrupt" fn divide_error(frame: InterruptStackFrame) {
@@ -104,28 +93,16 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -
 }
 
 extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
-    let address = Cr2::read_raw();
-    let from_reserve = || {
-        crate::cpu::entered()
-            .then(|| crate::cpu::current().fault_frames.take())
-            .flatten()
-            .or_else(frames::allocate_in_fault)
-    };
-    let not_present = !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION);
-    let verdict = match x86_64::VirtAddr::try_new(address) {
-        Ok(addr) if not_present => stack::grow(addr, from_reserve),
-        _ => stack::Fault::NotAStack,
-    };
-    match verdict {
-        stack::Fault::Grown => {}
-        stack::Fault::Overflow => fatal(Fatal::StackOverflow { address }),
-        stack::Fault::OutOfMemory => fatal(Fatal::OutOfMemory),
-        stack::Fault::NotAStack => fault("page fault", &frame, Some(address), Some(code.bits())),
-    }
+    (handlers().page_fault)(PageFault {
+        address: Cr2::read_raw(),
+        not_present: !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION),
+        ip: frame.instruction_pointer.as_u64(),
+        code: code.bits(),
+    })
 }
 
 extern "x86-interrupt" fn nmi(_frame: InterruptStackFrame) {
-    crate::panic::on_stop_request()
+    (handlers().nmi)()
 }
 
 extern "x86-interrupt" fn pic_spurious(_frame: InterruptStackFrame) {

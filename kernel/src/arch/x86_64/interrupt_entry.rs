@@ -35,6 +35,7 @@ use core::sync::atomic::Ordering;
 use x86_64::VirtAddr;
 use x86_64::registers::rflags::RFlags;
 
+use super::handlers::{HANDLERS, handlers};
 use super::{apic, percpu};
 
 /// What the CPU pushes when it takes an interrupt (no error code), lowest
@@ -46,25 +47,6 @@ pub struct InterruptFrame {
     pub rflags: u64,
     pub rsp: u64,
     pub ss: u64,
-}
-
-/// What the interrupt entry points call: the kernel's handlers, set once at
-/// start-up by [`set_handlers`] (the architecture does not know the kernel).
-struct Handlers {
-    /// The timer fired; returns whether the running routine must be preempted.
-    timer: fn() -> bool,
-    /// The wake-up IPI arrived.
-    wake: fn(),
-    /// Runs on a diverted routine's own stack: switch away, return when resumed.
-    preempt: fn(),
-}
-
-static HANDLERS: spin::Once<Handlers> = spin::Once::new();
-
-/// Registers the kernel's interrupt handlers. Before this, the timer and
-/// wake-up interrupts are acknowledged and otherwise ignored.
-pub fn set_handlers(timer: fn() -> bool, wake: fn(), preempt: fn()) {
-    HANDLERS.call_once(|| Handlers { timer, wake, preempt });
 }
 
 /// Saves the registers a called function may clobber (System V: rax, rcx,
@@ -158,6 +140,5 @@ unsafe extern "C" fn preempted_entry() {
 }
 
 extern "C" fn call_preempt() {
-    let handlers = HANDLERS.get().expect("a routine is only diverted once the handlers are set");
-    (handlers.preempt)();
+    (handlers().preempt)();
 }

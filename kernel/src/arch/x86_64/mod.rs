@@ -7,7 +7,8 @@
 //! | `apic` | local APIC: IPIs, timer registers, EOI; masks the 8259 PICs |
 //! | `cpu` | the interrupt flag, halting |
 //! | `fw_cfg` | QEMU's firmware configuration device (the command line) |
-//! | `idt` | interrupt vectors and the exception handlers |
+//! | `handlers` | the kernel's interrupt and exception handlers, registered at start-up |
+//! | `idt` | the interrupt descriptor table; exceptions decoded for the kernel |
 //! | `interrupt_entry` | timer and wake-up interrupt entry, on their own stack; preempting a routine |
 //! | `paging` | the kernel's page tables |
 //! | `percpu` | GS base, per-core GDT and TSS with interrupt stacks |
@@ -17,12 +18,14 @@
 //! | `switch` | the context switch |
 //! | `timer` | the per-core timer: TSC-deadline or calibrated one-shot |
 //! | `tsc` | the time-stamp counter and its frequency |
+//! | `vectors` | interrupt vectors and interrupt-stack slots |
 
 pub mod acpi;
 pub mod ap_boot;
 pub mod apic;
 pub mod cpu;
 pub mod fw_cfg;
+pub mod handlers;
 pub mod idt;
 pub mod interrupt_entry;
 pub mod paging;
@@ -33,12 +36,13 @@ pub mod serial;
 pub mod switch;
 pub mod timer;
 pub mod tsc;
+pub mod vectors;
 
 core::arch::global_asm!(include_str!("trampoline.s"), options(att_syntax));
 
 /// Sends the wake-up interrupt to the core with APIC id `apic_id`.
 pub fn send_wake(apic_id: u32) {
-    apic::send_ipi(apic_id, apic::Delivery::Fixed(idt::WAKE_VECTOR));
+    apic::send_ipi(apic_id, apic::Delivery::Fixed(vectors::WAKE_VECTOR));
 }
 
 /// Sends a non-maskable interrupt to the core with APIC id `apic_id`: it gets

@@ -21,6 +21,9 @@ use x86_64::{PhysAddr, VirtAddr};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
+/// Size of a page and of a frame.
+pub const PAGE_SIZE: u64 = 4096;
+
 /// Flags for kernel data: present, writable, never executed.
 pub const DATA: PageTableFlags = PageTableFlags::PRESENT
     .union(PageTableFlags::WRITABLE)

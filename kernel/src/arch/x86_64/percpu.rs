@@ -23,23 +23,8 @@ use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
 
-use super::idt;
 use super::timer::CoreTimer;
-
-/// IST slot (0-based, as the TSS array) of the double-fault handler's stack.
-pub const DOUBLE_FAULT_IST: u16 = 0;
-/// IST slot of the NMI handler's stack (NMIs stop cores on panic).
-pub const NMI_IST: u16 = 1;
-/// IST slot of the page-fault handler's stack: a fault that grows a routine's
-/// stack cannot push its frame onto that same, unmapped, stack.
-pub const PAGE_FAULT_IST: u16 = 2;
-/// IST slot of the timer and wake-up interrupts: their frame must not be
-/// pushed onto a routine's stack, which may not have grown that far yet
-/// (see `interrupt_entry`).
-pub const INTERRUPT_IST: u16 = 3;
-
-/// Every IST slot the kernel uses, in the order `enter` takes their stacks.
-pub const IST_SLOTS: [u16; 4] = [DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST, INTERRUPT_IST];
+use super::vectors::IST_SLOTS;
 
 /// Set once the bootstrap core has entered its state; application cores
 /// enter theirs before running anything else.
@@ -89,8 +74,9 @@ impl ArchCpu {
     }
 }
 
-/// Makes `cpu` the running core's own: loads its GDT and TSS and the shared
-/// IDT, and points GS base at it. Once per core, by that core.
+/// Makes `cpu` the running core's own: loads its GDT and TSS and points GS
+/// base at it. Once per core, by that core, before it loads the IDT (whose
+/// interrupt stacks are in the TSS).
 ///
 /// # Safety
 /// `cpu` points at the first field of the kernel's `#[repr(C)]` per-core
@@ -117,7 +103,6 @@ pub unsafe fn enter(cpu: *const ArchCpu) {
         ES::set_reg(data);
         load_tss(tss_selector);
     }
-    idt::load();
     if arch.index == 0 {
         BOOTSTRAP_ENTERED.store(true, Ordering::Release);
     }

@@ -5,7 +5,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::apic::{self, timer};
-use super::idt::TIMER_VECTOR;
+use super::vectors::TIMER_VECTOR;
 use super::tsc;
 
 /// How long each core measures its APIC timer against the TSC, in ms.

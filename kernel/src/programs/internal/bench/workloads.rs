@@ -5,7 +5,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::{Figures, REPS, repeat, scaled, time_ns};
+use super::figures::{Figures, REPS, repeat, scaled, time_ns};
 use crate::api::*;
 
 /// Routines per spawn batch (Go: 100,000).

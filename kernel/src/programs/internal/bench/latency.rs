@@ -7,8 +7,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
 use super::workloads::BareRally;
-use crate::programs::pingpong;
-use super::{Figures, REPS, median, scaled, time_ns};
+use crate::programs::user::pingpong;
+use super::figures::{Figures, REPS, median, scaled, time_ns};
 use crate::api::*;
 use crate::{sched, smp, trace};
 

@@ -1,7 +1,7 @@
 //! Memory per parked routine: how many routines can be alive, parked on a
 //! channel, at once, and what each costs in physical memory.
 
-use super::Figures;
+use super::figures::Figures;
 use crate::api::*;
 use crate::mem::{PAGE_SIZE, frames};
 

@@ -5,7 +5,7 @@
 //! a panic whose report fails in turn.
 //! Each fault happens inside a routine, as a bug in a program would.
 
-use super::options;
+use crate::cmdline::options;
 use crate::api::*;
 use crate::arch::{self, provoke};
 use crate::{cpu, smp};

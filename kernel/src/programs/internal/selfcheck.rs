@@ -6,7 +6,7 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::options;
+use crate::cmdline::options;
 use crate::sched::{self, JoinHandle, active_cores, go, running_now, yield_now};
 use crate::lock::SpinLock;
 use crate::{println, summary, time};
