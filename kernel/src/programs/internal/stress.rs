@@ -91,11 +91,21 @@ impl World {
     }
     /// Starts a routine counted in `spawned`/`finished`.
     fn go(self: &Arc<World>, f: impl FnOnce(&Arc<World>) + Send + 'static) -> JoinHandle<()> {
+        self.go_in(None, f)
+    }
+
+    /// Starts a routine counted in `spawned`/`finished` that marks `group`
+    /// done once it is counted as finished: whoever waits on the group may
+    /// end the run at once, and must not find it still uncounted.
+    fn go_in(self: &Arc<World>, group: Option<WaitGroup>, f: impl FnOnce(&Arc<World>) + Send + 'static) -> JoinHandle<()> {
         self.spawned.fetch_add(1, Ordering::Relaxed);
         let world = self.clone();
         go(move || {
             f(&world);
             world.finished.fetch_add(1, Ordering::Relaxed);
+            if let Some(group) = group {
+                group.done();
+            }
         })
     }
 }
@@ -218,12 +228,8 @@ fn worker(world: &Arc<World>, id: u64, depth: u32) {
             }
             _ if depth < 2 => {
                 wg.add(1);
-                let wg = wg.clone();
                 let child = id * 16 + rng.below(16);
-                drop(world.go(move |w| {
-                    worker(w, child, depth + 1);
-                    wg.done();
-                }));
+                drop(world.go_in(Some(wg.clone()), move |w| worker(w, child, depth + 1)));
             }
             _ => yield_now(),
         }
