@@ -27,8 +27,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("boot", &["main"]),
 ];
 
-/// Files any layer may call: the fatal-error path.
-const FATAL_PATH: &[&str] = &["panic"];
+/// Files any layer may call: the fatal-error path (and the stop path it
+/// shares with the other ways a run ends).
+const FATAL_PATH: &[&str] = &["panic", "stop"];
 
 /// The one cycle allowed: a core's state (`cpu`) holds its scheduler and
 /// trace buffer, which reach their core through it.

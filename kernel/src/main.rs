@@ -22,6 +22,7 @@ mod panic;
 mod programs;
 mod sched;
 mod smp;
+mod stop;
 mod sync;
 mod time;
 mod trace;

@@ -18,7 +18,7 @@ pub fn init() {
         preempt: preempted,
         page_fault,
         fault,
-        nmi: crate::panic::on_stop_request,
+        nmi: crate::stop::on_stop_request,
     });
 }
 

@@ -22,7 +22,8 @@ use x86_64::VirtAddr;
 
 use crate::arch::paging::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
-use crate::panic::{Fatal, fatal, stop_path_blocked};
+use crate::panic::{Fatal, fatal};
+use crate::stop::stop_path_blocked;
 use crate::lock::{SpinLock, SpinLockGuard};
 
 /// Smallest growth of the heap, in bytes.
@@ -76,7 +77,7 @@ struct Heap(SpinLock<Talc<Grow>>);
 impl Heap {
     /// The heap, locked; `None` on the stop path when another core holds it.
     fn lock(&self) -> Option<SpinLockGuard<'_, Talc<Grow>>> {
-        if crate::panic::on_stop_path() { self.0.try_lock() } else { Some(self.0.lock()) }
+        if crate::stop::on_stop_path() { self.0.try_lock() } else { Some(self.0.lock()) }
     }
 
     /// The heap, locked, or the end of the run if it cannot be had.

@@ -9,8 +9,7 @@ use spindle_shared::exit::GuestExit;
 use super::percore::CoreSched;
 use super::routine::{self, State};
 use super::{START_NS, active_cores};
-use crate::arch::qemu_exit::exit_qemu;
-use crate::panic::stop_the_machine;
+use crate::stop::{end_run, stop_the_machine};
 use crate::{console, cpu, summary, time};
 
 static STATS: AtomicBool = AtomicBool::new(false);
@@ -64,8 +63,7 @@ pub fn main_returned() -> ! {
     if STATS.load(Ordering::Relaxed) {
         print_stats();
     }
-    crate::trace::dump();
-    exit_qemu(GuestExit::Success)
+    end_run(GuestExit::Success)
 }
 
 /// Where the routines other than main were when the machine stopped.
@@ -149,6 +147,5 @@ pub fn deadlock() -> ! {
     for r in routine::all_live().filter(|r| r.state() == State::Parked) {
         console::write_report(format_args!("  routine {} [{}]\n", r.id, r.wait_reason.get().name()));
     }
-    crate::trace::dump();
-    exit_qemu(GuestExit::Failure)
+    end_run(GuestExit::Failure)
 }
