@@ -35,7 +35,7 @@ fn deliberate_panic_prints_message_and_location_and_fails() {
     expect_outcome(&report, Outcome::Failure);
     expect_line(
         &report,
-        "panic: deliberate panic (program fault, kind=panic) [routine 1 on cpu 0] at kernel/src/programs/fault.rs:",
+        "panic: deliberate panic (program fault, kind=panic) [routine 1 on cpu 0] at kernel/src/programs/internal/fault.rs:",
     );
 }
 

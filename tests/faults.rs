@@ -147,7 +147,7 @@ fn a_failure_while_the_run_ends_is_reported_and_ends_the_run() {
         &report,
         "fatal error while ending the run [routine 1 on cpu ",
     );
-    expect_line(&report, "]: panic: the report's own message failed (program fault, kind=panic-in-report) at kernel/src/programs/fault.rs:");
+    expect_line(&report, "]: panic: the report's own message failed (program fault, kind=panic-in-report) at kernel/src/programs/internal/fault.rs:");
 }
 
 /// The run ends (main returns, or panics) while every other core allocates

@@ -56,7 +56,7 @@ fn panic_on_an_application_processor_stops_the_machine_and_names_the_core() {
     expect_outcome(&report, Outcome::Failure);
     expect_line(
         &report,
-        "panic: deliberate panic on an application processor (program fault, kind=ap-panic) [cpu 3] at kernel/src/programs/fault.rs:",
+        "panic: deliberate panic on an application processor (program fault, kind=ap-panic) [cpu 3] at kernel/src/programs/internal/fault.rs:",
     );
     let panics = report.console.iter().filter(|l| l.starts_with("panic:")).count();
     assert_eq!(panics, 1, "one report only; console:\n{}", report.text());

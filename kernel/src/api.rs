@@ -59,7 +59,7 @@ pub const fn ms(n: u64) -> Duration {
 
 /// How many routines are running on a core at this instant (a snapshot).
 pub fn running_now() -> usize {
-    crate::sched::running_now().len()
+    crate::sched::stats::running_now().len()
 }
 
 /// The options of this run (`--n`, `--rounds`, `--seed`, ...).

@@ -38,7 +38,7 @@ pub fn fatal(fatal: Fatal) -> ! {
             "fatal error: stack overflow in {Place} (guard page hit at {address:#x})\n"
         )),
         Fatal::OutOfMemory => {
-            let t = crate::sched::counters();
+            let t = crate::sched::stats::totals();
             console::write_report(format_args!(
                 "fatal error: out of memory [{Place}]: {} routines live ({} spawned, {} finished)\n",
                 t.spawned.saturating_sub(t.finished),

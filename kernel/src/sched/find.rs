@@ -21,7 +21,7 @@ use spindle_shared::runq::{CAPACITY, Spill};
 use super::percore::{CoreCounters, CoreSched};
 use super::queue::RoutineQueue;
 use super::routine::Routine;
-use super::{active_cores, report, timers};
+use super::{active_cores, end_of_run, timers};
 use crate::arch;
 use crate::cpu;
 use crate::lock::SpinLock;
@@ -268,7 +268,7 @@ fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
         // Pending first, then IDLE: a core whose timer fires leaves IDLE
         // before the timer stops counting as pending.
         if timers::PENDING.load(Ordering::SeqCst) == 0 && IDLE.load(Ordering::SeqCst) == active_mask() {
-            report::deadlock();
+            end_of_run::deadlock();
         }
     }
     let slept = time::now();

@@ -44,37 +44,58 @@
 //! new stack ([`crate::arch::switch`]). What must happen to the routine that
 //! left (requeue it, release the lock it parked under, recycle its stack)
 //! cannot happen before its registers are saved, or another core could pick
-//! it up while it is still running; so it is recorded in the core's `then`
-//! and done by whichever context runs next ([`run::finish_switch`]).
+//! it up while it is still running; so it is recorded in the core's
+//! post-switch action ([`schedule::PostSwitch`]) and done by whichever
+//! context runs next ([`schedule::finish_switch`]).
 //!
 //! Each core also has an idle context on its own kernel stack, where it looks
 //! for work and halts; a routine that gives up the core with nothing else
 //! runnable locally switches there.
 //!
+//! # Reading order
+//!
+//! 1. [`start`] (here): main becomes routine 1 and every core enters
+//!    2. `schedule::scheduler_loop`, which asks
+//!    3. `find::find_work` for a routine (local, global, stolen, or halt),
+//!    4. switches to it (`schedule::switch_into`), and the routine, once
+//!       switched in, first runs
+//!    5. `schedule::finish_switch`, the post-switch action of whoever left.
+//!
+//! Yield, park and exit differ only in that action: a yielding routine is
+//! put back in the run queue, a parking one has the lock it parked under
+//! released (so a waker finds it switched out), and an exiting one has its
+//! stack recycled once nobody holds a handle to it.
+//!
 //! | file | what |
 //! |---|---|
-//! | `routine.rs` | control blocks at the top of each stack, join handles |
+//! | `schedule.rs` | each core's loop; switching; the post-switch action; yield, park, wake |
+//! | `find.rs` | finding work: local, global, stealing, halting, waking cores |
+//! | `routine.rs` | control blocks at the top of each stack; spawning, entry and exit |
+//! | `join.rs` | `go`'s join handles, and who drops an untaken result |
 //! | `percore.rs` | a core's scheduler state and counters |
 //! | `queue.rs` | intrusive FIFO (global queue, wait queues) |
-//! | `run.rs` | switching, the per-core loop, preemption, routine entry and exit |
-//! | `find.rs` | finding work: local, global, stealing, halting, waking cores |
+//! | `preempt.rs` | the time slice: the timer's decision, preempting a routine |
 //! | `timers.rs` | sleep and timed callbacks |
-//! | `report.rs` | the exit summary, the deadlock report, `--stats` |
+//! | `stats.rs` | counters and statistics (`stats`) |
+//! | `end_of_run.rs` | how a run ends: the exit summary, the deadlock report |
 
+mod end_of_run;
 mod find;
+mod join;
 mod percore;
+mod preempt;
 mod queue;
-mod report;
 mod routine;
-mod run;
+mod schedule;
+pub mod stats;
 pub mod timers;
 
-use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 pub use percore::CoreSched;
 pub use queue::RoutineQueue;
-pub use routine::{JoinHandle, Routine, RoutineId, Wait};
+pub use join::{JoinHandle, go};
+pub use routine::{Routine, RoutineId, Wait};
 
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::cpu;
@@ -119,7 +140,7 @@ pub fn active_cores() -> usize {
 pub fn start(settings: Settings, main: fn()) -> ! {
     ACTIVE.store(settings.cpus, Ordering::Relaxed);
     SLICE_NS.store(settings.slice_ns, Ordering::Relaxed);
-    report::set_stats(settings.stats);
+    stats::set_stats(settings.stats);
     for core in cpu::all() {
         // Distinct, non-zero seeds per core (xorshift must not start at 0).
         let seed = settings.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (core.index() as u64 + 1);
@@ -128,14 +149,14 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     START_NS.store(crate::time::now(), Ordering::Relaxed);
     crate::console::tag_lines_with(current_id);
     let were_enabled = disable_interrupts();
-    let routine = run::spawn(move || main(), false);
+    let routine = routine::spawn(move || main(), false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
     STARTED.store(true, Ordering::Release);
     for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus) {
         crate::arch::send_wake(core.apic_id);
     }
     restore_interrupts(were_enabled);
-    run::run_this_core()
+    schedule::scheduler_loop()
 }
 
 /// Where an application processor goes once it is ready: run routines if it
@@ -146,7 +167,7 @@ pub fn enter_from_ap() -> ! {
         crate::arch::cpu::wait_for_interrupt();
     }
     if index < active_cores() {
-        run::run_this_core()
+        schedule::scheduler_loop()
     }
     // Not one of the cores that run routines: halted for good (interrupts
     // on, so that the stop NMI and stray wake-ups are still taken).
@@ -160,55 +181,11 @@ pub fn running_here() -> bool {
     STARTED.load(Ordering::Acquire) && cpu::entered() && cpu::index() < active_cores()
 }
 
-/// Starts a routine running `f` and returns a handle to join it.
-pub fn go<F, T>(f: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let were_enabled = disable_interrupts();
-    let (_, routine) = run::spawn(f, true);
-    restore_interrupts(were_enabled);
-    JoinHandle { routine, _result: PhantomData }
-}
-
-impl<T> JoinHandle<T> {
-    /// Waits for the routine to return and gives its result.
-    pub fn join(self) -> T {
-        // SAFETY: the handle keeps the control block alive.
-        let routine = unsafe { &*self.routine };
-        let mut join = routine.join.lock();
-        if !join.done {
-            join.waiter = current_locked();
-            park(join, Wait::JOIN);
-        } else {
-            drop(join);
-        }
-        self.take_result()
-        // Dropping self releases the handle's reference.
-    }
-}
-
-impl<T> Drop for JoinHandle<T> {
-    fn drop(&mut self) {
-        // An unjoined result is dropped here, by the routine dropping the
-        // handle, or by the routine that made it if it has not returned yet.
-        self.detach();
-        Routine::release(self.routine, |stack| {
-            // Only the last owner gets here: the core's cache wants
-            // interrupts off (it is per-core state).
-            let were_enabled = disable_interrupts();
-            this_core().cache_stack(stack);
-            restore_interrupts(were_enabled);
-        });
-    }
-}
-
 /// Lets other routines run: the current one goes to the back of its core's
 /// queue (Go's `runtime.Gosched`). Returns at once if nothing else is runnable.
 pub fn yield_now() {
     let were_enabled = disable_interrupts();
-    run::yield_core();
+    schedule::yield_core();
     restore_interrupts(were_enabled);
 }
 
@@ -265,7 +242,7 @@ pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
 /// by hand (`select` holds several): once the routine's registers are saved,
 /// the next context calls `unlock(arg)`. Interrupts must be off.
 pub fn park_unlocking(reason: Wait, arg: *const (), unlock: unsafe fn(*const ())) {
-    run::park_current(reason, arg, unlock);
+    schedule::park_current(reason, arg, unlock);
 }
 
 /// A pseudo-random number from the running core's generator (seeded by
@@ -282,36 +259,8 @@ pub fn random() -> u64 {
 /// runs as soon as the waker gives it up.
 pub fn ready(routine: *mut Routine) {
     let were_enabled = disable_interrupts();
-    run::make_ready(routine);
+    schedule::make_ready(routine);
     restore_interrupts(were_enabled);
-}
-
-/// Scheduler counters of the running routine: (times switched in, times preempted).
-pub fn my_counters() -> (u64, u64) {
-    let routine = current();
-    assert!(!routine.is_null(), "my_counters outside a routine");
-    // SAFETY: the running routine is alive.
-    let r = unsafe { &*routine };
-    (r.switches.load(Ordering::Relaxed), r.preemptions.load(Ordering::Relaxed))
-}
-
-/// Totals of the per-core counters so far.
-pub fn counters() -> report::Totals {
-    report::totals()
-}
-
-/// Preemption latencies (ns past the end of the slice) recorded on every
-/// active core: the most recent samples, and how many were taken in all.
-pub fn preemption_lateness() -> (alloc::vec::Vec<u32>, u64) {
-    let mut samples = alloc::vec::Vec::new();
-    let mut taken = 0;
-    for core in (0..active_cores()).filter_map(cpu::get) {
-        let n = core.sched.lateness_count.load(Ordering::Acquire);
-        taken += n;
-        let kept = (n as usize).min(percore::LATENESS_SAMPLES);
-        samples.extend(core.sched.lateness[..kept].iter().map(|sample| sample.load(Ordering::Relaxed)));
-    }
-    (samples, taken)
 }
 
 /// Sets the time slice for routines switched in from now on.
@@ -328,7 +277,7 @@ pub fn slice_ns() -> u64 {
 /// re-arm. Returns whether the running routine has used up its slice; the
 /// interrupt then returns into [`preempt_current`] on the routine's stack.
 pub fn on_timer() -> bool {
-    running_here() && run::on_timer()
+    running_here() && preempt::on_timer()
 }
 
 /// Preempts the running routine, which the timer interrupt found had used
@@ -336,7 +285,7 @@ pub fn on_timer() -> bool {
 /// else. On the routine's own stack, interrupts off; returns when the
 /// routine is switched back in.
 pub fn preempt_current() {
-    run::preempt_current();
+    preempt::preempt_current();
 }
 
 /// The wake-up interrupt.
@@ -347,17 +296,3 @@ pub fn on_wake() {
     }
 }
 
-/// What runs on each active core at this instant: `(cpu, routine id)` for
-/// every core running a routine. A snapshot, for programs that want to show
-/// parallelism; ids read as a routine exits may be stale.
-pub fn running_now() -> alloc::vec::Vec<(usize, RoutineId)> {
-    (0..active_cores())
-        .filter_map(cpu::get)
-        .filter_map(|c| {
-            let routine = c.sched.current.load(Ordering::Relaxed);
-            // SAFETY: control blocks live at the top of stacks, which stay
-            // mapped for ever; a recycled one still holds some routine's id.
-            (!routine.is_null()).then(|| (c.index(), unsafe { (*routine).id }))
-        })
-        .collect()
-}

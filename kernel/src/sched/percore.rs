@@ -11,6 +11,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use spindle_shared::runq::RunQueue;
 
 use super::routine::Routine;
+use super::schedule::PostSwitch;
 use super::timers::TimerQueue;
 use crate::mem::stack::Stack;
 use crate::lock::SpinLock;
@@ -22,22 +23,6 @@ pub const STACK_CACHE: usize = 256;
 /// Preemption latencies a core remembers (the most recent ones): the
 /// preemption benchmark takes about 300 per core, so 512 keeps them all.
 pub const LATENESS_SAMPLES: usize = 512;
-
-/// What the next context must do for the routine that just switched away
-/// (it cannot do it itself: it was still running on its stack).
-#[derive(Clone, Copy)]
-pub enum Then {
-    /// Nothing (the previous context was the idle loop, or is gone).
-    Nothing,
-    /// Put it back in this core's run queue (yield).
-    Requeue(*mut Routine),
-    /// Put it in the global queue (preemption, as Go does).
-    RequeueGlobal(*mut Routine),
-    /// It parked: release the lock it parked under.
-    Unlock(*const (), unsafe fn(*const ())),
-    /// It exited: drop its reference (maybe recycling its stack).
-    Release(*mut Routine),
-}
 
 /// Scheduler counters of one core.
 #[derive(Default)]
@@ -71,7 +56,7 @@ pub struct CoreSched {
     /// Saved stack pointer of the core's idle loop while a routine runs.
     pub idle_context: UnsafeCell<usize>,
     /// What the next context does for the one that just left.
-    pub then: Cell<Then>,
+    pub post_switch: Cell<PostSwitch>,
     /// When the current time slice began (ns); runnext routines inherit it.
     pub slice_start: Cell<u64>,
     /// Scheduling decisions left before the global queue is looked at
@@ -108,7 +93,7 @@ impl CoreSched {
             runq: RunQueue::new(),
             current: AtomicPtr::new(core::ptr::null_mut()),
             idle_context: UnsafeCell::new(0),
-            then: Cell::new(Then::Nothing),
+            post_switch: Cell::new(PostSwitch::Nothing),
             slice_start: Cell::new(0),
             schedtick: Cell::new(0),
             rng: Cell::new(0),

@@ -10,12 +10,22 @@
 //! and nobody holds a [`JoinHandle`] to it: `refs` counts those two owners.
 
 use core::cell::{Cell, UnsafeCell};
-use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-use crate::mem::stack::Stack;
+use spindle_shared::trace::{Kind, StopReason};
+
+use super::percore::CoreCounters;
+use super::schedule::{PostSwitch, finish_switch, id_of, make_ready, switch_away};
+use super::join::JoinState;
+use super::{MAIN_ROUTINE, NEXT_ID, end_of_run, find, this_core};
+use crate::arch::cpu::{disable_interrupts, enable_interrupts};
+use crate::arch::switch::new_context;
 use crate::lock::SpinLock;
+use crate::mem::frames;
+use crate::mem::stack::Stack;
+use crate::panic::{Fatal, fatal};
+use crate::{cpu, trace};
 
 /// Marks a stack slot whose top holds a routine's control block.
 const MAGIC: u64 = 0x5350_494e_444c_4521; // "SPINDLE!"
@@ -75,24 +85,6 @@ impl Wait {
     }
 }
 
-/// What a joiner waits on, and who drops the result.
-///
-/// A result nobody takes must be dropped where its `Drop` may block: by a
-/// routine, with interrupts on, never by the scheduler in the middle of a
-/// switch. So exactly one of two routines drops it: the routine itself,
-/// right after its closure returns, if its handle is gone by then
-/// (`detached`); otherwise the handle, when it is dropped without having
-/// been joined (it sees `returned`). Both decide under this lock.
-pub(super) struct JoinState {
-    /// The closure returned and stored its result.
-    pub(super) returned: bool,
-    /// The routine is dead: a joiner may take the result.
-    pub(super) done: bool,
-    /// No handle will ever take the result (dropped, or never made).
-    pub(super) detached: bool,
-    pub(super) waiter: *mut Routine,
-}
-
 /// A routine's control block, at the top of its stack. Aligned to 16 so
 /// that the payload right below it (a multiple of its own alignment, at
 /// most 16) is aligned too.
@@ -114,7 +106,7 @@ pub struct Routine {
     /// Runs the closure and stores its result (monomorphised per closure type).
     run: unsafe fn(*mut Routine),
     /// The `Option<T>` the result goes to, inside the payload.
-    result: *mut (),
+    pub(super) result: *mut (),
     /// Takes the result out and drops it (monomorphised per result type).
     discard_result: unsafe fn(*mut Routine),
     /// Drops what is left of the payload when the stack is recycled: by
@@ -295,45 +287,63 @@ fn live_at(stack_top: usize) -> Option<&'static Routine> {
     (routine.magic == MAGIC && routine.state() != State::Dead).then_some(routine)
 }
 
-/// Owns the right to wait for a routine and take its result.
-pub struct JoinHandle<T> {
-    pub(super) routine: *mut Routine,
-    pub(super) _result: PhantomData<T>,
+
+/// Creates a routine running `f` and makes it runnable next on this core.
+/// Returns its id and control block.
+pub fn spawn<F, T>(f: F, with_handle: bool) -> (RoutineId, *mut Routine)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let core = this_core();
+    // The page-fault path takes frames from this reserve; top it up here,
+    // where no lock is held.
+    cpu::current().fault_frames.refill(frames::allocate);
+    let stack = match core.cached_stack() {
+        Some(stack) => stack,
+        None => Stack::lazy().unwrap_or_else(|_| fatal(Fatal::OutOfMemory)),
+    };
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let routine = create(stack, id, f, with_handle, |top, arg| {
+        // SAFETY: the stack below the payload is the new routine's own.
+        unsafe { new_context(top, routine_entry, arg) }
+    });
+    CoreCounters::add(&core.counters.spawned, 1);
+    trace::record(Kind::Spawn, 0, id_of(core.current.load(Ordering::Relaxed)), id, 0);
+    find::push_local(core, routine, true);
+    find::wake_a_core();
+    (id, routine)
 }
 
-// SAFETY: the handle only reaches the routine through its lock and atomics.
-unsafe impl<T: Send> Send for JoinHandle<T> {}
-
-impl<T> JoinHandle<T> {
-    /// The routine's result slot, once it has returned.
-    ///
-    /// # Safety
-    /// The routine's closure has returned (`JoinState::returned`) and the
-    /// caller owns the result (see `JoinState`).
-    unsafe fn result(&self) -> &mut Option<T> {
-        // SAFETY: the handle keeps the block alive; `result` points at the
-        // payload's `Option<T>` (T is this handle's type), which the
-        // routine no longer touches once it returned.
-        unsafe { &mut *((*self.routine).result as *mut Option<T>) }
+/// Where every routine starts, on its own stack, with interrupts off.
+extern "C" fn routine_entry(routine: usize) -> ! {
+    let routine = routine as *mut Routine;
+    finish_switch();
+    enable_interrupts();
+    Routine::run(routine);
+    // Still a routine, interrupts on: a result nobody will take is dropped
+    // here, where its `Drop` may block.
+    Routine::returned(routine);
+    disable_interrupts();
+    // SAFETY: the routine is alive: it is running.
+    let r = unsafe { &*routine };
+    if r.id == MAIN_ROUTINE {
+        end_of_run::main_returned();
     }
-
-    /// Takes the result; only once the routine is done.
-    pub(super) fn take_result(&self) -> T {
-        // SAFETY: done implies returned; a live handle owns the result.
-        unsafe { self.result() }.take().expect("a finished routine has its result")
+    // Dead before anyone hears of it: a joiner that ends the run at once
+    // must not find this routine still alive (the exit summary walks them).
+    r.set_state(State::Dead);
+    let core = this_core();
+    CoreCounters::add(&core.counters.finished, 1);
+    let waiter = {
+        let mut join = r.join.lock();
+        join.done = true;
+        core::mem::replace(&mut join.waiter, core::ptr::null_mut())
+    };
+    if !waiter.is_null() {
+        make_ready(waiter);
     }
-
-    /// The handle goes without joining: drops the result if the routine
-    /// returned already, else leaves that to the routine (see `JoinState`).
-    pub(super) fn detach(&self) {
-        // SAFETY: the handle keeps the control block alive.
-        let mut join = unsafe { &*self.routine }.join.lock();
-        if !join.returned {
-            join.detached = true;
-            return;
-        }
-        drop(join);
-        // SAFETY: returned, and not detached: this handle owns the result.
-        drop(unsafe { self.result() }.take());
-    }
+    switch_away(PostSwitch::Release(routine), StopReason::Exited);
+    unreachable!("a dead routine was switched back to");
 }
+

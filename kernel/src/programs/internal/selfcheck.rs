@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::cmdline::options;
-use crate::sched::{self, JoinHandle, active_cores, go, running_now, yield_now};
+use crate::sched::stats::running_now;
+use crate::sched::{self, JoinHandle, active_cores, go, yield_now};
 use crate::lock::SpinLock;
 use crate::{println, summary, time};
 
@@ -86,7 +87,7 @@ fn preempt() {
             core::hint::spin_loop();
         }
         println!("spinner: done");
-        sched::my_counters().1
+        sched::stats::my_counters().1
     });
     let others: Vec<_> = (1..=OTHERS)
         .map(|i| {
@@ -131,7 +132,7 @@ fn steal() {
         })
         .collect();
     let cores: BTreeSet<usize> = children.into_iter().map(JoinHandle::join).collect();
-    let stolen = sched::counters().stolen;
+    let stolen = sched::stats::totals().stolen;
     summary!("steal: {ROUTINES} routines spawned on one core ran on {} cores; {stolen} stolen", cores.len());
 }
 

@@ -82,7 +82,7 @@ pub fn wake() {
 pub fn preempt() {
     let slice = sched::slice_ns();
     sched::set_slice_ns(PREEMPT_SLICE_NS);
-    let (_, before) = sched::preemption_lateness();
+    let (_, before) = sched::stats::preemption_lateness();
     static STOP: AtomicBool = AtomicBool::new(false);
     STOP.store(false, Ordering::Relaxed);
     let spinners: Vec<_> = (0..2 * cores())
@@ -98,7 +98,7 @@ pub fn preempt() {
     STOP.store(true, Ordering::Relaxed);
     spinners.into_iter().for_each(JoinHandle::join);
     sched::set_slice_ns(slice);
-    let (mut late, after) = sched::preemption_lateness();
+    let (mut late, after) = sched::stats::preemption_lateness();
     late.sort_unstable();
     if late.is_empty() {
         summary!("bench: {:<18} n/a (no preemption happened)", "preempt-late");

@@ -1,53 +1,15 @@
-//! How a run ends: the summary when `main` returns, the deadlock report,
-//! and the `stats` counters.
+//! How a run ends: the summary when `main` returns, and the deadlock
+//! report when no routine can ever run again. Both stop the machine first
+//! (`crate::stop`), so nothing here allocates or waits for a lock.
 
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use spindle_shared::exit::GuestExit;
 
-use super::percore::CoreSched;
 use super::routine::{self, State};
-use super::{START_NS, active_cores};
+use super::stats::{print_stats, stats_wanted, totals};
+use crate::console;
 use crate::stop::{end_run, stop_the_machine};
-use crate::{console, cpu, summary, time};
-
-static STATS: AtomicBool = AtomicBool::new(false);
-
-pub fn set_stats(on: bool) {
-    STATS.store(on, Ordering::Relaxed);
-}
-
-/// Sums of the per-core counters.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Totals {
-    pub spawned: u64,
-    pub finished: u64,
-    pub switches: u64,
-    pub preemptions: u64,
-    pub stolen: u64,
-    pub from_global: u64,
-    pub idle_ns: u64,
-}
-
-fn cores() -> impl Iterator<Item = (usize, &'static CoreSched)> {
-    (0..active_cores()).filter_map(cpu::get).map(|c| (c.index(), &c.sched))
-}
-
-pub fn totals() -> Totals {
-    let mut t = Totals::default();
-    for (_, core) in cores() {
-        let c = &core.counters;
-        t.spawned += c.spawned.load(Ordering::Relaxed);
-        t.finished += c.finished.load(Ordering::Relaxed);
-        t.switches += c.switches.load(Ordering::Relaxed);
-        t.preemptions += c.preemptions.load(Ordering::Relaxed);
-        t.stolen += c.stolen.load(Ordering::Relaxed);
-        t.from_global += c.from_global.load(Ordering::Relaxed);
-        t.idle_ns += c.idle_ns.load(Ordering::Relaxed);
-    }
-    t
-}
 
 /// `main` returned: the run ends with success, abandoning whatever else runs.
 pub fn main_returned() -> ! {
@@ -60,7 +22,7 @@ pub fn main_returned() -> ! {
         "exit: main returned; routines spawned {spawned}, finished {}, abandoned {left}",
         spawned.saturating_sub(left.total())
     ));
-    if STATS.load(Ordering::Relaxed) {
+    if stats_wanted() {
         print_stats();
     }
     end_run(GuestExit::Success)
@@ -109,34 +71,6 @@ fn abandoned() -> Abandoned {
         }
     }
     left
-}
-
-fn print_stats() {
-    let elapsed = time::now() - START_NS.load(Ordering::Relaxed);
-    for (index, core) in cores() {
-        let c = &core.counters;
-        let idle = c.idle_ns.load(Ordering::Relaxed).min(elapsed);
-        let busy_permille = (elapsed - idle) * 1000 / elapsed.max(1);
-        summary!(
-            "stats: cpu {index}: busy {}.{}%, switches {}, preemptions {}, stolen {}, from global {}, idle {} us",
-            busy_permille / 10,
-            busy_permille % 10,
-            c.switches.load(Ordering::Relaxed),
-            c.preemptions.load(Ordering::Relaxed),
-            c.stolen.load(Ordering::Relaxed),
-            c.from_global.load(Ordering::Relaxed),
-            idle / 1000
-        );
-    }
-    let t = totals();
-    summary!(
-        "stats: total: switches {}, preemptions {}, stolen {}, from global {}, run time {} us",
-        t.switches,
-        t.preemptions,
-        t.stolen,
-        t.from_global,
-        elapsed / 1000
-    );
 }
 
 /// Every active core is idle and no timer is pending: no routine can ever

@@ -1,0 +1,117 @@
+//! Joining a routine: Go has no join (a WaitGroup or a channel does that),
+//! but `go` here returns a [`JoinHandle`], which waits for the routine and
+//! takes its result; dropping the handle detaches the routine. Whoever ends
+//! up owning an untaken result drops it where that may block (see
+//! [`JoinState`]).
+
+use core::marker::PhantomData;
+
+use super::routine::{Routine, spawn};
+use super::{Wait, current_locked, park, this_core};
+use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+
+/// What a joiner waits on, and who drops the result.
+///
+/// A result nobody takes must be dropped where its `Drop` may block: by a
+/// routine, with interrupts on, never by the scheduler in the middle of a
+/// switch. So exactly one of two routines drops it: the routine itself,
+/// right after its closure returns, if its handle is gone by then
+/// (`detached`); otherwise the handle, when it is dropped without having
+/// been joined (it sees `returned`). Both decide under this lock.
+pub(super) struct JoinState {
+    /// The closure returned and stored its result.
+    pub(super) returned: bool,
+    /// The routine is dead: a joiner may take the result.
+    pub(super) done: bool,
+    /// No handle will ever take the result (dropped, or never made).
+    pub(super) detached: bool,
+    pub(super) waiter: *mut Routine,
+}
+
+/// Owns the right to wait for a routine and take its result.
+pub struct JoinHandle<T> {
+    pub(super) routine: *mut Routine,
+    pub(super) _result: PhantomData<T>,
+}
+
+// SAFETY: the handle only reaches the routine through its lock and atomics,
+// and the result it takes is a `T: Send`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+
+/// Starts a routine running `f` and returns a handle to join it.
+pub fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let were_enabled = disable_interrupts();
+    let (_, routine) = spawn(f, true);
+    restore_interrupts(were_enabled);
+    JoinHandle { routine, _result: PhantomData }
+}
+
+impl<T> JoinHandle<T> {
+    /// The routine's result slot, once it has returned.
+    ///
+    /// # Safety
+    /// The routine's closure has returned (`JoinState::returned`) and the
+    /// caller owns the result (see `JoinState`).
+    unsafe fn result(&self) -> &mut Option<T> {
+        // SAFETY: the handle keeps the block alive; `result` points at the
+        // payload's `Option<T>` (T is this handle's type), which the
+        // routine no longer touches once it returned.
+        unsafe { &mut *((*self.routine).result as *mut Option<T>) }
+    }
+
+    /// Takes the result; only once the routine is done.
+    pub(super) fn take_result(&self) -> T {
+        // SAFETY: done implies returned; a live handle owns the result.
+        unsafe { self.result() }.take().expect("a finished routine has its result")
+    }
+
+    /// The handle goes without joining: drops the result if the routine
+    /// returned already, else leaves that to the routine (see `JoinState`).
+    pub(super) fn detach(&self) {
+        // SAFETY: the handle keeps the control block alive.
+        let mut join = unsafe { &*self.routine }.join.lock();
+        if !join.returned {
+            join.detached = true;
+            return;
+        }
+        drop(join);
+        // SAFETY: returned, and not detached: this handle owns the result.
+        drop(unsafe { self.result() }.take());
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the routine to return and gives its result.
+    pub fn join(self) -> T {
+        // SAFETY: the handle keeps the control block alive.
+        let routine = unsafe { &*self.routine };
+        let mut join = routine.join.lock();
+        if !join.done {
+            join.waiter = current_locked();
+            park(join, Wait::JOIN);
+        } else {
+            drop(join);
+        }
+        self.take_result()
+        // Dropping self releases the handle's reference.
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // An unjoined result is dropped here, by the routine dropping the
+        // handle, or by the routine that made it if it has not returned yet.
+        self.detach();
+        Routine::release(self.routine, |stack| {
+            // Only the last owner gets here: the core's cache wants
+            // interrupts off (it is per-core state).
+            let were_enabled = disable_interrupts();
+            this_core().cache_stack(stack);
+            restore_interrupts(were_enabled);
+        });
+    }
+}

@@ -1,0 +1,211 @@
+//! The scheduler loop and the context switch: how a core gives up one
+//! routine and takes the next.
+//!
+//! Read in this order: [`scheduler_loop`] (each core's loop, in its idle
+//! context), `find::find_work` (where the next routine comes from),
+//! [`switch_into`] (the switch itself) and [`finish_switch`] (the
+//! [`PostSwitch`] action done by the next context for the one that left).
+//! A running routine leaves through [`switch_away`], to the next local
+//! routine or back to the loop: [`yield_core`], [`park_current`], exit
+//! (`routine::routine_entry`) and preemption (`preempt`) differ only in the
+//! [`PostSwitch`] action they ask for.
+//!
+//! Everything here runs with interrupts off.
+
+use core::sync::atomic::Ordering;
+
+use spindle_shared::trace::{SWITCH_INHERITS, StopReason};
+
+use super::find::{self, find_work, global_push};
+use super::percore::{CoreCounters, CoreSched};
+use super::preempt::record_lateness;
+use super::routine::{Routine, State, Wait};
+use super::timers::arm_by;
+use super::{SLICE_NS, this_core};
+use crate::arch::cpu::disable_interrupts;
+use crate::arch::switch::switch;
+use crate::{cpu, time, trace};
+
+/// Each core's scheduler: find a routine, run it until it gives the core
+/// back with nothing else runnable here, repeat. Runs on the core's own
+/// kernel stack (its idle context); every core that runs routines calls it
+/// once set up, and it never returns.
+pub fn scheduler_loop() -> ! {
+    disable_interrupts();
+    let core = this_core();
+    loop {
+        // Coming from idle there is no slice to inherit: always a fresh one.
+        let (next, _) = find_work(core);
+        if trace::enabled() {
+            // SAFETY: `next` came out of a run queue: it is ours.
+            trace_switch(cpu::current(), None, StopReason::Yield, Some((unsafe { &*next }, false)));
+        }
+        switch_into(core, core.idle_context.get(), next, false);
+        finish_switch();
+    }
+}
+
+/// Switches from the context whose stack pointer is saved at `from` into
+/// `next`; `inherit` keeps the current time slice (runnext). This is the
+/// hot path of every switch: it reads the clock only when a new slice starts.
+fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool) {
+    // SAFETY: `next` came out of a run queue: it is runnable and ours.
+    let r = unsafe { &*next };
+    r.set_state(State::Running);
+    r.switches.store(r.switches.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    core.current.store(next, Ordering::Relaxed);
+    if !inherit {
+        let now = time::now();
+        core.slice_start.set(now);
+        arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
+    }
+    CoreCounters::add(&core.counters.switches, 1);
+    // SAFETY: interrupts are off; `next`'s context was saved by `switch` or
+    // made by `new_context`, and nothing else runs on its stack.
+    unsafe { switch(from, *r.context.get()) };
+}
+
+/// The running routine gives up the core; `then` says what becomes of it
+/// and `reason` why (for the trace). Runs `next` if given, else the next
+/// local routine, or the idle loop if there is none. Returns when the
+/// routine is switched back in.
+fn switch_away_to(then: PostSwitch, reason: StopReason, next: Option<(*mut Routine, bool)>) {
+    let cpu = cpu::current();
+    let core = &cpu.sched;
+    // SAFETY: `current` is the running routine: the caller.
+    let prev = unsafe { &*core.current.load(Ordering::Relaxed) };
+    let next = next.or_else(|| find::pick_local(core));
+    core.post_switch.set(then);
+    let from = prev.context.get();
+    match next {
+        Some((next, inherit)) => {
+            if trace::enabled() {
+                // SAFETY: `next` came out of a run queue: it is ours.
+                trace_switch(cpu, Some(prev), reason, Some((unsafe { &*next }, inherit)));
+            }
+            switch_into(core, from, next, inherit)
+        }
+        None => {
+            if trace::enabled() {
+                trace_switch(cpu, Some(prev), reason, None);
+            }
+            core.current.store(core::ptr::null_mut(), Ordering::Relaxed);
+            // SAFETY: interrupts are off; the idle context was saved by `switch`.
+            unsafe { switch(from, *core.idle_context.get()) };
+        }
+    }
+    finish_switch();
+}
+
+/// The running routine gives up the core; see [`switch_away_to`].
+pub fn switch_away(then: PostSwitch, reason: StopReason) {
+    switch_away_to(then, reason, None);
+}
+
+/// The post-context-switch action: what the next context must do for the
+/// routine that just switched away (it cannot do it itself: it was still
+/// running on its stack until the switch saved its registers). Done by
+/// [`finish_switch`], the first thing every context does once switched in.
+#[derive(Clone, Copy)]
+pub enum PostSwitch {
+    /// Nothing (the previous context was the idle loop, or is gone).
+    Nothing,
+    /// Put it back in this core's run queue (yield).
+    Requeue(*mut Routine),
+    /// Put it in the global queue (preemption, as Go does).
+    RequeueGlobal(*mut Routine),
+    /// It parked: release the lock it parked under.
+    Unlock(*const (), unsafe fn(*const ())),
+    /// It exited: drop its reference (maybe recycling its stack).
+    Release(*mut Routine),
+}
+
+/// Does what the context that just left asked for (see `Then`). Called by
+/// every context right after it is switched in.
+pub fn finish_switch() {
+    let core = this_core();
+    match core.post_switch.replace(PostSwitch::Nothing) {
+        PostSwitch::Nothing => {}
+        PostSwitch::Requeue(routine) => {
+            // SAFETY: the routine is owned by the scheduler until queued.
+            unsafe { (*routine).set_state(State::Runnable) };
+            find::push_local(core, routine, false);
+        }
+        PostSwitch::RequeueGlobal(routine) => {
+            record_lateness(core);
+            // SAFETY: as above.
+            unsafe { (*routine).set_state(State::Runnable) };
+            global_push([routine]);
+            find::wake_a_core();
+        }
+        // SAFETY: `unlock` and `lock` come from `sched::park`.
+        PostSwitch::Unlock(lock, unlock) => unsafe { unlock(lock) },
+        PostSwitch::Release(routine) => Routine::release(routine, |stack| core.cache_stack(stack)),
+    }
+}
+
+/// `yield_now`: run something else if anything else is runnable here.
+pub fn yield_core() {
+    let core = this_core();
+    if let Some(next) = find::pick_local(core) {
+        switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed)), StopReason::Yield, Some(next));
+    }
+}
+
+/// Parks the running routine; `lock` is released by `unlock` after the switch.
+pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ())) {
+    let routine = this_core().current.load(Ordering::Relaxed);
+    assert!(!routine.is_null(), "park outside a routine");
+    // SAFETY: the running routine is ours to change.
+    unsafe {
+        (*routine).wait_reason.set(reason);
+        (*routine).set_state(State::Parked);
+    }
+    switch_away(PostSwitch::Unlock(lock, unlock), StopReason::Block);
+}
+
+/// Makes a parked routine runnable next on this core.
+pub fn make_ready(routine: *mut Routine) {
+    // SAFETY: the caller took the routine from whatever it was parked on.
+    let r = unsafe { &*routine };
+    debug_assert_eq!(r.state(), State::Parked);
+    r.set_state(State::Runnable);
+    let cpu = cpu::current();
+    let core = &cpu.sched;
+    if trace::enabled() {
+        // Noted on the routine, recorded when it gets a core (see `trace`).
+        // A timer's wake has no waker, whatever routine it interrupted.
+        let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
+        r.woken_by.set(trace::pack_wake(waker, cpu.index() as u32));
+    }
+    find::push_local(core, routine, true);
+    find::wake_a_core();
+}
+
+/// Records a switch on this core from `prev` to `next` (`None`: the idle
+/// loop). Only called while tracing: the check stays at the call site, so
+/// that the untraced switch pays one load and a branch, and the body is
+/// inlined there, so that the traced one pays no call. Each call site knows
+/// whether `prev` and `next` are routines, which keeps the traced path
+/// nearly free of branches (under TCG each branch ends a translated block,
+/// and a block boundary costs more than a few instructions).
+#[inline(always)]
+fn trace_switch(cpu: &cpu::Cpu, prev: Option<&Routine>, reason: StopReason, next: Option<(&Routine, bool)>) {
+    // The wait reason goes in whatever the reason (the dump keeps a
+    // `Block`'s only), which spares a branch.
+    let (prev, waits_for) = prev.map_or((0, 0), |prev| (prev.id, prev.wait_reason.get().code() as u64));
+    let (next, flag, woken_by) = match next {
+        Some((next, inherit)) => {
+            let flag = reason as u8 | if inherit { SWITCH_INHERITS } else { 0 };
+            (next.id, flag, next.woken_by.replace(0))
+        }
+        None => (0, reason as u8, 0),
+    };
+    trace::switch(cpu, prev, next, flag, waits_for, woken_by);
+}
+
+/// The id of `routine`, 0 for none (the kernel, an interrupt).
+pub(super) fn id_of(routine: *mut Routine) -> u64 {
+    // SAFETY: a non-null routine pointer here is a running or queued routine.
+    if routine.is_null() { 0 } else { unsafe { (*routine).id } }
+}
