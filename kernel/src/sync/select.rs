@@ -15,8 +15,8 @@
 //!    `seed=`) and complete the first that can go now: when several are
 //!    ready, each is equally likely;
 //! 3. with a `default`, run it if none could go;
-//! 4. otherwise queue a waiter on every channel, all sharing one
-//!    [`SelectState`], and park; the first channel operation to claim the
+//! 4. otherwise queue a waiter on every channel, in that random order, all
+//!    sharing one [`SelectState`], and park; the first channel operation to claim the
 //!    state wins, the others skip those waiters;
 //! 5. once woken, lock again and take the losing waiters out of their queues.
 //!
@@ -280,8 +280,12 @@ pub fn select<'a>(cases: &mut [&'a mut (dyn Case + 'a)], has_default: bool) -> O
     }
 
     let state = SelectState::new();
-    for (index, case) in cases.iter_mut().enumerate() {
-        case.enqueue(&state, index);
+    // Queued in the random poll order, not source order: of several cases
+    // on one channel, a partner that comes later completes the first
+    // queued, which must be equally likely to be any of them (Go queues in
+    // its permuted lock order for the same reason).
+    for &index in &poll[..n] {
+        cases[index].enqueue(&state, index);
     }
     sched::park_unlocking(sched::Wait::SELECT, &locks as *const Locks<'_> as *const (), unlock_parked);
 
