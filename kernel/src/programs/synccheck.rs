@@ -82,7 +82,9 @@ fn handoff() {
     let (tx, rx) = chan::<u32>(4);
     let rx2 = rx.clone();
     let receiver = go(move || rx2.recv());
-    sleep(ms(5)); // the receiver is parked on recv by now
+    while rx.waiting_receivers() == 0 {
+        yield_now(); // until the receiver is parked on recv
+    }
     tx.send(7);
     let buffered = rx.len();
     assert_eq!(receiver.join(), Some(7));
@@ -232,7 +234,9 @@ fn mutex_counter() {
 }
 
 /// `wait` returns once exactly the routines added have called `done`, not
-/// waiting for others.
+/// waiting for others: a routine outside the group stays blocked until main
+/// releases it, which main does only after `wait` returned (had `wait`
+/// waited for it, the run would deadlock).
 fn waitgroup() {
     static IN_GROUP: AtomicUsize = AtomicUsize::new(0);
     static OUTSIDE: AtomicUsize = AtomicUsize::new(0);
@@ -246,15 +250,18 @@ fn waitgroup() {
             wg.done();
         }));
     }
-    let outside = go(|| {
-        sleep(ms(50));
+    let (release, released) = chan::<()>(0);
+    let outside = go(move || {
+        released.recv();
         OUTSIDE.fetch_add(1, Ordering::Release);
     });
     wg.wait();
     let (inside, out) = (IN_GROUP.load(Ordering::Acquire), OUTSIDE.load(Ordering::Acquire));
     assert_eq!((inside, out), (5, 0));
+    release.send(());
     outside.join();
-    summary!("ok: waitgroup: wait returned after the 5 routines in the group, before the one outside it");
+    assert_eq!(OUTSIDE.load(Ordering::Acquire), 1);
+    summary!("ok: waitgroup: wait returned after the 5 routines in the group, while the one outside it was still blocked");
 }
 
 /// `call_once` runs its function once, however many routines call it.
