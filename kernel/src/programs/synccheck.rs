@@ -113,8 +113,8 @@ fn buffered() {
     summary!("ok: buffered: FIFO order {got:?}; the 4th send into a 3-slot buffer blocked until a receive");
 }
 
-/// Close: receivers drain, then get None; iteration ends; dropping the last
-/// sender closes.
+/// Close: receivers drain, then get None; iteration ends once the producer
+/// closes; a waiting receiver is woken by close.
 fn close() {
     let (tx, rx) = chan::<u32>(3);
     tx.send(1);
@@ -123,7 +123,10 @@ fn close() {
     assert_eq!((rx.recv(), rx.recv(), rx.recv()), (Some(1), Some(2), None));
 
     let (tx, rx) = chan::<u32>(0);
-    let producer = go(move || (1..=5).for_each(|v| tx.send(v))); // tx dropped at the end
+    let producer = go(move || {
+        (1..=5).for_each(|v| tx.send(v));
+        tx.close();
+    });
     let total: u32 = (&rx).into_iter().sum();
     producer.join();
     assert_eq!(total, 15);
@@ -197,7 +200,6 @@ fn many_to_many() {
             go(move || (0..PER_PRODUCER).for_each(|i| tx.send(p * PER_PRODUCER + i)))
         })
         .collect();
-    drop(tx);
     let consumers: Vec<JoinHandle<(u64, u64)>> = (0..CONSUMERS)
         .map(|_| {
             let rx = rx.clone();
@@ -205,6 +207,7 @@ fn many_to_many() {
         })
         .collect();
     producers.into_iter().for_each(JoinHandle::join);
+    tx.close(); // every producer is done: the consumers drain and end
     let (count, sum) = consumers.into_iter().map(JoinHandle::join).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let total = PRODUCERS * PER_PRODUCER;
     let expected_sum = total * (total - 1) / 2;
