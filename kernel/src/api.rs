@@ -1,17 +1,28 @@
 //! The routine API programs are written against: what a Go program gets
-//! from the language and its `sync` and `time` packages.
+//! from the language and its `sync`, `time` and `runtime` packages.
 //!
 //! | Go | Spindle |
 //! |---|---|
 //! | `go f()` | `go(move \|\| f())` (returns a handle; `join()` waits for the result) |
 //! | `runtime.Gosched()` | `yield_now()` |
-//! | `time.Sleep(d)` | `sleep(d)` |
-//! | `make(chan T, n)` | `chan::<T>(n)` |
-//! | `ch <- v`, `<-ch`, `close(ch)` | `tx.send(v)`, `rx.recv()`, `tx.close()` |
+//! | `runtime.GOMAXPROCS(0)` | `cores()` |
+//! | `time.Sleep(d)`, `time.Since(t)` | `sleep(d)`, `now() - t` |
+//! | `make(chan T, n)` | `chan::<T>(n)`: a `(Sender<T>, Receiver<T>)` pair |
+//! | `ch <- v`, `<-ch`, `v, ok := <-ch` | `tx.send(v)`, `rx.recv()`, `let v = rx.recv()` (`None`: closed and drained) |
+//! | `close(ch)`, `defer close(ch)` | `tx.close()`, `tx.close()` as the routine's last statement. Dropping every `Sender` does **not** close the channel, as in Go (see [`crate::sync::chan`]) |
+//! | `len(ch)`, `cap(ch)` | `tx.len()`, `tx.cap()`, `rx.len()`, `rx.cap()` |
+//! | `var ch chan T` (nil), `ch = nil` | `let ch: Option<Sender<T>> = None`, `ch = None` (or `Option<Receiver<T>>`, or of references). `ch.send(v)`/`ch.recv()` on `None` block for ever ([`SendChan`], [`RecvChan`]) |
 //! | `for v := range ch` | `for v in &rx` |
-//! | `select { ... }` | `select! { ... }` |
-//! | `sync.WaitGroup`, `sync.Mutex`, `sync.Once` | `WaitGroup`, `Mutex`, `Once` |
+//! | `select { case v := <-a: ...; case b <- x: ...; default: ... }` | `select! { recv(a) -> v => ..., send(b, x) => ..., default => ... }`: any number of cases, `default` anywhere, channel and value expressions evaluated once in source order (temporaries such as `recv(after(d))` work) |
+//! | a select case on a nil channel (never fires) | a case whose channel is `None`: `recv(opt) -> v`, `send(opt, x)` |
+//! | `select {}` | `select! {}` (blocks for ever) |
+//! | `break` inside a select case (leaves the select) | refused unlabeled (E0695): end the arm instead; `break 'outer` leaves a labeled loop |
+//! | `continue` inside a select case | `continue 'outer` (an unlabeled one is refused, like `break`) |
+//! | `reflect.Select(cases)` | `select_cases(&mut cases)` with `SelectCase::recv(&rx)`, `SelectCase::send(&tx, v)`, `SelectCase::Default`, `SelectCase::Nil` |
+//! | `sync.WaitGroup`, `sync.Mutex`, `sync.Once` | `WaitGroup`, `Mutex` (holds its data, as Rust's does), `Once` |
 //! | `time.After(d)`, `time.Tick(d)` | `after(d)`, `tick(d)` |
+//! | `panic(v)` | `panic!(...)`: ends the **whole run** (every routine, exit status 1) with `panic: ... [routine R on cpu C] at file:line` |
+//! | `recover()` | none: a panic cannot be caught. Tests check must-panic behaviour from the host: they boot a program (a `kind=` of `synccheck` or `chancheck`) that misuses something on purpose and assert on the console's `panic:` line and the failing exit status (`tests/sync.rs`) |
 //!
 //! `println!` tags each line with the core and routine that printed it;
 //! `summary!` prints a result line untagged (and even with `quiet`).
@@ -19,7 +30,7 @@
 use core::time::Duration;
 
 pub use crate::sched::{JoinHandle, go, yield_now};
-pub use crate::sync::{Mutex, Once, Receiver, Sender, WaitGroup, chan};
+pub use crate::sync::{Mutex, Once, Receiver, RecvChan, SelectCase, SendChan, Sender, WaitGroup, chan, select_cases};
 pub use crate::{println, select, summary};
 
 /// Parks the running routine for `d`.
@@ -73,3 +84,4 @@ pub fn options() -> &'static spindle_shared::cmdline::Options {
 pub fn opaque(x: u64) -> u64 {
     crate::arch::cpu::opaque(x)
 }
+

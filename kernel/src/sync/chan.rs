@@ -11,7 +11,31 @@
 //! (`sched::ready`), so two routines that ping-pong stay on one core.
 //!
 //! Misuse panics the routine, as in Go: sending on a closed channel, closing
-//! a closed channel. Dropping the last `Sender` closes the channel.
+//! a closed channel, closing a nil channel.
+//!
+//! # Only `close` closes a channel, as in Go
+//!
+//! Dropping every [`Sender`] does **not** close the channel. Go never closes
+//! a channel implicitly, and Spindle follows Go here rather than Rust's
+//! `std::sync::mpsc` (which reports a channel whose senders are all gone as
+//! disconnected): a ported program whose sender goes out of scope early
+//! must behave as it did in Go, where its receivers wait (and, if every
+//! routine ends up waiting, the run ends with the deadlock report naming
+//! them), not take the closed channel's path. So close where Go closes:
+//! `close(ch)` is `tx.close()`, and `defer close(ch)` is `tx.close()` as the
+//! routine's last statement (a panic ends the whole run, so there is no
+//! other way out to cover). Producers that share a channel close it the way
+//! Go's do: once a `WaitGroup` says they are all done.
+//!
+//! # nil channels
+//!
+//! Go's nil channel is `None`: `Option<Sender<T>>` and `Option<Receiver<T>>`
+//! (or options of references) implement [`SendChan`] and [`RecvChan`], as
+//! do `Sender`, `Receiver` and references to them. On `None`, `send` and
+//! `recv` block for ever (the deadlock report shows them as
+//! `chan send (nil chan)` and `chan receive (nil chan)`), `len` and `cap`
+//! are 0, `close` panics, and a `select!` case never fires: setting a case's
+//! channel to `None` switches the case off, as setting it to nil does in Go.
 
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
@@ -19,7 +43,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spindle_shared::chan::{ChanCore, Completion, Refusal, Waiter};
 
-use crate::sched::{self, Routine};
+use crate::arch::cpu::disable_interrupts;
+use crate::sched::{self, Routine, Wait};
 use crate::sync::spin::SpinLock;
 
 /// No select case has fired yet.
@@ -76,6 +101,12 @@ impl<T> Node<T> {
         self.done.get_mut().take().expect("a woken waiter was completed")
     }
 
+    /// A waiting sender's value that no receiver took (a select case that
+    /// lost), once the node is out of every queue.
+    pub fn take_unsent(&mut self) -> Option<T> {
+        self.value.get_mut().take()
+    }
+
     pub fn handle(&self) -> NodeRef<T> {
         NodeRef(self)
     }
@@ -130,11 +161,24 @@ pub fn wake<T>(node: NodeRef<T>) {
     sched::ready(unsafe { (*node.0).routine });
 }
 
+/// What the deadlock report says of a routine blocked on a nil channel
+/// (Go's wait reasons).
+pub const NIL_SEND: Wait = Wait::other("chan send (nil chan)");
+pub const NIL_RECEIVE: Wait = Wait::other("chan receive (nil chan)");
+
+/// Parks the running routine for good: a nil channel, or a `select!` with
+/// no case that can ever fire. Nothing will wake it; if every routine ends
+/// up like this or otherwise waiting, the deadlock report names it.
+pub fn block_forever(reason: Wait) -> ! {
+    unsafe fn nothing_to_unlock(_: *const ()) {}
+    disable_interrupts();
+    sched::park_unlocking(reason, core::ptr::null(), nothing_to_unlock);
+    unreachable!("a routine blocked for ever was woken")
+}
+
 /// The channel itself, shared by its senders and receivers.
 pub struct Chan<T> {
     core: SpinLock<ChanCore<T, NodeRef<T>>>,
-    /// Live `Sender`s: the last one to go closes the channel.
-    senders: AtomicUsize,
 }
 
 // SAFETY: values cross cores only through the lock; nodes are only touched
@@ -151,7 +195,7 @@ pub struct Receiver<T>(Arc<Chan<T>>);
 
 /// Makes a channel with room for `cap` values (0: unbuffered).
 pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let chan = Arc::new(Chan { core: SpinLock::new(ChanCore::new(cap)), senders: AtomicUsize::new(1) });
+    let chan = Arc::new(Chan { core: SpinLock::new(ChanCore::new(cap)) });
     (Sender(chan.clone()), Receiver(chan))
 }
 
@@ -168,7 +212,9 @@ impl<T: Send> Chan<T> {
         }
     }
 
-    fn send(&self, value: T) {
+    /// Sends `value`, waiting for room or a receiver; panics if closed.
+    #[track_caller]
+    pub fn send(&self, value: T) {
         let mut core = self.core.lock();
         match core.try_send(value) {
             // Woken with the lock still held: one interrupt-flag round trip
@@ -191,7 +237,8 @@ impl<T: Send> Chan<T> {
         }
     }
 
-    fn recv(&self) -> Option<T> {
+    /// Receives the next value, waiting for one; `None` once closed and drained.
+    pub fn recv(&self) -> Option<T> {
         let mut core = self.core.lock();
         match core.try_recv() {
             Ok((value, woken)) => {
@@ -211,14 +258,46 @@ impl<T: Send> Chan<T> {
         }
     }
 
+    /// Receives without waiting: `None` if nothing is there (or closed).
+    pub fn try_recv(&self) -> Option<T> {
+        let received = self.core.lock().try_recv();
+        received.ok().map(|(value, woken)| {
+            woken.map(wake);
+            value
+        })
+    }
+
+    /// Closes the channel; panics if it is closed already.
+    #[track_caller]
+    pub fn close(&self) {
+        let closed = self.core.lock().close();
+        match closed {
+            Ok(woken) => woken.into_iter().for_each(wake),
+            Err(_) => panic!("close of closed channel"),
+        }
+    }
 }
 
-/// Needs no `Send` bound: the last `Sender`'s drop closes the channel.
 impl<T> Chan<T> {
-    fn close(&self) -> Result<(), Refusal> {
-        let woken = self.core.lock().close()?;
-        woken.into_iter().for_each(wake);
-        Ok(())
+    /// Values in the buffer (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.core.lock().len()
+    }
+
+    /// Room in the buffer (Go's `cap`; 0: unbuffered).
+    pub fn cap(&self) -> usize {
+        self.core.lock().capacity()
+    }
+
+    /// Routines (or select cases) queued to receive: a snapshot, for tests
+    /// and benchmarks (Go has no such call).
+    pub fn waiting_receivers(&self) -> usize {
+        self.core.lock().waiting_receivers()
+    }
+
+    /// Routines (or select cases) queued to send, as `waiting_receivers`.
+    pub fn waiting_senders(&self) -> usize {
+        self.core.lock().waiting_senders()
     }
 
     /// For select: the lock, taken and released by hand.
@@ -227,49 +306,159 @@ impl<T> Chan<T> {
     }
 }
 
+/// Something a value can be sent on: a [`Sender`], a reference to one, or
+/// an `Option` of either, where `None` is Go's nil channel (see the module
+/// documentation). `select!`'s `send` cases take any of these.
+pub trait SendChan {
+    type Item: Send;
+
+    /// The channel, or `None` for a nil channel.
+    fn chan(&self) -> Option<&Chan<Self::Item>>;
+
+    /// Sends `value`; on a nil channel, blocks for ever.
+    #[track_caller]
+    fn send(&self, value: Self::Item) {
+        match self.chan() {
+            Some(chan) => chan.send(value),
+            None => block_forever(NIL_SEND),
+        }
+    }
+
+    /// Closes the channel; panics if it is closed already, or nil.
+    #[track_caller]
+    fn close(&self) {
+        match self.chan() {
+            Some(chan) => chan.close(),
+            None => panic!("close of nil channel"),
+        }
+    }
+
+    /// Values in the buffer (0 for a nil channel).
+    fn len(&self) -> usize {
+        self.chan().map_or(0, Chan::len)
+    }
+
+    /// Room in the buffer (0 for a nil channel).
+    fn cap(&self) -> usize {
+        self.chan().map_or(0, Chan::cap)
+    }
+}
+
+/// Something a value can be received from: a [`Receiver`], a reference to
+/// one, or an `Option` of either, `None` being Go's nil channel.
+/// `select!`'s `recv` cases take any of these.
+pub trait RecvChan {
+    type Item: Send;
+
+    /// The channel, or `None` for a nil channel.
+    fn chan(&self) -> Option<&Chan<Self::Item>>;
+
+    /// Receives a value (`None`: closed and drained); on a nil channel,
+    /// blocks for ever.
+    fn recv(&self) -> Option<Self::Item> {
+        match self.chan() {
+            Some(chan) => chan.recv(),
+            None => block_forever(NIL_RECEIVE),
+        }
+    }
+
+    /// Values in the buffer (0 for a nil channel).
+    fn len(&self) -> usize {
+        self.chan().map_or(0, Chan::len)
+    }
+
+    /// Room in the buffer (0 for a nil channel).
+    fn cap(&self) -> usize {
+        self.chan().map_or(0, Chan::cap)
+    }
+}
+
+impl<T: Send> SendChan for Sender<T> {
+    type Item = T;
+    fn chan(&self) -> Option<&Chan<T>> {
+        Some(&self.0)
+    }
+}
+
+impl<T: Send> RecvChan for Receiver<T> {
+    type Item = T;
+    fn chan(&self) -> Option<&Chan<T>> {
+        Some(&self.0)
+    }
+}
+
+impl<C: SendChan + ?Sized> SendChan for &C {
+    type Item = C::Item;
+    fn chan(&self) -> Option<&Chan<C::Item>> {
+        (**self).chan()
+    }
+}
+
+impl<C: RecvChan + ?Sized> RecvChan for &C {
+    type Item = C::Item;
+    fn chan(&self) -> Option<&Chan<C::Item>> {
+        (**self).chan()
+    }
+}
+
+impl<C: SendChan> SendChan for Option<C> {
+    type Item = C::Item;
+    fn chan(&self) -> Option<&Chan<C::Item>> {
+        self.as_ref().and_then(C::chan)
+    }
+}
+
+impl<C: RecvChan> RecvChan for Option<C> {
+    type Item = C::Item;
+    fn chan(&self) -> Option<&Chan<C::Item>> {
+        self.as_ref().and_then(C::chan)
+    }
+}
+
 impl<T: Send> Sender<T> {
     /// Sends `value`, waiting while the channel is full (or, unbuffered,
     /// until a receiver takes it). Panics if the channel is closed.
+    #[track_caller]
     pub fn send(&self, value: T) {
         self.0.send(value)
     }
 
     /// Closes the channel: receivers drain what is buffered, then get
-    /// `None`. Panics if it is already closed.
+    /// `None`. Panics if it is already closed. The only way a channel is
+    /// closed: dropping senders never does (see the module documentation).
+    #[track_caller]
     pub fn close(&self) {
-        if self.0.close().is_err() {
-            panic!("close of closed channel");
-        }
+        self.0.close()
     }
 
-    pub(super) fn chan(&self) -> &Arc<Chan<T>> {
-        &self.0
+    /// Gives up this sender for the channel itself (timer channels feed it
+    /// with `Chan::try_send`).
+    pub(super) fn into_chan(self) -> Arc<Chan<T>> {
+        self.0
+    }
+}
+
+impl<T> Sender<T> {
+    /// Values in the buffer (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
-    /// Gives up this sender without ever closing the channel on its
-    /// account, keeping a handle for `Chan::try_send` (timer channels).
-    pub(super) fn into_uncounted(self) -> Arc<Chan<T>> {
-        let this = core::mem::ManuallyDrop::new(self);
-        this.0.senders.fetch_sub(1, Ordering::AcqRel);
-        // SAFETY: `this` is never dropped, so the Arc is moved out once.
-        unsafe { core::ptr::read(&this.0) }
+    /// Room in the buffer (Go's `cap`; 0: unbuffered).
+    pub fn cap(&self) -> usize {
+        self.0.cap()
     }
+
+    /// Routines (or select cases) parked receiving: a snapshot, for tests.
+    pub fn waiting_receivers(&self) -> usize {
+        self.0.waiting_receivers()
+    }
+
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.0.senders.fetch_add(1, Ordering::Relaxed);
         Sender(self.0.clone())
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last sender: nobody can send any more. It may have been
-            // closed explicitly already, which is fine here.
-            let _ = self.0.close();
-        }
     }
 }
 
@@ -280,29 +469,32 @@ impl<T: Send> Receiver<T> {
         self.0.recv()
     }
 
-    /// Values waiting in the buffer.
-    pub fn len(&self) -> usize {
-        self.0.core.lock().len()
-    }
-
-    /// Routines parked receiving on this channel.
-    pub fn waiting_receivers(&self) -> usize {
-        self.0.core.lock().waiting_receivers()
-    }
-
     /// Receives without waiting.
     pub fn try_recv(&self) -> Option<T> {
-        let received = self.0.core.lock().try_recv();
-        received.ok().map(|(value, woken)| {
-            woken.map(wake);
-            value
-        })
+        self.0.try_recv()
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Values waiting in the buffer (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
-    pub(super) fn chan(&self) -> &Arc<Chan<T>> {
-        &self.0
+    /// Room in the buffer (Go's `cap`; 0: unbuffered).
+    pub fn cap(&self) -> usize {
+        self.0.cap()
     }
 
+    /// Routines (or select cases) parked receiving on this channel.
+    pub fn waiting_receivers(&self) -> usize {
+        self.0.waiting_receivers()
+    }
+
+    /// Routines (or select cases) parked sending on this channel.
+    pub fn waiting_senders(&self) -> usize {
+        self.0.waiting_senders()
+    }
 }
 
 impl<T> Clone for Receiver<T> {

@@ -10,7 +10,8 @@ pub mod spin;
 pub mod timer;
 pub mod waitgroup;
 
-pub use chan::{Receiver, Sender, chan};
+pub use chan::{RecvChan, Receiver, SendChan, Sender, chan};
+pub use select::{SelectCase, select_cases};
 pub use mutex::Mutex;
 pub use once::Once;
 pub use timer::{after, tick};
