@@ -6,6 +6,8 @@
 //! | `go f()` | `go(move \|\| f())` (returns a handle; `join()` waits for the result) |
 //! | `runtime.Gosched()` | `yield_now()` |
 //! | `runtime.GOMAXPROCS(0)` | `cores()` |
+//! | `runtime.NumGoroutine()` | `routines()` |
+//! | `runtime.ReadMemStats(&m)` | `mem_stats()` (heap, stacks, physical memory; see [`MemStats`]) |
 //! | `time.Sleep(d)`, `time.Since(t)` | `sleep(d)`, `now() - t` |
 //! | `make(chan T, n)` | `chan::<T>(n)`: a `(Sender<T>, Receiver<T>)` pair |
 //! | `ch <- v`, `<-ch`, `v, ok := <-ch` | `tx.send(v)`, `rx.recv()`, `let v = rx.recv()` (`None`: closed and drained) |
@@ -85,3 +87,50 @@ pub fn opaque(x: u64) -> u64 {
     crate::arch::cpu::opaque(x)
 }
 
+/// Routines started and not yet finished, main included (Go's
+/// `runtime.NumGoroutine`). A routine counts as finished once its function
+/// has returned.
+pub fn routines() -> u64 {
+    let totals = crate::sched::counters();
+    totals.spawned - totals.finished
+}
+
+/// Memory figures of the whole machine, at the moment of the call (the
+/// parts of Go's `runtime.MemStats` Spindle has). Differences between two
+/// calls show what something cost: a routine's stack, a leak.
+#[derive(Clone, Copy, Debug)]
+pub struct MemStats {
+    /// Bytes allocated on the heap and not yet freed (Go's `HeapAlloc`).
+    pub heap_bytes: u64,
+    /// Heap allocations not yet freed (Go's `HeapObjects`).
+    pub heap_objects: u64,
+    /// Heap allocations since boot (Go's `Mallocs`; `Frees` is this minus
+    /// `heap_objects`).
+    pub allocations: u64,
+    /// Bytes of memory mapped for the heap (Go's `HeapSys`).
+    pub heap_mapped_bytes: u64,
+    /// Bytes of memory mapped for stacks: every page a routine's stack has
+    /// touched, and the kernel's own stacks (Go's `StackSys`). Stacks are
+    /// recycled, never unmapped, so this only grows.
+    pub stack_mapped_bytes: u64,
+    /// Physical memory in use, for everything (heap, stacks, page tables).
+    pub memory_used_bytes: u64,
+    /// Physical memory the kernel can use in all.
+    pub memory_total_bytes: u64,
+}
+
+/// Reads the memory figures (takes the heap's and the frame allocator's
+/// locks briefly).
+pub fn mem_stats() -> MemStats {
+    let heap = crate::mem::heap::usage();
+    let (frames_total, frames_used) = crate::mem::frames::usage();
+    MemStats {
+        heap_bytes: heap.allocated,
+        heap_objects: heap.objects,
+        allocations: heap.allocations,
+        heap_mapped_bytes: heap.mapped,
+        stack_mapped_bytes: crate::mem::stack::mapped_bytes(),
+        memory_used_bytes: frames_used * crate::mem::PAGE_SIZE,
+        memory_total_bytes: frames_total * crate::mem::PAGE_SIZE,
+    }
+}
