@@ -20,6 +20,7 @@ pub enum Program {
     Fault,
     Selfcheck,
     Synccheck,
+    Chancheck,
     Bench,
     Stress,
 }
@@ -84,6 +85,12 @@ pub const PROGRAMS: &[ProgramInfo] = &[
         name: "synccheck",
         about: "channel, select, WaitGroup, Mutex, Once and timer checks (kind=all, or a misuse)",
         kinds: &["all", "send-closed", "close-twice", "waitgroup-negative", "deadlock"],
+    },
+    ProgramInfo {
+        program: Program::Chancheck,
+        name: "chancheck",
+        about: "Go's channel semantics: same-channel select cases, nil channels, len/cap, wide and dynamic select (kind=all, or a blocked run)",
+        kinds: &["all", "nil-send", "nil-recv", "nil-select", "close-nil", "dropped-sender"],
     },
 ];
 

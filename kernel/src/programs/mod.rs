@@ -5,6 +5,7 @@
 
 mod bench;
 mod blocking;
+mod chancheck;
 mod fanout;
 mod fault;
 mod hello;
@@ -60,6 +61,7 @@ pub fn run(options: Options, online: usize) -> ! {
         Program::Fault => fault::main,
         Program::Selfcheck => selfcheck::main,
         Program::Synccheck => synccheck::main,
+        Program::Chancheck => chancheck::main,
         Program::Bench => bench::main,
         Program::Stress => stress::main,
     };
