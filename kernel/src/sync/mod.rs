@@ -3,6 +3,8 @@
 //! [`Once`], timer channels).
 
 pub mod chan;
+#[cfg(feature = "compile-fail-checks")]
+mod misuse;
 pub mod mutex;
 pub mod once;
 pub mod select;
