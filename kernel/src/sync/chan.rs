@@ -3,9 +3,10 @@
 //! `chan::<T>(cap)` gives a [`Sender`] and a [`Receiver`], both cloneable.
 //! The semantics (buffer, direct hand-off, close) are
 //! `spindle_shared::chan::ChanCore`, host-tested; this module adds the lock,
-//! the waiters and the blocking. A blocked routine's waiter ([`Node`]) lives
-//! on its own stack: the channel links to it while it waits, and whoever
-//! completes it unlinks it before waking the routine.
+//! the waiters and the blocking. A blocked routine's waiter
+//! ([`Node`](super::waiter::Node)) lives on its own stack: the channel links
+//! to it while it waits, and whoever completes it unlinks it before waking
+//! the routine.
 //!
 //! A routine woken by a channel operation runs next on the waker's core
 //! (`sched::ready`), so two routines that ping-pong stay on one core.
@@ -30,151 +31,21 @@
 //! # nil channels
 //!
 //! Go's nil channel is `None`: `Option<Sender<T>>` and `Option<Receiver<T>>`
-//! (or options of references) implement [`SendChan`] and [`RecvChan`], as
-//! do `Sender`, `Receiver` and references to them. On `None`, `send` and
+//! (or options of references) implement [`SendChan`](super::endpoint::SendChan)
+//! and [`RecvChan`](super::endpoint::RecvChan), as do `Sender`, `Receiver`
+//! and references to them. On `None`, `send` and
 //! `recv` block for ever (the deadlock report shows them as
 //! `chan send (nil chan)` and `chan receive (nil chan)`), `len` and `cap`
 //! are 0, `close` panics, and a `select!` case never fires: setting a case's
 //! channel to `None` switches the case off, as setting it to nil does in Go.
 
 use alloc::sync::Arc;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
-use spindle_shared::chan::{ChanCore, Completion, Refusal, Waiter};
+use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
-use crate::arch::cpu::disable_interrupts;
-use crate::sched::{self, Routine, Wait};
+use super::waiter::{Node, NodeRef, wake};
+use crate::sched;
 use crate::sync::spin::SpinLock;
-
-/// No select case has fired yet.
-const NOT_FIRED: usize = usize::MAX;
-
-/// The state a select shares between its cases: which one fired.
-pub struct SelectState {
-    fired: AtomicUsize,
-}
-
-impl SelectState {
-    pub fn new() -> SelectState {
-        SelectState { fired: AtomicUsize::new(NOT_FIRED) }
-    }
-
-    /// The case that fired, once the select was woken.
-    pub fn fired(&self) -> usize {
-        self.fired.load(Ordering::Acquire)
-    }
-}
-
-/// A routine waiting on one channel (Go's sudog). Lives on that routine's
-/// stack while it is parked.
-pub struct Node<T> {
-    routine: *mut Routine,
-    /// For a select case: the select's shared state and this case's index.
-    select: Option<(*const SelectState, usize)>,
-    /// A waiting sender's value.
-    value: UnsafeCell<Option<T>>,
-    /// How the wait ended; set by whoever completed it.
-    done: UnsafeCell<Option<Completion<T>>>,
-}
-
-impl<T> Node<T> {
-    /// A waiter for `routine` (for a select case: set when it is queued).
-    pub fn new(routine: *mut Routine, value: Option<T>) -> Node<T> {
-        Node {
-            routine,
-            select: None,
-            value: UnsafeCell::new(value),
-            done: UnsafeCell::new(None),
-        }
-    }
-
-    /// Makes this node case `index` of a select.
-    pub fn in_select(&mut self, state: &SelectState, index: usize, value: Option<T>) {
-        self.routine = sched::current_locked();
-        self.select = Some((state, index));
-        *self.value.get_mut() = value;
-    }
-
-    /// How the wait ended; only after the routine was woken.
-    pub fn completion(&mut self) -> Completion<T> {
-        self.done.get_mut().take().expect("a woken waiter was completed")
-    }
-
-    /// A waiting sender's value that no receiver took (a select case that
-    /// lost), once the node is out of every queue.
-    pub fn take_unsent(&mut self) -> Option<T> {
-        self.value.get_mut().take()
-    }
-
-    pub fn handle(&self) -> NodeRef<T> {
-        NodeRef(self)
-    }
-}
-
-/// What the channel's queues hold: a pointer to a node on a parked stack.
-pub struct NodeRef<T>(*const Node<T>);
-
-impl<T> Clone for NodeRef<T> {
-    fn clone(&self) -> Self {
-        NodeRef(self.0)
-    }
-}
-
-impl<T> PartialEq for NodeRef<T> {
-    fn eq(&self, other: &Self) -> bool {
-        core::ptr::eq(self.0, other.0)
-    }
-}
-
-// The channel's lock is held for every call below; the node's routine is
-// parked (or, for a select, about to be) and touches the node only after
-// it is woken.
-impl<T> Waiter<T> for NodeRef<T> {
-    fn claim(&self) -> bool {
-        // SAFETY: see above.
-        match unsafe { (*self.0).select } {
-            None => true,
-            Some((state, index)) => {
-                // SAFETY: the select's state outlives its queued cases.
-                let state = unsafe { &*state };
-                state.fired.compare_exchange(NOT_FIRED, index, Ordering::AcqRel, Ordering::Acquire).is_ok()
-            }
-        }
-    }
-
-    fn take_value(&self) -> T {
-        // SAFETY: see above.
-        unsafe { (*(*self.0).value.get()).take().expect("a waiting sender has a value") }
-    }
-
-    fn complete(&self, how: Completion<T>) {
-        // SAFETY: see above.
-        unsafe { *(*self.0).done.get() = Some(how) };
-    }
-}
-
-/// Wakes a completed waiter's routine. The node must not be touched
-/// afterwards: the routine may run, return, and reuse its stack.
-pub fn wake<T>(node: NodeRef<T>) {
-    // SAFETY: the node is alive until its routine runs again.
-    sched::ready(unsafe { (*node.0).routine });
-}
-
-/// What the deadlock report says of a routine blocked on a nil channel
-/// (Go's wait reasons).
-pub const NIL_SEND: Wait = Wait::other("chan send (nil chan)");
-pub const NIL_RECEIVE: Wait = Wait::other("chan receive (nil chan)");
-
-/// Parks the running routine for good: a nil channel, or a `select!` with
-/// no case that can ever fire. Nothing will wake it; if every routine ends
-/// up like this or otherwise waiting, the deadlock report names it.
-pub fn block_forever(reason: Wait) -> ! {
-    unsafe fn nothing_to_unlock(_: *const ()) {}
-    disable_interrupts();
-    sched::park_unlocking(reason, core::ptr::null(), nothing_to_unlock);
-    unreachable!("a routine blocked for ever was woken")
-}
 
 /// The channel itself, shared by its senders and receivers.
 pub struct Chan<T> {
@@ -188,10 +59,10 @@ unsafe impl<T: Send> Send for Chan<T> {}
 unsafe impl<T: Send> Sync for Chan<T> {}
 
 /// Sends values into a channel.
-pub struct Sender<T>(Arc<Chan<T>>);
+pub struct Sender<T>(pub(super) Arc<Chan<T>>);
 
 /// Receives values from a channel.
-pub struct Receiver<T>(Arc<Chan<T>>);
+pub struct Receiver<T>(pub(super) Arc<Chan<T>>);
 
 /// Makes a channel with room for `cap` values (0: unbuffered).
 pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
@@ -303,115 +174,6 @@ impl<T> Chan<T> {
     /// For select: the lock, taken and released by hand.
     pub(super) fn lock(&self) -> &SpinLock<ChanCore<T, NodeRef<T>>> {
         &self.core
-    }
-}
-
-/// Something a value can be sent on: a [`Sender`], a reference to one, or
-/// an `Option` of either, where `None` is Go's nil channel (see the module
-/// documentation). `select!`'s `send` cases take any of these.
-pub trait SendChan {
-    type Item: Send;
-
-    /// The channel, or `None` for a nil channel.
-    fn chan(&self) -> Option<&Chan<Self::Item>>;
-
-    /// Sends `value`; on a nil channel, blocks for ever.
-    #[track_caller]
-    fn send(&self, value: Self::Item) {
-        match self.chan() {
-            Some(chan) => chan.send(value),
-            None => block_forever(NIL_SEND),
-        }
-    }
-
-    /// Closes the channel; panics if it is closed already, or nil.
-    #[track_caller]
-    fn close(&self) {
-        match self.chan() {
-            Some(chan) => chan.close(),
-            None => panic!("close of nil channel"),
-        }
-    }
-
-    /// Values in the buffer (0 for a nil channel).
-    fn len(&self) -> usize {
-        self.chan().map_or(0, Chan::len)
-    }
-
-    /// Room in the buffer (0 for a nil channel).
-    fn cap(&self) -> usize {
-        self.chan().map_or(0, Chan::cap)
-    }
-}
-
-/// Something a value can be received from: a [`Receiver`], a reference to
-/// one, or an `Option` of either, `None` being Go's nil channel.
-/// `select!`'s `recv` cases take any of these.
-pub trait RecvChan {
-    type Item: Send;
-
-    /// The channel, or `None` for a nil channel.
-    fn chan(&self) -> Option<&Chan<Self::Item>>;
-
-    /// Receives a value (`None`: closed and drained); on a nil channel,
-    /// blocks for ever.
-    fn recv(&self) -> Option<Self::Item> {
-        match self.chan() {
-            Some(chan) => chan.recv(),
-            None => block_forever(NIL_RECEIVE),
-        }
-    }
-
-    /// Values in the buffer (0 for a nil channel).
-    fn len(&self) -> usize {
-        self.chan().map_or(0, Chan::len)
-    }
-
-    /// Room in the buffer (0 for a nil channel).
-    fn cap(&self) -> usize {
-        self.chan().map_or(0, Chan::cap)
-    }
-}
-
-impl<T: Send> SendChan for Sender<T> {
-    type Item = T;
-    fn chan(&self) -> Option<&Chan<T>> {
-        Some(&self.0)
-    }
-}
-
-impl<T: Send> RecvChan for Receiver<T> {
-    type Item = T;
-    fn chan(&self) -> Option<&Chan<T>> {
-        Some(&self.0)
-    }
-}
-
-impl<C: SendChan + ?Sized> SendChan for &C {
-    type Item = C::Item;
-    fn chan(&self) -> Option<&Chan<C::Item>> {
-        (**self).chan()
-    }
-}
-
-impl<C: RecvChan + ?Sized> RecvChan for &C {
-    type Item = C::Item;
-    fn chan(&self) -> Option<&Chan<C::Item>> {
-        (**self).chan()
-    }
-}
-
-impl<C: SendChan> SendChan for Option<C> {
-    type Item = C::Item;
-    fn chan(&self) -> Option<&Chan<C::Item>> {
-        self.as_ref().and_then(C::chan)
-    }
-}
-
-impl<C: RecvChan> RecvChan for Option<C> {
-    type Item = C::Item;
-    fn chan(&self) -> Option<&Chan<C::Item>> {
-        self.as_ref().and_then(C::chan)
     }
 }
 

@@ -3,17 +3,22 @@
 //! [`Once`], timer channels).
 
 pub mod chan;
+pub mod endpoint;
 #[cfg(feature = "compile-fail-checks")]
 mod misuse;
 pub mod mutex;
 pub mod once;
 pub mod select;
+pub mod select_cases;
+mod select_macro;
 pub mod spin;
 pub mod timer;
 pub mod waitgroup;
+pub mod waiter;
 
-pub use chan::{RecvChan, Receiver, SendChan, Sender, chan};
-pub use select::{SelectCase, select_cases};
+pub use chan::{Receiver, Sender, chan};
+pub use endpoint::{RecvChan, SendChan};
+pub use select_cases::{SelectCase, select_cases};
 pub use mutex::Mutex;
 pub use once::Once;
 pub use timer::{after, tick};

@@ -36,8 +36,9 @@
 //!
 //! A select! expands to one level of macro recursion per case, so the
 //! default `recursion_limit` (128) allows about 120 cases. Cases built at
-//! run time, in any number, go through [`select_cases`] (Go's
-//! `reflect.Select`).
+//! run time, in any number, go through
+//! [`select_cases`](super::select_cases::select_cases) (Go's
+//! `reflect.Select`). The macro itself is in `select_macro.rs`.
 //!
 //! After Go's `selectgo` (runtime/select.go):
 //! 1. lock every channel involved, each once, in address order (so two
@@ -53,11 +54,12 @@
 //! 5. once woken, lock again and take the losing waiters out of their queues.
 
 use alloc::vec;
-use alloc::vec::Vec;
 
 use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
-use super::chan::{Chan, Node, NodeRef, RecvChan, SelectState, SendChan, block_forever, wake};
+use super::chan::Chan;
+use super::endpoint::{RecvChan, SendChan, block_forever};
+use super::waiter::{Node, NodeRef, SelectState, wake};
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
 use crate::sched::{self, Wait};
 
@@ -199,6 +201,12 @@ impl<'a, T: Send> RecvCase<'a, T> {
     pub fn outcome(self) -> Option<Option<T>> {
         self.result
     }
+
+    /// [`outcome`](Self::outcome) for a case that stays in place, taken
+    /// once (`select_cases`).
+    pub(super) fn take_outcome(&mut self) -> Option<Option<T>> {
+        self.result.take()
+    }
 }
 
 impl<T: Send> Case for RecvCase<'_, T> {
@@ -264,6 +272,11 @@ impl<'a, T: Send> SendCase<'a, T> {
     pub fn outcome(self) -> Option<()> {
         self.sent.map(|_| ())
     }
+
+    /// Whether the case still holds its value (it has not sent yet).
+    pub(super) fn has_value(&self) -> bool {
+        self.value.is_some()
+    }
 }
 
 impl<T: Send> Case for SendCase<'_, T> {
@@ -323,7 +336,7 @@ impl<T: Send> Case for SendCase<'_, T> {
 
 /// Runs a select over `cases`: the index of the case that completed, or
 /// `None` if `has_default` and none could complete at once. `select!` and
-/// [`select_cases`] call this; a program can too, with cases of different
+/// `select_cases` call this; a program can too, with cases of different
 /// element types.
 pub fn select(cases: &mut [&mut dyn Case], has_default: bool) -> Option<usize> {
     let n = cases.len();
@@ -400,155 +413,4 @@ fn run(cases: &mut [&mut dyn Case], has_default: bool, poll: &mut [usize], locks
     restore_interrupts(were_enabled);
     cases[fired].finish(true);
     Some(fired)
-}
-
-/// One case of a select built at run time (Go's `reflect.SelectCase`), for
-/// [`select_cases`].
-pub enum SelectCase<'a, T: Send> {
-    Recv(RecvCase<'a, T>),
-    Send(SendCase<'a, T>),
-    /// Runs if no other case can go at once; at most one per select.
-    Default,
-    /// A case on a nil channel: never fires (Go's way to switch a case off).
-    Nil,
-}
-
-impl<'a, T: Send> SelectCase<'a, T> {
-    /// A receive from `rx` (any [`RecvChan`]; `None` never fires).
-    pub fn recv<C: RecvChan<Item = T> + ?Sized>(rx: &'a C) -> Self {
-        SelectCase::Recv(RecvCase::new(rx))
-    }
-
-    /// A send of `value` on `tx` (any [`SendChan`]; `None` never fires).
-    pub fn send<C: SendChan<Item = T> + ?Sized>(tx: &'a C, value: T) -> Self {
-        SelectCase::Send(SendCase::new(tx, value))
-    }
-}
-
-/// Go's `reflect.Select`: waits on the operations in `cases` and runs the
-/// first that can go, as `select!` does. Returns the index of the case that
-/// ran and, for a receive, what it received (`None`: closed); for a send
-/// or the default, `None`.
-///
-/// A send case that ran gave up its value; the others keep theirs, so the
-/// slice can be selected on again once the case that sent is replaced (a
-/// send case without a value panics, naming its index). Panics if there is
-/// more than one [`SelectCase::Default`], as Go's does.
-pub fn select_cases<T: Send>(cases: &mut [SelectCase<'_, T>]) -> (usize, Option<T>) {
-    let defaults: Vec<usize> = (0..cases.len()).filter(|&i| matches!(cases[i], SelectCase::Default)).collect();
-    assert!(defaults.len() <= 1, "select_cases: more than one Default case (at indices {defaults:?})");
-    let mut indices = Vec::with_capacity(cases.len());
-    let mut live: Vec<&mut dyn Case> = Vec::with_capacity(cases.len());
-    for (index, case) in cases.iter_mut().enumerate() {
-        match case {
-            SelectCase::Recv(recv) => {
-                recv.result = None;
-                live.push(recv);
-            }
-            SelectCase::Send(send) => {
-                assert!(send.value.is_some(), "select_cases: send case {index} has no value (it sent already; replace it)");
-                send.sent = None;
-                live.push(send);
-            }
-            SelectCase::Default | SelectCase::Nil => continue,
-        }
-        indices.push(index);
-    }
-    let fired = select(&mut live, !defaults.is_empty());
-    drop(live);
-    match fired {
-        None => (defaults[0], None),
-        Some(i) => {
-            let index = indices[i];
-            match &mut cases[index] {
-                SelectCase::Recv(recv) => (index, recv.result.take().expect("the case that fired has a result")),
-                _ => (index, None),
-            }
-        }
-    }
-}
-
-/// Waits on several channel operations; see the module documentation.
-#[macro_export]
-macro_rules! select {
-    ($($cases:tt)*) => {
-        $crate::__select!(@parse [] [] $($cases)*)
-    };
-}
-
-/// Implementation of [`select!`]. `@parse` takes one case per step and
-/// names it; since each step is its own expansion, the names it introduces
-/// (`__ch`, `__case`, `__out`) are distinct identifiers however many cases
-/// there are. `@emit` then evaluates the channels and values in source
-/// order in a `match` scrutinee (so temporaries live through the select),
-/// runs the select, and dispatches to the arm whose case fired, with no
-/// borrow of a channel left, inside a labeled block (see the module
-/// documentation on `break`).
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select {
-    (@parse [$($cases:tt)*] $default:tt recv($rx:expr) -> $v:pat => $body:block $($rest:tt)*) => {
-        $crate::__select!(@parse [$($cases)* (recv __ch __case __out ($rx) ($v) ($body))] $default $($rest)*)
-    };
-    (@parse [$($cases:tt)*] $default:tt recv($rx:expr) -> $v:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select!(@parse [$($cases)* (recv __ch __case __out ($rx) ($v) ($body))] $default $($($rest)*)?)
-    };
-    (@parse [$($cases:tt)*] $default:tt send($tx:expr, $value:expr) => $body:block $($rest:tt)*) => {
-        $crate::__select!(@parse [$($cases)* (send __ch __case __out ($tx, $value) () ($body))] $default $($rest)*)
-    };
-    (@parse [$($cases:tt)*] $default:tt send($tx:expr, $value:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select!(@parse [$($cases)* (send __ch __case __out ($tx, $value) () ($body))] $default $($($rest)*)?)
-    };
-    (@parse $cases:tt [] default => $body:block $($rest:tt)*) => {
-        $crate::__select!(@parse $cases [($body)] $($rest)*)
-    };
-    (@parse $cases:tt [] default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select!(@parse $cases [($body)] $($($rest)*)?)
-    };
-    (@parse $cases:tt [$($default:tt)+] default $($rest:tt)*) => {
-        ::core::compile_error!("select! takes at most one `default` case")
-    };
-    // The comma after an arm that is a block is optional, as in `match`.
-    (@parse $cases:tt $default:tt , $($rest:tt)+) => {
-        $crate::__select!(@parse $cases $default $($rest)+)
-    };
-    (@parse $cases:tt $default:tt $(,)?) => {
-        $crate::__select!(@emit $cases $default)
-    };
-    (@parse $cases:tt $default:tt $($rest:tt)+) => {
-        ::core::compile_error!(
-            "select! cases are `recv(rx) -> pattern => arm`, `send(tx, value) => arm` and `default => arm`, separated by commas"
-        )
-    };
-    (@eval recv ($rx:expr)) => { &$rx };
-    (@eval send ($tx:expr, $value:expr)) => { (&$tx, $value) };
-    (@case recv $ch:ident) => { $crate::sync::select::RecvCase::new($ch) };
-    (@case send $ch:ident) => { $crate::sync::select::SendCase::new($ch.0, $ch.1) };
-    (@arm recv $got:ident ($v:pat) ($body:expr)) => {{ let $v = $got; $body }};
-    (@arm send $got:ident () ($body:expr)) => {{ let () = $got; $body }};
-    (@has_default) => { false };
-    (@has_default $default:tt) => { true };
-    (@default) => { ::core::unreachable!("a select without default always runs a case") };
-    (@default ($body:expr)) => { $body };
-    (@emit [$(($kind:ident $ch:ident $case:ident $out:ident $args:tt $v:tt $body:tt))*] [$($default:tt)?]) => {{
-        let ($($out,)*) = match ($($crate::__select!(@eval $kind $args),)*) {
-            ($($ch,)*) => {
-                $(let mut $case = $crate::__select!(@case $kind $ch);)*
-                $crate::sync::select::select(
-                    &mut [$(&mut $case as &mut dyn $crate::sync::select::Case),*],
-                    $crate::__select!(@has_default $($default)?),
-                );
-                ($($case.outcome(),)*)
-            }
-        };
-        #[allow(unused_labels)]
-        let __value = '__select: {
-            $(if let ::core::option::Option::Some(__got) = $out {
-                $crate::__select!(@arm $kind __got $v $body)
-            } else)* {
-                $crate::__select!(@default $($default)?)
-            }
-        };
-        __value
-    }};
 }
