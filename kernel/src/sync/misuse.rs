@@ -59,3 +59,13 @@ fn misuse_unlabeled_continue_in_a_select_arm() {
         }
     }
 }
+
+/// Go allows one `default` per select; a second is refused.
+fn misuse_two_default_cases_in_a_select() {
+    let (tx, rx) = chan::<u32>(1);
+    select! {
+        default => {},
+        recv(rx) -> v => {},
+        default => {},
+    }
+}
