@@ -52,10 +52,11 @@ pub struct Chan<T> {
     core: SpinLock<ChanCore<T, NodeRef<T>>>,
 }
 
-// SAFETY: values cross cores only through the lock; nodes are only touched
-// under it (see `Waiter` above).
+// SAFETY: values cross cores only through the lock; nodes follow the
+// waiter rule (`sync::waiter`).
 unsafe impl<T: Send> Send for Chan<T> {}
-// SAFETY: as above.
+// SAFETY: values cross cores only through the lock (which needs `T: Send`
+// only: no `&T` is ever shared); nodes follow the waiter rule.
 unsafe impl<T: Send> Sync for Chan<T> {}
 
 /// Sends values into a channel.

@@ -127,28 +127,33 @@ unsafe fn unlock_chan<T: Send>(chan: *const ()) {
     unsafe { (*(chan as *const Chan<T>)).lock().unlock_raw() }
 }
 
-/// The channels of a select, each once, in lock order. The cases' channels
-/// outlive the select (the cases borrow them), and interrupts stay off
-/// from `lock_all` to `unlock_all`: the rule every method here relies on.
+/// The channels of a select, each once, in lock order.
+///
+/// **The select lock rule**, which the unsafe code of this module relies
+/// on: the cases' channels outlive the select (the cases borrow them);
+/// interrupts stay off from `lock_all` to the matching `unlock_all`; and
+/// between the two the select holds every case's channel lock, so it alone
+/// reaches those channels' state, one case at a time.
 struct Locks<'s> {
     held: &'s [ChanLock],
 }
 
 impl Locks<'_> {
     fn lock_all(&self) {
-        // SAFETY: see `Locks`.
+        // SAFETY: the select lock rule: the channels are alive, interrupts off.
         self.held.iter().for_each(|l| unsafe { (l.lock)(l.chan) });
     }
 
     fn unlock_all(&self) {
-        // SAFETY: see `Locks`; each was locked by `lock_all`.
+        // SAFETY: the select lock rule; each was locked by `lock_all`.
         self.held.iter().rev().for_each(|l| unsafe { (l.unlock)(l.chan) });
     }
 }
 
 /// Releases a parked select's locks (called by the next context).
 unsafe fn unlock_parked(locks: *const ()) {
-    // SAFETY: `locks` lives on the parked select's stack until it resumes.
+    // SAFETY: `locks` lives on the parked select's stack until it resumes;
+    // the select lock rule holds until this call.
     unsafe { (*(locks as *const Locks<'_>)).unlock_all() }
 }
 
@@ -168,21 +173,43 @@ impl<'a, T: Send> Waiting<'a, T> {
         self.chan.map(ChanLock::of)
     }
 
-    /// The channel's state, for a case that is not nil. Only while the
-    /// select holds the lock (see [`Case`]).
-    fn core(&mut self) -> &mut ChanCore<T, NodeRef<T>> {
-        let chan = self.chan.expect("a nil case is never polled or queued");
-        // SAFETY: the select holds the lock, and this is the only reference
-        // to the state while it does.
-        unsafe { &mut *chan.lock().data_raw() }
+    /// Queues this case's node on its channel (unless nil) with `push`,
+    /// as case `index` of the select `state`, carrying `value` if a send.
+    fn enqueue(
+        &mut self,
+        state: &SelectState,
+        index: usize,
+        value: Option<T>,
+        push: fn(&mut ChanCore<T, NodeRef<T>>, NodeRef<T>),
+    ) {
+        let Some(chan) = self.chan else { return };
+        self.node.in_select(state, index, value);
+        // SAFETY: the select lock rule.
+        let core = unsafe { locked_core(chan) };
+        // The handle is the last use of this case until the select wakes:
+        // a `&mut` to the case after it would invalidate the pointer the
+        // channel keeps (Stacked Borrows), which is why `core` comes from
+        // the channel and not through `self`.
+        push(core, self.node.handle());
     }
 
     fn dequeue(&mut self) {
-        if self.chan.is_some() {
+        if let Some(chan) = self.chan {
             let handle = self.node.handle();
-            self.core().forget(&handle);
+            // SAFETY: the select lock rule.
+            unsafe { locked_core(chan) }.forget(&handle);
         }
     }
+}
+
+/// A channel's state, reached while a select holds its lock by hand.
+///
+/// # Safety
+/// The select lock rule holds (see [`Locks`]), and no other reference to
+/// this channel's state is live while the result is.
+unsafe fn locked_core<T: Send>(chan: &Chan<T>) -> &mut ChanCore<T, NodeRef<T>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { &mut *chan.lock().data_raw() }
 }
 
 /// A `recv(rx) -> v` case.
@@ -215,10 +242,9 @@ impl<T: Send> Case for RecvCase<'_, T> {
     }
 
     fn poll(&mut self) -> bool {
-        if self.waiting.chan.is_none() {
-            return false;
-        }
-        match self.waiting.core().try_recv() {
+        let Some(chan) = self.waiting.chan else { return false };
+        // SAFETY: the select lock rule.
+        match unsafe { locked_core(chan) }.try_recv() {
             Ok((value, woken)) => {
                 woken.map(wake);
                 self.result = Some(Some(value));
@@ -233,11 +259,7 @@ impl<T: Send> Case for RecvCase<'_, T> {
     }
 
     fn enqueue(&mut self, state: &SelectState, index: usize) {
-        if self.waiting.chan.is_some() {
-            self.waiting.node.in_select(state, index, None);
-            let handle = self.waiting.node.handle();
-            self.waiting.core().wait_to_recv(handle);
-        }
+        self.waiting.enqueue(state, index, None, ChanCore::wait_to_recv);
     }
 
     fn dequeue(&mut self) {
@@ -285,11 +307,10 @@ impl<T: Send> Case for SendCase<'_, T> {
     }
 
     fn poll(&mut self) -> bool {
-        if self.waiting.chan.is_none() {
-            return false;
-        }
+        let Some(chan) = self.waiting.chan else { return false };
         let value = self.value.take().expect("a send case has its value until it fires");
-        match self.waiting.core().try_send(value) {
+        // SAFETY: the select lock rule.
+        match unsafe { locked_core(chan) }.try_send(value) {
             Ok(woken) => {
                 woken.map(wake);
                 self.sent = Some(true);
@@ -310,9 +331,7 @@ impl<T: Send> Case for SendCase<'_, T> {
     fn enqueue(&mut self, state: &SelectState, index: usize) {
         if self.waiting.chan.is_some() {
             let value = self.value.take();
-            self.waiting.node.in_select(state, index, value);
-            let handle = self.waiting.node.handle();
-            self.waiting.core().wait_to_send(handle);
+            self.waiting.enqueue(state, index, value, ChanCore::wait_to_send);
         }
     }
 

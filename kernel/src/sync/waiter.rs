@@ -2,9 +2,11 @@
 //! channel's queue points to (Go's sudog), and, for a `select!`, the state
 //! its cases share so that exactly one of them fires.
 //!
-//! The channel's lock is held whenever anyone but the waiting routine
-//! touches a node; the routine itself touches it only before it is queued
-//! and after it was woken.
+//! **The waiter rule**, which the unsafe code here relies on: whoever but
+//! the waiting routine touches a node holds the lock of the channel whose
+//! queue holds it; the routine itself touches its node only before it is
+//! queued and after it was woken, and keeps it (on its stack) alive until
+//! then.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -93,12 +95,10 @@ impl<T> PartialEq for NodeRef<T> {
     }
 }
 
-// The channel's lock is held for every call below; the node's routine is
-// parked (or, for a select, about to be) and touches the node only after
-// it is woken.
+// Called by `ChanCore` under the channel's lock: the waiter rule holds.
 impl<T> Waiter<T> for NodeRef<T> {
     fn claim(&self) -> bool {
-        // SAFETY: see above.
+        // SAFETY: the waiter rule.
         match unsafe { (*self.0).select } {
             None => true,
             Some((state, index)) => {
@@ -110,12 +110,12 @@ impl<T> Waiter<T> for NodeRef<T> {
     }
 
     fn take_value(&self) -> T {
-        // SAFETY: see above.
+        // SAFETY: the waiter rule.
         unsafe { (*(*self.0).value.get()).take().expect("a waiting sender has a value") }
     }
 
     fn complete(&self, how: Completion<T>) {
-        // SAFETY: see above.
+        // SAFETY: the waiter rule.
         unsafe { *(*self.0).done.get() = Some(how) };
     }
 }
