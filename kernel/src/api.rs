@@ -24,7 +24,11 @@
 //! | `sync.WaitGroup`, `sync.Mutex`, `sync.Once` | `WaitGroup`, `Mutex` (holds its data, as Rust's does), `Once` |
 //! | `time.After(d)`, `time.Tick(d)` | `after(d)`, `tick(d)` |
 //! | `panic(v)` | `panic!(...)`: ends the **whole run** (every routine, exit status 1) with `panic: ... [routine R on cpu C] at file:line` |
-//! | `recover()` | none: a panic cannot be caught. Tests check must-panic behaviour from the host: they boot a program (a `kind=` of `synccheck` or `chancheck`) that misuses something on purpose and assert on the console's `panic:` line and the failing exit status (`tests/sync.rs`) |
+//! | `recover()` | none: a panic cannot be caught. Tests check must-panic behaviour from the host: they boot a program (a `kind=` of `synccheck` or `chancheck`) that misuses something on purpose and assert on the console's `panic:` line and the failing exit status (`tests/sync.rs`, `tests/chan.rs`) |
+//!
+//! Misuses the compiler can catch (sharing what is not thread-safe, an
+//! unlabeled `break` in a select arm) are checked not to compile by
+//! `tests/compile_fail.rs` (`kernel/src/sync/misuse.rs`).
 //!
 //! `println!` tags each line with the core and routine that printed it;
 //! `summary!` prints a result line untagged (and even with `quiet`).
