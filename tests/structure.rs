@@ -23,7 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("core", &["cpu", "sched", "trace", "smp", "trap", "stop", "panic"]),
     ("sync", &["sync"]),
     ("api", &["api"]),
-    ("programs", &["programs"]),
+    ("programs", &["programs", "misuse"]),
     ("boot", &["main"]),
 ];
 

@@ -15,7 +15,7 @@ const CHECKS: &[&str] = &[
     "ok: select: default when nothing is ready; blocked until a case was ready; send case delivered",
     "ok: many-to-many: 800000 messages received exactly once, checksum 319999600000 (expected 319999600000)",
     "ok: mutex: 8 routines x 10000 increments = 80000",
-    "ok: waitgroup: wait returned after the 5 routines in the group, before the one outside it",
+    "ok: waitgroup: wait returned after the 5 routines in the group, while the one outside it was still blocked",
     "ok: once: 8 callers, 1 run",
     "ok: timers: after(3 ms) waited",
 ];

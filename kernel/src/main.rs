@@ -18,6 +18,8 @@ mod console;
 mod cpu;
 mod lock;
 mod mem;
+#[cfg(feature = "compile-fail-checks")]
+mod misuse;
 mod panic;
 mod programs;
 mod sched;

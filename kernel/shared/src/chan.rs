@@ -72,11 +72,12 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
         }
     }
 
+    /// Values the buffer holds at most (Go's `cap`; 0: unbuffered).
     pub fn capacity(&self) -> usize {
         self.cap
     }
 
-    /// Values in the buffer.
+    /// Values in the buffer (Go's `len`): waiting senders' values do not count.
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -85,9 +86,15 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
         self.buf.is_empty()
     }
 
-    /// Receivers waiting for a value.
+    /// Receivers queued for a value (select cases that fired elsewhere
+    /// included, until they are taken out).
     pub fn waiting_receivers(&self) -> usize {
         self.receivers.len()
+    }
+
+    /// Senders queued with a value, counted as [`waiting_receivers`](Self::waiting_receivers) is.
+    pub fn waiting_senders(&self) -> usize {
+        self.senders.len()
     }
 
     /// The first waiter in `queue` that can still be claimed.

@@ -94,6 +94,29 @@ pub fn init() {
     HEAP.lock_or_fail().oom_handler.base = base.as_u64() as usize;
 }
 
+/// What the heap holds now (for `api::mem_stats`).
+pub struct HeapUsage {
+    /// Bytes allocated and not yet freed.
+    pub allocated: u64,
+    /// Allocations not yet freed.
+    pub objects: u64,
+    /// Allocations since boot.
+    pub allocations: u64,
+    /// Bytes of memory mapped for the heap.
+    pub mapped: u64,
+}
+
+/// Reads the heap's counters (takes the heap lock).
+pub fn usage() -> HeapUsage {
+    let talc = HEAP.0.lock();
+    let counters = talc.get_counters();
+    HeapUsage {
+        allocated: counters.allocated_bytes as u64,
+        objects: counters.allocation_count as u64,
+        allocations: counters.total_allocation_count,
+        mapped: talc.oom_handler.mapped as u64,
+    }
+}
 
 // SAFETY: talc is a correct allocator; the lock serialises all access.
 unsafe impl GlobalAlloc for Heap {

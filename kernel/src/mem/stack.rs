@@ -30,6 +30,14 @@ static REGION: spin::Once<VirtAddr> = spin::Once::new();
 static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
 /// Slots given back, ready for reuse (their touched pages are still mapped).
 static POOL: SpinLock<Vec<u64>> = SpinLock::new(Vec::new());
+/// Pages mapped in the stack region so far (none is ever unmapped).
+static MAPPED_PAGES: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes of memory mapped for stacks, routines' and the kernel's (for
+/// `api::mem_stats`).
+pub fn mapped_bytes() -> u64 {
+    MAPPED_PAGES.load(Ordering::Relaxed) * PAGE_SIZE
+}
 
 pub fn init() {
     REGION.call_once(paging::reserve_region);
@@ -63,6 +71,7 @@ impl Stack {
             core::mem::forget(stack); // never mapped: not worth recycling
             return Err(OutOfMemory);
         }
+        MAPPED_PAGES.fetch_add(1, Ordering::Relaxed);
         Ok(stack)
     }
 
@@ -76,6 +85,7 @@ impl Stack {
                 core::mem::forget(stack); // half mapped: not fit for the pool
                 return Err(OutOfMemory);
             }
+            MAPPED_PAGES.fetch_add(1, Ordering::Relaxed);
         }
         Ok(stack)
     }
@@ -147,6 +157,7 @@ pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
     // SAFETY: the frame is ours and mapped through the physical-memory map.
     unsafe { paging::phys_to_virt(phys).as_mut_ptr::<u8>().write_bytes(0, PAGE_SIZE as usize) };
     if paging::map_in_existing_table(page, phys, DATA) {
+        MAPPED_PAGES.fetch_add(1, Ordering::Relaxed);
         Fault::Grown
     } else {
         // Handed-out slots have their tables (their top page was mapped):

@@ -32,5 +32,7 @@ programs! {
              "exit-while-allocating", "panic-while-allocating", "unjoined-results", "sleep-forever"],
         "synccheck" Synccheck synccheck: "channel, select, WaitGroup, Mutex, Once and timer checks (kind=all, or a misuse)",
             ["all", "send-closed", "close-twice", "waitgroup-negative", "deadlock"],
+        "chancheck" Chancheck chancheck: "Go's channel semantics: same-channel select cases, nil channels, len/cap, wide and dynamic select (kind=all, or a blocked run)",
+            ["all", "nil-send", "nil-recv", "nil-select", "close-nil", "dropped-sender"],
     }
 }

@@ -3,155 +3,71 @@
 //! `chan::<T>(cap)` gives a [`Sender`] and a [`Receiver`], both cloneable.
 //! The semantics (buffer, direct hand-off, close) are
 //! `spindle_shared::chan::ChanCore`, host-tested; this module adds the lock,
-//! the waiters and the blocking. A blocked routine's waiter ([`Node`]) lives
-//! on its own stack: the channel links to it while it waits, and whoever
-//! completes it unlinks it before waking the routine.
+//! the waiters and the blocking. A blocked routine's waiter
+//! ([`Node`](super::waiter::Node)) lives on its own stack: the channel links
+//! to it while it waits, and whoever completes it unlinks it before waking
+//! the routine.
 //!
 //! A routine woken by a channel operation runs next on the waker's core
 //! (`sched::ready`), so two routines that ping-pong stay on one core.
 //!
 //! Misuse panics the routine, as in Go: sending on a closed channel, closing
-//! a closed channel. Dropping the last `Sender` closes the channel.
+//! a closed channel, closing a nil channel.
+//!
+//! # Only `close` closes a channel, as in Go
+//!
+//! Dropping every [`Sender`] does **not** close the channel. Go never closes
+//! a channel implicitly, and Spindle follows Go here rather than Rust's
+//! `std::sync::mpsc` (which reports a channel whose senders are all gone as
+//! disconnected): a ported program whose sender goes out of scope early
+//! must behave as it did in Go, where its receivers wait (and, if every
+//! routine ends up waiting, the run ends with the deadlock report naming
+//! them), not take the closed channel's path. So close where Go closes:
+//! `close(ch)` is `tx.close()`, and `defer close(ch)` is `tx.close()` as the
+//! routine's last statement (a panic ends the whole run, so there is no
+//! other way out to cover). Producers that share a channel close it the way
+//! Go's do: once a `WaitGroup` says they are all done.
+//!
+//! # nil channels
+//!
+//! Go's nil channel is `None`: `Option<Sender<T>>` and `Option<Receiver<T>>`
+//! (or options of references) implement [`SendChan`](super::endpoint::SendChan)
+//! and [`RecvChan`](super::endpoint::RecvChan), as do `Sender`, `Receiver`
+//! and references to them. On `None`, `send` and
+//! `recv` block for ever (the deadlock report shows them as
+//! `chan send (nil chan)` and `chan receive (nil chan)`), `len` and `cap`
+//! are 0, `close` panics, and a `select!` case never fires: setting a case's
+//! channel to `None` switches the case off, as setting it to nil does in Go.
 
 use alloc::sync::Arc;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
-use spindle_shared::chan::{ChanCore, Completion, Refusal, Waiter};
+use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
-use crate::sched::{self, Routine};
+use super::waiter::{Node, NodeRef, wake};
 use crate::lock::SpinLock;
-
-/// No select case has fired yet.
-const NOT_FIRED: usize = usize::MAX;
-
-/// The state a select shares between its cases: which one fired.
-pub struct SelectState {
-    fired: AtomicUsize,
-}
-
-impl SelectState {
-    pub fn new() -> SelectState {
-        SelectState { fired: AtomicUsize::new(NOT_FIRED) }
-    }
-
-    /// The case that fired, once the select was woken.
-    pub fn fired(&self) -> usize {
-        self.fired.load(Ordering::Acquire)
-    }
-}
-
-/// A routine waiting on one channel (Go's sudog). Lives on that routine's
-/// stack while it is parked.
-pub struct Node<T> {
-    routine: *mut Routine,
-    /// For a select case: the select's shared state and this case's index.
-    select: Option<(*const SelectState, usize)>,
-    /// A waiting sender's value.
-    value: UnsafeCell<Option<T>>,
-    /// How the wait ended; set by whoever completed it.
-    done: UnsafeCell<Option<Completion<T>>>,
-}
-
-impl<T> Node<T> {
-    /// A waiter for `routine` (for a select case: set when it is queued).
-    pub fn new(routine: *mut Routine, value: Option<T>) -> Node<T> {
-        Node {
-            routine,
-            select: None,
-            value: UnsafeCell::new(value),
-            done: UnsafeCell::new(None),
-        }
-    }
-
-    /// Makes this node case `index` of a select.
-    pub fn in_select(&mut self, state: &SelectState, index: usize, value: Option<T>) {
-        self.routine = sched::current_locked();
-        self.select = Some((state, index));
-        *self.value.get_mut() = value;
-    }
-
-    /// How the wait ended; only after the routine was woken.
-    pub fn completion(&mut self) -> Completion<T> {
-        self.done.get_mut().take().expect("a woken waiter was completed")
-    }
-
-    pub fn handle(&self) -> NodeRef<T> {
-        NodeRef(self)
-    }
-}
-
-/// What the channel's queues hold: a pointer to a node on a parked stack.
-pub struct NodeRef<T>(*const Node<T>);
-
-impl<T> Clone for NodeRef<T> {
-    fn clone(&self) -> Self {
-        NodeRef(self.0)
-    }
-}
-
-impl<T> PartialEq for NodeRef<T> {
-    fn eq(&self, other: &Self) -> bool {
-        core::ptr::eq(self.0, other.0)
-    }
-}
-
-// The channel's lock is held for every call below; the node's routine is
-// parked (or, for a select, about to be) and touches the node only after
-// it is woken.
-impl<T> Waiter<T> for NodeRef<T> {
-    fn claim(&self) -> bool {
-        // SAFETY: see above.
-        match unsafe { (*self.0).select } {
-            None => true,
-            Some((state, index)) => {
-                // SAFETY: the select's state outlives its queued cases.
-                let state = unsafe { &*state };
-                state.fired.compare_exchange(NOT_FIRED, index, Ordering::AcqRel, Ordering::Acquire).is_ok()
-            }
-        }
-    }
-
-    fn take_value(&self) -> T {
-        // SAFETY: see above.
-        unsafe { (*(*self.0).value.get()).take().expect("a waiting sender has a value") }
-    }
-
-    fn complete(&self, how: Completion<T>) {
-        // SAFETY: see above.
-        unsafe { *(*self.0).done.get() = Some(how) };
-    }
-}
-
-/// Wakes a completed waiter's routine. The node must not be touched
-/// afterwards: the routine may run, return, and reuse its stack.
-pub fn wake<T>(node: NodeRef<T>) {
-    // SAFETY: the node is alive until its routine runs again.
-    sched::ready(unsafe { (*node.0).routine });
-}
+use crate::sched;
 
 /// The channel itself, shared by its senders and receivers.
 pub struct Chan<T> {
     core: SpinLock<ChanCore<T, NodeRef<T>>>,
-    /// Live `Sender`s: the last one to go closes the channel.
-    senders: AtomicUsize,
 }
 
-// SAFETY: values cross cores only through the lock; nodes are only touched
-// under it (see `Waiter` above).
+// SAFETY: values cross cores only through the lock; nodes follow the
+// waiter rule (`sync::waiter`).
 unsafe impl<T: Send> Send for Chan<T> {}
-// SAFETY: as above.
+// SAFETY: values cross cores only through the lock (which needs `T: Send`
+// only: no `&T` is ever shared); nodes follow the waiter rule.
 unsafe impl<T: Send> Sync for Chan<T> {}
 
 /// Sends values into a channel.
-pub struct Sender<T>(Arc<Chan<T>>);
+pub struct Sender<T>(pub(super) Arc<Chan<T>>);
 
 /// Receives values from a channel.
-pub struct Receiver<T>(Arc<Chan<T>>);
+pub struct Receiver<T>(pub(super) Arc<Chan<T>>);
 
 /// Makes a channel with room for `cap` values (0: unbuffered).
 pub fn chan<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let chan = Arc::new(Chan { core: SpinLock::new(ChanCore::new(cap)), senders: AtomicUsize::new(1) });
+    let chan = Arc::new(Chan { core: SpinLock::new(ChanCore::new(cap)) });
     (Sender(chan.clone()), Receiver(chan))
 }
 
@@ -168,7 +84,9 @@ impl<T: Send> Chan<T> {
         }
     }
 
-    fn send(&self, value: T) {
+    /// Sends `value`, waiting for room or a receiver; panics if closed.
+    #[track_caller]
+    pub fn send(&self, value: T) {
         let mut core = self.core.lock();
         match core.try_send(value) {
             // Woken with the lock still held: one interrupt-flag round trip
@@ -191,7 +109,8 @@ impl<T: Send> Chan<T> {
         }
     }
 
-    fn recv(&self) -> Option<T> {
+    /// Receives the next value, waiting for one; `None` once closed and drained.
+    pub fn recv(&self) -> Option<T> {
         let mut core = self.core.lock();
         match core.try_recv() {
             Ok((value, woken)) => {
@@ -211,14 +130,46 @@ impl<T: Send> Chan<T> {
         }
     }
 
+    /// Receives without waiting: `None` if nothing is there (or closed).
+    pub fn try_recv(&self) -> Option<T> {
+        let received = self.core.lock().try_recv();
+        received.ok().map(|(value, woken)| {
+            woken.map(wake);
+            value
+        })
+    }
+
+    /// Closes the channel; panics if it is closed already.
+    #[track_caller]
+    pub fn close(&self) {
+        let closed = self.core.lock().close();
+        match closed {
+            Ok(woken) => woken.into_iter().for_each(wake),
+            Err(_) => panic!("close of closed channel"),
+        }
+    }
 }
 
-/// Needs no `Send` bound: the last `Sender`'s drop closes the channel.
 impl<T> Chan<T> {
-    fn close(&self) -> Result<(), Refusal> {
-        let woken = self.core.lock().close()?;
-        woken.into_iter().for_each(wake);
-        Ok(())
+    /// Values in the buffer (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.core.lock().len()
+    }
+
+    /// Room in the buffer (Go's `cap`; 0: unbuffered).
+    pub fn cap(&self) -> usize {
+        self.core.lock().capacity()
+    }
+
+    /// Routines (or select cases) queued to receive: a snapshot, for tests
+    /// and benchmarks (Go has no such call).
+    pub fn waiting_receivers(&self) -> usize {
+        self.core.lock().waiting_receivers()
+    }
+
+    /// Routines (or select cases) queued to send, as `waiting_receivers`.
+    pub fn waiting_senders(&self) -> usize {
+        self.core.lock().waiting_senders()
     }
 
     /// For select: the lock, taken and released by hand.
@@ -230,46 +181,47 @@ impl<T> Chan<T> {
 impl<T: Send> Sender<T> {
     /// Sends `value`, waiting while the channel is full (or, unbuffered,
     /// until a receiver takes it). Panics if the channel is closed.
+    #[track_caller]
     pub fn send(&self, value: T) {
         self.0.send(value)
     }
 
     /// Closes the channel: receivers drain what is buffered, then get
-    /// `None`. Panics if it is already closed.
+    /// `None`. Panics if it is already closed. The only way a channel is
+    /// closed: dropping senders never does (see the module documentation).
+    #[track_caller]
     pub fn close(&self) {
-        if self.0.close().is_err() {
-            panic!("close of closed channel");
-        }
+        self.0.close()
     }
 
-    pub(super) fn chan(&self) -> &Arc<Chan<T>> {
-        &self.0
+    /// Gives up this sender for the channel itself (timer channels feed it
+    /// with `Chan::try_send`).
+    pub(super) fn into_chan(self) -> Arc<Chan<T>> {
+        self.0
+    }
+}
+
+impl<T> Sender<T> {
+    /// Values in the buffer (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
-    /// Gives up this sender without ever closing the channel on its
-    /// account, keeping a handle for `Chan::try_send` (timer channels).
-    pub(super) fn into_uncounted(self) -> Arc<Chan<T>> {
-        let this = core::mem::ManuallyDrop::new(self);
-        this.0.senders.fetch_sub(1, Ordering::AcqRel);
-        // SAFETY: `this` is never dropped, so the Arc is moved out once.
-        unsafe { core::ptr::read(&this.0) }
+    /// Room in the buffer (Go's `cap`; 0: unbuffered).
+    pub fn cap(&self) -> usize {
+        self.0.cap()
     }
+
+    /// Routines (or select cases) parked receiving: a snapshot, for tests.
+    pub fn waiting_receivers(&self) -> usize {
+        self.0.waiting_receivers()
+    }
+
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.0.senders.fetch_add(1, Ordering::Relaxed);
         Sender(self.0.clone())
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last sender: nobody can send any more. It may have been
-            // closed explicitly already, which is fine here.
-            let _ = self.0.close();
-        }
     }
 }
 
@@ -280,29 +232,32 @@ impl<T: Send> Receiver<T> {
         self.0.recv()
     }
 
-    /// Values waiting in the buffer.
-    pub fn len(&self) -> usize {
-        self.0.core.lock().len()
-    }
-
-    /// Routines parked receiving on this channel.
-    pub fn waiting_receivers(&self) -> usize {
-        self.0.core.lock().waiting_receivers()
-    }
-
     /// Receives without waiting.
     pub fn try_recv(&self) -> Option<T> {
-        let received = self.0.core.lock().try_recv();
-        received.ok().map(|(value, woken)| {
-            woken.map(wake);
-            value
-        })
+        self.0.try_recv()
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Values waiting in the buffer (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
-    pub(super) fn chan(&self) -> &Arc<Chan<T>> {
-        &self.0
+    /// Room in the buffer (Go's `cap`; 0: unbuffered).
+    pub fn cap(&self) -> usize {
+        self.0.cap()
     }
 
+    /// Routines (or select cases) parked receiving on this channel.
+    pub fn waiting_receivers(&self) -> usize {
+        self.0.waiting_receivers()
+    }
+
+    /// Routines (or select cases) parked sending on this channel.
+    pub fn waiting_senders(&self) -> usize {
+        self.0.waiting_senders()
+    }
 }
 
 impl<T> Clone for Receiver<T> {

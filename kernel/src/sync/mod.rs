@@ -3,13 +3,19 @@
 //! spin lock, which these build on, is `crate::lock`, below the scheduler.)
 
 pub mod chan;
+pub mod endpoint;
 pub mod mutex;
 pub mod once;
 pub mod select;
+pub mod select_cases;
+mod select_macro;
 pub mod timer;
 pub mod waitgroup;
+pub mod waiter;
 
 pub use chan::{Receiver, Sender, chan};
+pub use endpoint::{RecvChan, SendChan};
+pub use select_cases::{SelectCase, select_cases};
 pub use mutex::Mutex;
 pub use once::Once;
 pub use timer::{after, tick};

@@ -2,8 +2,14 @@
 //! its data as Rust does). A routine that finds it locked parks instead of
 //! spinning; unlocking hands the mutex directly to the longest waiter, so
 //! waiters are served in order and none starves.
+//!
+//! Thread-safety is std's: a `Mutex<T>` is shared between routines if `T`
+//! can be sent (`T: Send`); a `MutexGuard` is `Sync` only if `T: Sync`,
+//! since sharing the guard shares `&T`. (It is `Send` for `T: Send`,
+//! unlike std's: unlocking from another routine is fine here, as in Go.)
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
 use crate::sched::{self, RoutineQueue};
@@ -26,6 +32,11 @@ unsafe impl<T: Send> Send for Mutex<T> {}
 
 pub struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
+    /// The guard hands out `&T` and `&mut T`, so it is `Send`/`Sync` only as
+    /// `&mut T` is. Without this it would be `Sync` for any `T: Send`
+    /// through `&Mutex<T>`, and a shared guard would let two routines reach
+    /// one `Cell` at once.
+    _data: PhantomData<&'a mut T>,
 }
 
 impl<T> Mutex<T> {
@@ -41,12 +52,12 @@ impl<T> Mutex<T> {
         let mut state = self.state.lock();
         if !state.locked {
             state.locked = true;
-            return MutexGuard { mutex: self };
+            return MutexGuard { mutex: self, _data: PhantomData };
         }
         state.waiters.push_back(sched::current_locked());
         // Woken by `unlock`, which handed the mutex over still locked.
         sched::park(state, sched::Wait::MUTEX);
-        MutexGuard { mutex: self }
+        MutexGuard { mutex: self, _data: PhantomData }
     }
 
     fn unlock(&self) {

@@ -2,125 +2,249 @@
 //!
 //! ```ignore
 //! select! {
-//!     recv(rx) -> v => println!("got {v:?}"),
+//!     recv(rx) -> v => println!("got {v:?}"),      // v: Option<T>, None once closed
 //!     send(tx, 42) => println!("sent"),
-//!     default => println!("nothing ready"),
+//!     recv(after(ms(5))) -> _ => println!("timed out"),
+//!     default => println!("nothing ready"),        // anywhere, at most once
 //! }
 //! ```
 //!
-//! After Go's `selectgo` (runtime/select.go):
-//! 1. lock every channel involved, in address order (so two selects on the
-//!    same channels cannot deadlock);
-//! 2. look at the cases in a random order (the core's generator, seeded by
-//!    `seed=`) and complete the first that can go now: when several are
-//!    ready, each is equally likely;
-//! 3. with a `default`, run it if none could go;
-//! 4. otherwise queue a waiter on every channel, all sharing one
-//!    [`SelectState`], and park; the first channel operation to claim the
-//!    state wins, the others skip those waiters;
-//! 5. once woken, lock again and take the losing waiters out of their queues.
+//! As in Go:
+//! - any number of cases, and `default` in any position (`select! {}`
+//!   blocks for ever, as Go's `select {}` does);
+//! - every channel expression and every value to send is evaluated once,
+//!   in source order, before the select looks at any channel; temporaries
+//!   live until it is over, so `send(cc.recv().unwrap(), 2)` and
+//!   `recv(after(d))` work;
+//! - a case's channel may be a `Sender`/`Receiver`, a reference to one, or
+//!   an `Option` of either (see [`SendChan`], [`RecvChan`]): `None` is Go's
+//!   nil channel and its case never fires. A bare `None` needs its type:
+//!   `None::<&Receiver<u32>>`;
+//! - a `recv` arm binds `Option<T>`: `None` means closed and drained (Go's
+//!   `v, ok := <-ch` with `ok == false`);
+//! - when several cases can go, each is equally likely; when none can and
+//!   the select waits, a partner that arrives later is equally likely to
+//!   complete any of the cases waiting on its channel.
 //!
-//! At most [`MAX_CASES`] cases; a `recv` arm gets an `Option<T>` (`None`:
-//! the channel is closed and drained). Arms run inline, so `break`,
-//! `continue` and `return` work in them.
+//! Unlike Go, `break` and `continue` inside an arm must name a loop label:
+//! an arm runs inside the enclosing Rust loop, where an unlabeled `break`
+//! would leave that loop, while Go's leaves only the select. So the
+//! difference cannot pass silently, the arms sit in a labeled block and the
+//! compiler refuses an unlabeled `break` or `continue` there (E0695). Go's
+//! `continue` is `continue 'outer`; Go's `break` out of a select is the end
+//! of the arm. `return` works as in Go.
+//!
+//! A select! expands to one level of macro recursion per case, so the
+//! default `recursion_limit` (128) allows about 120 cases. Cases built at
+//! run time, in any number, go through
+//! [`select_cases`](super::select_cases::select_cases) (Go's
+//! `reflect.Select`). The macro itself is in `select_macro.rs`.
+//!
+//! After Go's `selectgo` (runtime/select.go):
+//! 1. lock every channel involved, each once, in address order (so two
+//!    selects on the same channels cannot deadlock);
+//! 2. look at the cases in a random order (the core's generator, seeded by
+//!    `seed=`) and complete the first that can go now;
+//! 3. with a `default`, run it if none could go;
+//! 4. otherwise queue a waiter on every channel, in that same random order
+//!    (so cases on one channel are queued in random order: Go's "start
+//!    with the pollorder to permute cases on the same channel"), all sharing
+//!    one [`SelectState`], and park; the first channel operation to claim
+//!    the state wins, the others skip those waiters;
+//! 5. once woken, lock again and take the losing waiters out of their queues.
+
+use alloc::vec;
 
 use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
-use super::chan::{Chan, Node, NodeRef, Receiver, SelectState, Sender, wake};
+use super::chan::Chan;
+use super::endpoint::{RecvChan, SendChan, block_forever};
+use super::waiter::{Node, NodeRef, SelectState, wake};
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
-use crate::sched;
+use crate::sched::{self, Wait};
 
-/// Most cases one `select!` takes.
-pub const MAX_CASES: usize = 8;
+/// Cases a select handles with its bookkeeping on the stack; more take
+/// two small heap allocations.
+const INLINE_CASES: usize = 8;
 
-/// One case of a select, seen by the select machinery. Every method but
-/// `chan_id` and `finish` is called with the case's channel locked.
+/// What the deadlock report says of a select with no case that can fire.
+const NO_CASES: Wait = Wait::other("select (no cases)");
+
+/// One case of a select, seen by the select machinery. `poll`, `enqueue`
+/// and `dequeue` are called with every channel of the select locked; the
+/// others without.
 pub trait Case {
-    /// Identifies the channel (for lock order and sharing one lock).
-    fn chan_id(&self) -> usize;
-    /// Takes the channel's lock (interrupts are off).
-    fn lock(&self);
-    fn unlock(&self);
+    /// The case's channel lock, or `None` for a nil channel (never fires).
+    fn chan_lock(&self) -> Option<ChanLock>;
     /// Completes the operation now if it can; says whether it did.
     fn poll(&mut self) -> bool;
     /// Queues this case's waiter as case `index` of the select `state`.
     fn enqueue(&mut self, state: &SelectState, index: usize);
     /// Takes this case's waiter out of the queue if it is still there.
     fn dequeue(&mut self);
-    /// After this case fired while parked: collects its outcome.
-    fn finish(&mut self);
+    /// After this case fired (`parked`: while the select waited): collects
+    /// its outcome, and panics if it was a send on a closed channel.
+    fn finish(&mut self, parked: bool);
 }
 
-/// What both kinds of case share: the channel, held by hand while the
-/// select runs, and this case's waiter.
+/// A channel's lock, type-erased so one select can hold the locks of
+/// channels of different types. Holds no reference to the case it came
+/// from: the select keeps these apart from its cases, so nothing aliases
+/// the `&mut` it takes to poll and queue a case.
+#[derive(Clone, Copy)]
+pub struct ChanLock {
+    chan: *const (),
+    lock: unsafe fn(*const ()),
+    unlock: unsafe fn(*const ()),
+}
+
+impl ChanLock {
+    /// A placeholder for unused bookkeeping slots; never locked.
+    const UNUSED: ChanLock = ChanLock { chan: core::ptr::null(), lock: nothing, unlock: nothing };
+
+    fn of<T: Send>(chan: &Chan<T>) -> ChanLock {
+        ChanLock { chan: chan as *const Chan<T> as *const (), lock: lock_chan::<T>, unlock: unlock_chan::<T> }
+    }
+
+    fn address(&self) -> usize {
+        self.chan as usize
+    }
+}
+
+unsafe fn nothing(_: *const ()) {}
+
+/// # Safety
+/// `chan` is a live `Chan<T>`; interrupts are off until the matching unlock.
+unsafe fn lock_chan<T: Send>(chan: *const ()) {
+    // SAFETY: forwarded to the caller.
+    unsafe { (*(chan as *const Chan<T>)).lock().lock_raw() }
+}
+
+/// # Safety
+/// `chan` is a live `Chan<T>` locked by `lock_chan`.
+unsafe fn unlock_chan<T: Send>(chan: *const ()) {
+    // SAFETY: forwarded to the caller.
+    unsafe { (*(chan as *const Chan<T>)).lock().unlock_raw() }
+}
+
+/// The channels of a select, each once, in lock order.
+///
+/// **The select lock rule**, which the unsafe code of this module relies
+/// on: the cases' channels outlive the select (the cases borrow them);
+/// interrupts stay off from `lock_all` to the matching `unlock_all`; and
+/// between the two the select holds every case's channel lock, so it alone
+/// reaches those channels' state, one case at a time.
+struct Locks<'s> {
+    held: &'s [ChanLock],
+}
+
+impl Locks<'_> {
+    fn lock_all(&self) {
+        // SAFETY: the select lock rule: the channels are alive, interrupts off.
+        self.held.iter().for_each(|l| unsafe { (l.lock)(l.chan) });
+    }
+
+    fn unlock_all(&self) {
+        // SAFETY: the select lock rule; each was locked by `lock_all`.
+        self.held.iter().rev().for_each(|l| unsafe { (l.unlock)(l.chan) });
+    }
+}
+
+/// Releases a parked select's locks (called by the next context).
+unsafe fn unlock_parked(locks: *const ()) {
+    // SAFETY: `locks` lives on the parked select's stack until it resumes;
+    // the select lock rule holds until this call.
+    unsafe { (*(locks as *const Locks<'_>)).unlock_all() }
+}
+
+/// What both kinds of case share: the channel (`None`: nil), held by hand
+/// while the select runs, and this case's waiter.
 struct Waiting<'a, T: Send> {
-    chan: &'a Chan<T>,
+    chan: Option<&'a Chan<T>>,
     node: Node<T>,
 }
 
 impl<'a, T: Send> Waiting<'a, T> {
-    fn new(chan: &'a Chan<T>) -> Self {
+    fn new(chan: Option<&'a Chan<T>>) -> Self {
         Waiting { chan, node: Node::new(core::ptr::null_mut(), None) }
     }
 
-    fn chan_id(&self) -> usize {
-        self.chan as *const Chan<T> as usize
+    fn chan_lock(&self) -> Option<ChanLock> {
+        self.chan.map(ChanLock::of)
     }
 
-    fn lock(&self) {
-        // SAFETY: interrupts are off for the whole select; `unlock` follows.
-        unsafe { self.chan.lock().lock_raw() };
-    }
-
-    fn unlock(&self) {
-        // SAFETY: locked by `lock` above.
-        unsafe { self.chan.lock().unlock_raw() };
-    }
-
-    /// The channel's state. Only while locked by hand (see [`Case`]).
-    fn core(&mut self) -> &mut ChanCore<T, NodeRef<T>> {
-        // SAFETY: the select holds the lock, and this is the only reference.
-        unsafe { &mut *self.chan.lock().data_raw() }
+    /// Queues this case's node on its channel (unless nil) with `push`,
+    /// as case `index` of the select `state`, carrying `value` if a send.
+    fn enqueue(
+        &mut self,
+        state: &SelectState,
+        index: usize,
+        value: Option<T>,
+        push: fn(&mut ChanCore<T, NodeRef<T>>, NodeRef<T>),
+    ) {
+        let Some(chan) = self.chan else { return };
+        self.node.in_select(state, index, value);
+        // SAFETY: the select lock rule.
+        let core = unsafe { locked_core(chan) };
+        // The handle is the last use of this case until the select wakes:
+        // a `&mut` to the case after it would invalidate the pointer the
+        // channel keeps (Stacked Borrows), which is why `core` comes from
+        // the channel and not through `self`.
+        push(core, self.node.handle());
     }
 
     fn dequeue(&mut self) {
-        let handle = self.node.handle();
-        self.core().forget(&handle);
+        if let Some(chan) = self.chan {
+            let handle = self.node.handle();
+            // SAFETY: the select lock rule.
+            unsafe { locked_core(chan) }.forget(&handle);
+        }
     }
+}
+
+/// A channel's state, reached while a select holds its lock by hand.
+///
+/// # Safety
+/// The select lock rule holds (see [`Locks`]), and no other reference to
+/// this channel's state is live while the result is.
+unsafe fn locked_core<T: Send>(chan: &Chan<T>) -> &mut ChanCore<T, NodeRef<T>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { &mut *chan.lock().data_raw() }
 }
 
 /// A `recv(rx) -> v` case.
 pub struct RecvCase<'a, T: Send> {
     waiting: Waiting<'a, T>,
+    /// Set once the case fired: what it received (`None`: closed).
     result: Option<Option<T>>,
 }
 
 impl<'a, T: Send> RecvCase<'a, T> {
-    pub fn new(rx: &'a Receiver<T>) -> Self {
+    pub fn new<C: RecvChan<Item = T> + ?Sized>(rx: &'a C) -> Self {
         RecvCase { waiting: Waiting::new(rx.chan()), result: None }
     }
 
-    /// What the case received (`None`: closed), once it fired.
-    pub fn take(&mut self) -> Option<T> {
-        self.result.take().expect("the case fired")
+    /// What the case received (`None`: closed), if it is the one that fired.
+    pub fn outcome(self) -> Option<Option<T>> {
+        self.result
+    }
+
+    /// [`outcome`](Self::outcome) for a case that stays in place, taken
+    /// once (`select_cases`).
+    pub(super) fn take_outcome(&mut self) -> Option<Option<T>> {
+        self.result.take()
     }
 }
 
 impl<T: Send> Case for RecvCase<'_, T> {
-    fn chan_id(&self) -> usize {
-        self.waiting.chan_id()
-    }
-
-    fn lock(&self) {
-        self.waiting.lock();
-    }
-
-    fn unlock(&self) {
-        self.waiting.unlock();
+    fn chan_lock(&self) -> Option<ChanLock> {
+        self.waiting.chan_lock()
     }
 
     fn poll(&mut self) -> bool {
-        match self.waiting.core().try_recv() {
+        let Some(chan) = self.waiting.chan else { return false };
+        // SAFETY: the select lock rule.
+        match unsafe { locked_core(chan) }.try_recv() {
             Ok((value, woken)) => {
                 woken.map(wake);
                 self.result = Some(Some(value));
@@ -135,56 +259,68 @@ impl<T: Send> Case for RecvCase<'_, T> {
     }
 
     fn enqueue(&mut self, state: &SelectState, index: usize) {
-        self.waiting.node.in_select(state, index, None);
-        let handle = self.waiting.node.handle();
-        self.waiting.core().wait_to_recv(handle);
+        self.waiting.enqueue(state, index, None, ChanCore::wait_to_recv);
     }
 
     fn dequeue(&mut self) {
         self.waiting.dequeue();
     }
 
-    fn finish(&mut self) {
-        self.result = Some(match self.waiting.node.completion() {
-            Completion::Received(value) => Some(value),
-            _ => None,
-        });
+    fn finish(&mut self, parked: bool) {
+        if parked {
+            self.result = Some(match self.waiting.node.completion() {
+                Completion::Received(value) => Some(value),
+                _ => None,
+            });
+        }
     }
 }
 
 /// A `send(tx, value)` case.
 pub struct SendCase<'a, T: Send> {
     waiting: Waiting<'a, T>,
+    /// The value, until it is sent (or queued with the waiter).
     value: Option<T>,
+    /// Set once the case fired: true if sent, false if the channel was closed.
+    sent: Option<bool>,
 }
 
 impl<'a, T: Send> SendCase<'a, T> {
-    pub fn new(tx: &'a Sender<T>, value: T) -> Self {
-        SendCase { waiting: Waiting::new(tx.chan()), value: Some(value) }
+    pub fn new<C: SendChan<Item = T> + ?Sized>(tx: &'a C, value: T) -> Self {
+        SendCase { waiting: Waiting::new(tx.chan()), value: Some(value), sent: None }
+    }
+
+    /// `Some(())` if this is the case that fired.
+    pub fn outcome(self) -> Option<()> {
+        self.sent.map(|_| ())
+    }
+
+    /// Whether the case still holds its value (it has not sent yet).
+    pub(super) fn has_value(&self) -> bool {
+        self.value.is_some()
     }
 }
 
 impl<T: Send> Case for SendCase<'_, T> {
-    fn chan_id(&self) -> usize {
-        self.waiting.chan_id()
-    }
-
-    fn lock(&self) {
-        self.waiting.lock();
-    }
-
-    fn unlock(&self) {
-        self.waiting.unlock();
+    fn chan_lock(&self) -> Option<ChanLock> {
+        self.waiting.chan_lock()
     }
 
     fn poll(&mut self) -> bool {
-        let value = self.value.take().expect("a send case sends once");
-        match self.waiting.core().try_send(value) {
+        let Some(chan) = self.waiting.chan else { return false };
+        let value = self.value.take().expect("a send case has its value until it fires");
+        // SAFETY: the select lock rule.
+        match unsafe { locked_core(chan) }.try_send(value) {
             Ok(woken) => {
                 woken.map(wake);
+                self.sent = Some(true);
                 true
             }
-            Err((_, Refusal::Closed)) => panic!("send on closed channel"),
+            // Fires, and panics in `finish`, once the locks are released.
+            Err((_, Refusal::Closed)) => {
+                self.sent = Some(false);
+                true
+            }
             Err((value, Refusal::WouldBlock)) => {
                 self.value = Some(value);
                 false
@@ -193,97 +329,97 @@ impl<T: Send> Case for SendCase<'_, T> {
     }
 
     fn enqueue(&mut self, state: &SelectState, index: usize) {
-        let value = self.value.take();
-        self.waiting.node.in_select(state, index, value);
-        let handle = self.waiting.node.handle();
-        self.waiting.core().wait_to_send(handle);
+        if self.waiting.chan.is_some() {
+            let value = self.value.take();
+            self.waiting.enqueue(state, index, value, ChanCore::wait_to_send);
+        }
     }
 
     fn dequeue(&mut self) {
         self.waiting.dequeue();
+        // A losing case keeps its value (`select_cases` may run it again).
+        if self.waiting.chan.is_some() && self.value.is_none() {
+            self.value = self.waiting.node.take_unsent();
+        }
     }
 
-    fn finish(&mut self) {
-        if matches!(self.waiting.node.completion(), Completion::Closed) {
+    fn finish(&mut self, parked: bool) {
+        if parked {
+            self.sent = Some(!matches!(self.waiting.node.completion(), Completion::Closed));
+        }
+        if self.sent == Some(false) {
             panic!("send on closed channel");
         }
     }
 }
 
-/// The channels of a select, each once, in lock order.
-struct Locks<'a> {
-    cases: *const [&'a mut (dyn Case + 'a)],
-    /// Indices of one case per distinct channel, ordered by channel.
-    order: [usize; MAX_CASES],
-    len: usize,
-}
-
-impl<'a> Locks<'a> {
-    fn new(cases: &[&'a mut (dyn Case + 'a)]) -> Locks<'a> {
-        let n = cases.len();
-        let mut sorted = [0usize; MAX_CASES];
-        (0..n).for_each(|i| sorted[i] = i);
-        sorted[..n].sort_unstable_by_key(|&i| cases[i].chan_id());
-        let mut order = [0usize; MAX_CASES];
-        let mut len = 0;
-        for &i in &sorted[..n] {
-            if len == 0 || cases[order[len - 1]].chan_id() != cases[i].chan_id() {
-                order[len] = i;
-                len += 1;
-            }
-        }
-        Locks { cases, order, len }
-    }
-
-    fn cases(&self) -> &[&'a mut (dyn Case + 'a)] {
-        // SAFETY: the cases outlive the select, and lock/unlock take `&self`.
-        unsafe { &*self.cases }
-    }
-
-    fn lock_all(&self) {
-        self.order[..self.len].iter().for_each(|&i| self.cases()[i].lock());
-    }
-
-    fn unlock_all(&self) {
-        self.order[..self.len].iter().rev().for_each(|&i| self.cases()[i].unlock());
-    }
-}
-
-/// Releases a parked select's locks (called by the next context).
-unsafe fn unlock_parked(locks: *const ()) {
-    // SAFETY: `locks` lives on the parked select's stack until it resumes.
-    unsafe { (*(locks as *const Locks<'_>)).unlock_all() }
-}
-
 /// Runs a select over `cases`: the index of the case that completed, or
-/// `None` if `has_default` and none could complete at once.
-pub fn select<'a>(cases: &mut [&'a mut (dyn Case + 'a)], has_default: bool) -> Option<usize> {
+/// `None` if `has_default` and none could complete at once. `select!` and
+/// `select_cases` call this; a program can too, with cases of different
+/// element types.
+pub fn select(cases: &mut [&mut dyn Case], has_default: bool) -> Option<usize> {
     let n = cases.len();
-    assert!(n <= MAX_CASES, "select! takes at most {MAX_CASES} cases");
-    let were_enabled = disable_interrupts();
+    if n <= INLINE_CASES {
+        let mut poll = [0usize; INLINE_CASES];
+        let mut locks = [ChanLock::UNUSED; INLINE_CASES];
+        run(cases, has_default, &mut poll[..n], &mut locks[..n])
+    } else {
+        let mut poll = vec![0usize; n];
+        let mut locks = vec![ChanLock::UNUSED; n];
+        run(cases, has_default, &mut poll, &mut locks)
+    }
+}
 
+/// [`select`] with its bookkeeping in `poll` and `locks` (each as long as `cases`).
+fn run(cases: &mut [&mut dyn Case], has_default: bool, poll: &mut [usize], locks: &mut [ChanLock]) -> Option<usize> {
+    // Every distinct channel once, in address order. Nil cases have none.
+    let mut held = 0;
+    for lock in cases.iter().filter_map(|case| case.chan_lock()) {
+        locks[held] = lock;
+        held += 1;
+    }
+    let locks = &mut locks[..held];
+    locks.sort_unstable_by_key(ChanLock::address);
+    let mut distinct = 0;
+    for i in 0..locks.len() {
+        if distinct == 0 || locks[distinct - 1].address() != locks[i].address() {
+            locks[distinct] = locks[i];
+            distinct += 1;
+        }
+    }
+    let locks = Locks { held: &locks[..distinct] };
+    if distinct == 0 {
+        // Only nil cases (or none): Go's `select {}` and friends.
+        if has_default {
+            return None;
+        }
+        block_forever(NO_CASES);
+    }
+
+    let were_enabled = disable_interrupts();
     // Poll order: a random permutation (Fisher-Yates, inside-out).
-    let mut poll = [0usize; MAX_CASES];
-    for i in 0..n {
+    for i in 0..cases.len() {
         let j = (sched::random() % (i as u64 + 1)) as usize;
         poll[i] = poll[j];
         poll[j] = i;
     }
 
-    let locks = Locks::new(cases);
     locks.lock_all();
-    let ready = poll[..n].iter().copied().find(|&i| cases[i].poll());
+    let ready = poll.iter().copied().find(|&i| cases[i].poll());
     if ready.is_some() || has_default {
         locks.unlock_all();
         restore_interrupts(were_enabled);
+        if let Some(i) = ready {
+            cases[i].finish(false);
+        }
         return ready;
     }
 
     let state = SelectState::new();
-    for (index, case) in cases.iter_mut().enumerate() {
-        case.enqueue(&state, index);
+    for &i in poll.iter() {
+        cases[i].enqueue(&state, i);
     }
-    sched::park_unlocking(sched::Wait::SELECT, &locks as *const Locks<'_> as *const (), unlock_parked);
+    sched::park_unlocking(Wait::SELECT, &locks as *const Locks<'_> as *const (), unlock_parked);
 
     let fired = state.fired();
     locks.lock_all();
@@ -293,63 +429,7 @@ pub fn select<'a>(cases: &mut [&'a mut (dyn Case + 'a)], has_default: bool) -> O
         }
     }
     locks.unlock_all();
-    cases[fired].finish();
     restore_interrupts(were_enabled);
+    cases[fired].finish(true);
     Some(fired)
-}
-
-/// Waits on several channel operations; see the module documentation.
-#[macro_export]
-macro_rules! select {
-    ($($cases:tt)*) => {
-        $crate::__select_parse!(@parse [] [__c0 __c1 __c2 __c3 __c4 __c5 __c6 __c7] $($cases)*)
-    };
-}
-
-/// Implementation of [`select!`]: gathers the cases, naming each from a
-/// pool of identifiers, then emits the select and the arms.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_parse {
-    (@parse [$($done:tt)*] [$name:ident $($names:ident)*]
-        recv($rx:expr) -> $v:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@parse [$($done)* (recv $name ($rx) ($v) $body)] [$($names)*] $($($rest)*)?)
-    };
-    (@parse [$($done:tt)*] [$name:ident $($names:ident)*]
-        send($tx:expr, $value:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@parse [$($done)* (send $name ($tx, $value) () $body)] [$($names)*] $($($rest)*)?)
-    };
-    (@parse [$($done:tt)*] [$($names:ident)*] default => $default:expr $(,)?) => {
-        $crate::__select_parse!(@emit [$($done)*] true ($default))
-    };
-    (@parse [$($done:tt)*] [$($names:ident)*]) => {
-        $crate::__select_parse!(@emit [$($done)*] false (unreachable!("a select without default always fires a case")))
-    };
-    (@parse [$($done:tt)*] [] $($rest:tt)+) => {
-        compile_error!("select! takes at most 8 cases")
-    };
-    (@case recv ($rx:expr)) => { $crate::sync::select::RecvCase::new(&$rx) };
-    (@case send ($tx:expr, $value:expr)) => { $crate::sync::select::SendCase::new(&$tx, $value) };
-    (@arm recv $name:ident ($v:pat) $body:expr) => {{ let $v = $name.take(); $body }};
-    (@arm send $name:ident () $body:expr) => {{ $body }};
-    (@emit [$(($kind:ident $name:ident $args:tt $pat:tt $body:expr))*] $has_default:tt ($default:expr)) => {{
-        $( let mut $name = $crate::__select_parse!(@case $kind $args); )*
-        let __fired = $crate::sync::select::select(
-            &mut [$( &mut $name as &mut dyn $crate::sync::select::Case ),*],
-            $has_default,
-        );
-        let mut __index = 0usize;
-        let mut __result = None;
-        $(
-            if __result.is_none() && __fired == Some(__index) {
-                __result = Some($crate::__select_parse!(@arm $kind $name $pat $body));
-            }
-            __index += 1;
-        )*
-        let _ = __index;
-        match __result {
-            Some(value) => value,
-            None => $default,
-        }
-    }};
 }

@@ -15,9 +15,7 @@ use crate::time;
 /// A channel that receives `()` once, `ns` nanoseconds from now.
 pub fn after(ns: u64) -> Receiver<()> {
     let (tx, rx) = chan(1);
-    // Held as the channel itself, not as a Sender: dropping it after the
-    // shot does not close the channel.
-    let target = tx.into_uncounted();
+    let target = tx.into_chan();
     timers::call_at(
         time::now() + ns,
         Box::new(move || {
@@ -32,7 +30,7 @@ pub fn after(ns: u64) -> Receiver<()> {
 pub fn tick(period: u64) -> Receiver<u64> {
     assert!(period > 0, "tick needs a period above zero");
     let (tx, rx) = chan(1);
-    let target = tx.into_uncounted();
+    let target = tx.into_chan();
     let mut next = time::now() + period;
     let mut count = 0;
     timers::call_at(

@@ -191,3 +191,36 @@ fn forgetting_a_waiter_removes_it() {
     c.forget(&r);
     assert_eq!(c.try_send(1), Err((1, Refusal::WouldBlock)));
 }
+
+#[test]
+fn len_counts_buffered_values_and_cap_is_fixed_at_creation() {
+    let mut c = Chan::new(3);
+    assert_eq!((c.len(), c.capacity()), (0, 3));
+    c.try_send(1).unwrap();
+    c.try_send(2).unwrap();
+    assert_eq!((c.len(), c.capacity()), (2, 3));
+    c.try_recv().unwrap();
+    assert_eq!((c.len(), c.capacity()), (1, 3));
+}
+
+#[test]
+fn waiting_senders_values_are_not_counted_by_len() {
+    let mut c = Chan::new(1);
+    c.try_send(1).unwrap();
+    c.wait_to_send(TestWaiter::sender(1, 2));
+    c.wait_to_send(TestWaiter::sender(2, 3));
+    assert_eq!((c.len(), c.capacity(), c.waiting_senders()), (1, 1, 2));
+    let mut unbuffered = Chan::new(0);
+    unbuffered.wait_to_send(TestWaiter::sender(3, 4));
+    assert_eq!((unbuffered.len(), unbuffered.capacity(), unbuffered.waiting_senders()), (0, 0, 1));
+}
+
+#[test]
+fn a_closed_channel_keeps_its_buffered_values_in_len() {
+    let mut c = Chan::new(2);
+    c.try_send(1).unwrap();
+    c.close().unwrap();
+    assert_eq!((c.len(), c.capacity()), (1, 2));
+    c.try_recv().unwrap();
+    assert_eq!(c.len(), 0);
+}

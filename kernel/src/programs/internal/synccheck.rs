@@ -82,7 +82,9 @@ fn handoff() {
     let (tx, rx) = chan::<u32>(4);
     let rx2 = rx.clone();
     let receiver = go(move || rx2.recv());
-    sleep(ms(5)); // the receiver is parked on recv by now
+    while rx.waiting_receivers() == 0 {
+        yield_now(); // until the receiver is parked on recv
+    }
     tx.send(7);
     let buffered = rx.len();
     assert_eq!(receiver.join(), Some(7));
@@ -111,8 +113,8 @@ fn buffered() {
     summary!("ok: buffered: FIFO order {got:?}; the 4th send into a 3-slot buffer blocked until a receive");
 }
 
-/// Close: receivers drain, then get None; iteration ends; dropping the last
-/// sender closes.
+/// Close: receivers drain, then get None; iteration ends once the producer
+/// closes; a waiting receiver is woken by close.
 fn close() {
     let (tx, rx) = chan::<u32>(3);
     tx.send(1);
@@ -121,7 +123,10 @@ fn close() {
     assert_eq!((rx.recv(), rx.recv(), rx.recv()), (Some(1), Some(2), None));
 
     let (tx, rx) = chan::<u32>(0);
-    let producer = go(move || (1..=5).for_each(|v| tx.send(v))); // tx dropped at the end
+    let producer = go(move || {
+        (1..=5).for_each(|v| tx.send(v));
+        tx.close();
+    });
     let total: u32 = (&rx).into_iter().sum();
     producer.join();
     assert_eq!(total, 15);
@@ -195,7 +200,6 @@ fn many_to_many() {
             go(move || (0..PER_PRODUCER).for_each(|i| tx.send(p * PER_PRODUCER + i)))
         })
         .collect();
-    drop(tx);
     let consumers: Vec<JoinHandle<(u64, u64)>> = (0..CONSUMERS)
         .map(|_| {
             let rx = rx.clone();
@@ -203,6 +207,7 @@ fn many_to_many() {
         })
         .collect();
     producers.into_iter().for_each(JoinHandle::join);
+    tx.close(); // every producer is done: the consumers drain and end
     let (count, sum) = consumers.into_iter().map(JoinHandle::join).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let total = PRODUCERS * PER_PRODUCER;
     let expected_sum = total * (total - 1) / 2;
@@ -232,7 +237,9 @@ fn mutex_counter() {
 }
 
 /// `wait` returns once exactly the routines added have called `done`, not
-/// waiting for others.
+/// waiting for others: a routine outside the group stays blocked until main
+/// releases it, which main does only after `wait` returned (had `wait`
+/// waited for it, the run would deadlock).
 fn waitgroup() {
     static IN_GROUP: AtomicUsize = AtomicUsize::new(0);
     static OUTSIDE: AtomicUsize = AtomicUsize::new(0);
@@ -246,15 +253,18 @@ fn waitgroup() {
             wg.done();
         }));
     }
-    let outside = go(|| {
-        sleep(ms(50));
+    let (release, released) = chan::<()>(0);
+    let outside = go(move || {
+        released.recv();
         OUTSIDE.fetch_add(1, Ordering::Release);
     });
     wg.wait();
     let (inside, out) = (IN_GROUP.load(Ordering::Acquire), OUTSIDE.load(Ordering::Acquire));
     assert_eq!((inside, out), (5, 0));
+    release.send(());
     outside.join();
-    summary!("ok: waitgroup: wait returned after the 5 routines in the group, before the one outside it");
+    assert_eq!(OUTSIDE.load(Ordering::Acquire), 1);
+    summary!("ok: waitgroup: wait returned after the 5 routines in the group, while the one outside it was still blocked");
 }
 
 /// `call_once` runs its function once, however many routines call it.

@@ -1,6 +1,8 @@
 //! `fanout`: one producer hands jobs to `--n` workers (default 4) through a
 //! buffered channel; the workers send results back on another; main
-//! gathers them all and checks the total.
+//! gathers them all and checks the total. Channels close as in Go: the
+//! producer closes the jobs once sent, and a closer routine closes the
+//! results once a WaitGroup says every worker is done.
 
 use alloc::vec;
 
@@ -23,16 +25,23 @@ pub fn main() {
             jobs_tx.send(job);
         }
         println!("producer: all {JOBS} jobs sent; closing the job channel");
+        jobs_tx.close();
     });
+    let working = WaitGroup::new();
     for worker in 1..=workers {
-        let (jobs, results) = (jobs_rx.clone(), results_tx.clone());
+        let (jobs, results, working) = (jobs_rx.clone(), results_tx.clone(), working.clone());
+        working.add(1);
         go(move || {
             for job in &jobs {
                 results.send((worker, job, work(job)));
             }
+            working.done();
         });
     }
-    drop(results_tx); // the workers hold the remaining senders
+    go(move || {
+        working.wait();
+        results_tx.close();
+    });
     let mut per_worker = vec![0u64; workers as usize];
     let mut total = 0u64;
     for (worker, job, result) in &results_rx {

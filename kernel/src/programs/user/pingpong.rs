@@ -50,7 +50,7 @@ pub fn rally(round_trips: u64, shown: u64) -> (Duration, BTreeSet<usize>) {
         cores.insert(cpu());
     }
     let elapsed = now() - start;
-    drop(ping_tx); // closes the channel: pong's loop ends
+    ping_tx.close(); // pong's loop ends
     cores.extend(pong.join());
     (elapsed, cores)
 }

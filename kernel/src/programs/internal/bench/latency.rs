@@ -57,7 +57,7 @@ fn wake_samples(busy: bool) -> Vec<(f64, bool)> {
             back_rx.recv().expect("the receiver answers")
         })
         .collect();
-    drop(tx);
+    tx.close();
     receiver.join();
     samples
 }

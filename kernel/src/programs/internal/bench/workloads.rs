@@ -88,7 +88,7 @@ impl BareRally {
 
     /// Closes the ping channel (the partner's loop ends) and waits for the partner.
     pub(super) fn end(self) {
-        drop(self.ping_tx);
+        self.ping_tx.close();
         self.partner.join();
     }
 }
