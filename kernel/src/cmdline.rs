@@ -43,7 +43,6 @@ pub fn load() -> &'static Options {
     }
 }
 
-
 /// Ends the run with `error: ...` for an option that is valid on its own but
 /// not on this machine.
 pub fn refuse(args: core::fmt::Arguments) -> ! {

@@ -41,9 +41,7 @@ impl<T> SpinLock<T> {
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let interrupts_were_enabled = disable_interrupts();
         match self.inner.try_lock() {
-            Some(guard) => {
-                Some(SpinLockGuard { lock: self, guard: ManuallyDrop::new(guard), interrupts_were_enabled })
-            }
+            Some(guard) => Some(SpinLockGuard { lock: self, guard: ManuallyDrop::new(guard), interrupts_were_enabled }),
             None => {
                 restore_interrupts(interrupts_were_enabled);
                 None

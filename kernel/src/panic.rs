@@ -56,7 +56,9 @@ struct FatalSummary<'a>(&'a Fatal);
 impl fmt::Display for FatalSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Fatal::Exception { what, ip, address, .. } => write!(f, "{what}: ip {ip:#x}{}", Field(", address", *address)),
+            Fatal::Exception { what, ip, address, .. } => {
+                write!(f, "{what}: ip {ip:#x}{}", Field(", address", *address))
+            }
             Fatal::StackOverflow { address } => write!(f, "stack overflow (guard page hit at {address:#x})"),
             Fatal::OutOfMemory => f.write_str("out of memory"),
         }
@@ -92,10 +94,6 @@ fn panic(info: &PanicInfo) -> ! {
     if !claim() {
         failed_while_stopping(format_args!("panic: {}{}", info.message(), Location(info.location())));
     }
-    console::write_report(format_args!(
-        "panic: {} [{Place}]{}\n",
-        info.message(),
-        Location(info.location())
-    ));
+    console::write_report(format_args!("panic: {} [{Place}]{}\n", info.message(), Location(info.location())));
     end_run(GuestExit::Failure)
 }

@@ -92,10 +92,9 @@ pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
                 println!("cpu {next_index} online (apic {}) in {us} us", p.apic_id);
                 next_index += 1;
             }
-            Started::TimedOut => println!(
-                "cpu (apic {}) did not come online in time: skipped, boot goes on without it",
-                p.apic_id
-            ),
+            Started::TimedOut => {
+                println!("cpu (apic {}) did not come online in time: skipped, boot goes on without it", p.apic_id)
+            }
         }
     }
     for index in 1..next_index {
@@ -154,10 +153,7 @@ pub fn ran_own_code() -> u64 {
 /// no such core.
 pub fn call_on(index: usize, f: fn()) -> bool {
     let Some(target) = cpu::get(index) else { return false };
-    while MAILBOX[index]
-        .compare_exchange(0, f as *const () as usize, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    while MAILBOX[index].compare_exchange(0, f as *const () as usize, Ordering::AcqRel, Ordering::Acquire).is_err() {
         core::hint::spin_loop();
     }
     arch::send_wake(target.apic_id);

@@ -114,7 +114,6 @@ pub fn on_stop_request() {
     fatal(Fatal::Exception { what: "unexpected non-maskable interrupt", ip: 0, address: None, code: None })
 }
 
-
 /// Ends the run, from the core that claimed its end: sends the trace if one
 /// was recorded, then reports `exit` to the host.
 pub fn end_run(exit: GuestExit) -> ! {

@@ -64,12 +64,7 @@ pub struct TraceBuffer {
 impl TraceBuffer {
     pub const fn new() -> TraceBuffer {
         let null = core::ptr::null_mut();
-        TraceBuffer {
-            start: Cell::new(null),
-            next: Cell::new(null),
-            end: Cell::new(null),
-            dropped: Cell::new(0),
-        }
+        TraceBuffer { start: Cell::new(null), next: Cell::new(null), end: Cell::new(null), dropped: Cell::new(0) }
     }
 
     /// The events recorded so far.

@@ -12,14 +12,7 @@ use crate::{cpu, sched, smp};
 
 /// Registers the handlers below with the architecture.
 pub fn init() {
-    set_handlers(Handlers {
-        timer,
-        wake,
-        preempt: preempted,
-        page_fault,
-        fault,
-        nmi: crate::stop::on_stop_request,
-    });
+    set_handlers(Handlers { timer, wake, preempt: preempted, page_fault, fault, nmi: crate::stop::on_stop_request });
 }
 
 /// The core's timer fired. Returns whether the running routine must be
@@ -51,9 +44,8 @@ fn fault(f: Fault) -> ! {
 /// holding already (frames come from the core's reserve, or from the
 /// allocator only if this core is not inside it).
 fn page_fault(fault: PageFault) {
-    let from_reserve = || {
-        cpu::entered().then(|| cpu::current().fault_frames.take()).flatten().or_else(frames::allocate_in_fault)
-    };
+    let from_reserve =
+        || cpu::entered().then(|| cpu::current().fault_frames.take()).flatten().or_else(frames::allocate_in_fault);
     let verdict = match x86_64::VirtAddr::try_new(fault.address) {
         Ok(address) if fault.not_present => stack::grow(address, from_reserve),
         _ => stack::Fault::NotAStack,

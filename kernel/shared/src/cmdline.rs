@@ -156,10 +156,9 @@ impl fmt::Display for ParseError<'_> {
             ParseError::FlagWithValue { key, value } => {
                 write!(f, "'{key}={value}': {key} is a flag and takes no value; write just '{key}'")
             }
-            ParseError::Malformed { key, value } => write!(
-                f,
-                "malformed value '{value}' for {key}; expected a whole number in decimal digits"
-            ),
+            ParseError::Malformed { key, value } => {
+                write!(f, "malformed value '{value}' for {key}; expected a whole number in decimal digits")
+            }
             ParseError::OutOfRange { key, value, min, max } => {
                 write!(f, "{key}={value} is out of range; valid: {min} to {max}")
             }
@@ -170,11 +169,9 @@ impl fmt::Display for ParseError<'_> {
                 program.name(),
                 List(program.info().kinds)
             ),
-            ParseError::NoKinds { program, value } => write!(
-                f,
-                "program {} takes no kind, but got kind={value}",
-                program.name()
-            ),
+            ParseError::NoKinds { program, value } => {
+                write!(f, "program {} takes no kind, but got kind={value}", program.name())
+            }
         }
     }
 }
@@ -184,8 +181,7 @@ pub fn parse(bytes: &[u8]) -> Result<Options, ParseError<'_>> {
     if bytes.len() > MAX_LEN {
         return Err(ParseError::TooLong { len: bytes.len() });
     }
-    let text = core::str::from_utf8(bytes)
-        .map_err(|e| ParseError::NotUtf8 { at: e.valid_up_to() })?;
+    let text = core::str::from_utf8(bytes).map_err(|e| ParseError::NotUtf8 { at: e.valid_up_to() })?;
 
     let mut tokens = text.split_ascii_whitespace().peekable();
     let mut options = Options::default();
@@ -205,11 +201,7 @@ pub fn parse(bytes: &[u8]) -> Result<Options, ParseError<'_>> {
             Some((key, value)) => (key, Some(value)),
             None => (token, None),
         };
-        let slot = VALUE_KEYS
-            .iter()
-            .chain(FLAG_KEYS)
-            .position(|k| *k == key)
-            .ok_or(ParseError::UnknownOption(key))?;
+        let slot = VALUE_KEYS.iter().chain(FLAG_KEYS).position(|k| *k == key).ok_or(ParseError::UnknownOption(key))?;
         if seen & (1 << slot) != 0 {
             return Err(ParseError::Repeated(key));
         }

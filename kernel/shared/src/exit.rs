@@ -26,9 +26,7 @@ impl GuestExit {
 
     /// Which report a QEMU exit status stands for, if it is one of ours.
     pub fn from_qemu_status(status: i32) -> Option<GuestExit> {
-        [GuestExit::Success, GuestExit::Failure]
-            .into_iter()
-            .find(|exit| exit.qemu_status() == status)
+        [GuestExit::Success, GuestExit::Failure].into_iter().find(|exit| exit.qemu_status() == status)
     }
 }
 

@@ -55,10 +55,7 @@ impl Program {
 
     /// This program's row in [`PROGRAMS`].
     pub fn info(self) -> &'static ProgramInfo {
-        PROGRAMS
-            .iter()
-            .find(|p| p.program == self)
-            .expect("every Program has a row in PROGRAMS")
+        PROGRAMS.iter().find(|p| p.program == self).expect("every Program has a row in PROGRAMS")
     }
 
     pub fn name(self) -> &'static str {

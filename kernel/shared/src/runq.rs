@@ -14,10 +14,10 @@
 //! slots are atomics with relaxed ordering: a thief may read a slot the owner
 //! is overwriting, but then its CAS on `head` fails and the value is dropped.
 
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 #[cfg(not(loom))]
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use core::ptr::null_mut;
 
@@ -115,9 +115,7 @@ impl<T, const N: usize> RunQueue<T, N> {
         if next.is_null() {
             return None;
         }
-        self.runnext
-            .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
-            .ok()
+        self.runnext.compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed).ok()
     }
 
     /// Owner only: puts `entry` in `runnext`, moving whatever was there to
@@ -142,11 +140,7 @@ impl<T, const N: usize> RunQueue<T, N> {
                 return;
             }
             let half = N as u32 / 2;
-            if self
-                .head
-                .compare_exchange(head, head.wrapping_add(half), Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
+            if self.head.compare_exchange(head, head.wrapping_add(half), Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 let end = head.wrapping_add(half);
                 return spill(Spill { queue: self, next: head, end, extra: Some(entry) });
             }
@@ -167,11 +161,7 @@ impl<T, const N: usize> RunQueue<T, N> {
                 return None;
             }
             let entry = self.slots[(head & Self::MASK) as usize].load(Ordering::Relaxed);
-            if self
-                .head
-                .compare_exchange(head, head.wrapping_add(1), Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
+            if self.head.compare_exchange(head, head.wrapping_add(1), Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 return Some((entry, false));
             }
         }
@@ -221,11 +211,7 @@ impl<T, const N: usize> RunQueue<T, N> {
                 let entry = self.slots[(head.wrapping_add(i) & Self::MASK) as usize].load(Ordering::Relaxed);
                 into.slots[(into_tail.wrapping_add(i) & Self::MASK) as usize].store(entry, Ordering::Relaxed);
             }
-            if self
-                .head
-                .compare_exchange(head, head.wrapping_add(n), Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
+            if self.head.compare_exchange(head, head.wrapping_add(n), Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 return n;
             }
         }

@@ -127,9 +127,7 @@ pub fn expand(event: Event) -> impl Iterator<Item = Event> {
     let stop = Event { kind: Kind::RunStop as u8, flag: event.flag & 0x0F, a: event.a, b: event.c, c: 0, ..event };
     let inherits = (event.flag & SWITCH_INHERITS != 0) as u8;
     let start = Event { kind: Kind::RunStart as u8, flag: inherits, a: event.b, b: 0, c: 0, ..event };
-    [handoff.then_some(wake), (event.a != 0).then_some(stop), (event.b != 0).then_some(start)]
-        .into_iter()
-        .flatten()
+    [handoff.then_some(wake), (event.a != 0).then_some(stop), (event.b != 0).then_some(start)].into_iter().flatten()
 }
 
 /// What a blocked routine waits for (the `b` of a `Block` `RunStop`).

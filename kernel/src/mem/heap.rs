@@ -22,9 +22,9 @@ use x86_64::VirtAddr;
 
 use crate::arch::paging::PAGE_SIZE;
 use crate::arch::paging::{self, DATA};
+use crate::lock::{SpinLock, SpinLockGuard};
 use crate::panic::{Fatal, fatal};
 use crate::stop::stop_path_blocked;
-use crate::lock::{SpinLock, SpinLockGuard};
 
 /// Smallest growth of the heap, in bytes.
 const GROW_STEP: usize = 2 << 20;

@@ -60,16 +60,10 @@ use crate::sched::{self, Settings};
 pub fn run(options: &'static Options, online: usize) -> ! {
     let cpus = options.cpus.map_or(online, |c| c as usize);
     if cpus > online {
-        refuse(format_args!(
-            "cpus={cpus} is more than the {online} cores online; valid: 1 to {online}"
-        ));
+        refuse(format_args!("cpus={cpus} is more than the {online} cores online; valid: 1 to {online}"));
     }
-    let settings = Settings {
-        cpus,
-        slice_ns: options.slice_ms as u64 * 1_000_000,
-        seed: options.seed,
-        stats: options.stats,
-    };
+    let settings =
+        Settings { cpus, slice_ns: options.slice_ms as u64 * 1_000_000, seed: options.seed, stats: options.stats };
     let main = main_of(options.program);
     if options.trace {
         let events = options.trace_buf.map_or(trace::DEFAULT_BUFFER_EVENTS, |n| n as usize);

@@ -92,9 +92,9 @@ pub mod timers;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+pub use join::{JoinHandle, go};
 pub use percore::CoreSched;
 pub use queue::RoutineQueue;
-pub use join::{JoinHandle, go};
 pub use routine::{Routine, RoutineId, Wait};
 
 use crate::arch::cpu::{disable_interrupts, restore_interrupts};
@@ -295,4 +295,3 @@ pub fn on_wake() {
         find::leave_idle_set();
     }
 }
-

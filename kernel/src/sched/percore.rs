@@ -13,8 +13,8 @@ use spindle_shared::runq::RunQueue;
 use super::routine::Routine;
 use super::schedule::PostSwitch;
 use super::timers::TimerQueue;
-use crate::mem::stack::Stack;
 use crate::lock::SpinLock;
+use crate::mem::stack::Stack;
 
 /// Free stacks a core keeps for its next spawns before giving them back to
 /// the global pool (whose lock every spawn would otherwise take when

@@ -26,7 +26,6 @@ impl RoutineQueue {
         self.len
     }
 
-
     /// Appends `routine`, which must not be in any queue.
     pub fn push_back(&mut self, routine: *mut Routine) {
         // SAFETY: the caller owns `routine` and hands it to the queue.

@@ -15,9 +15,9 @@ use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use spindle_shared::trace::{Kind, StopReason};
 
+use super::join::JoinState;
 use super::percore::CoreCounters;
 use super::schedule::{PostSwitch, finish_switch, id_of, make_ready, switch_away};
-use super::join::JoinState;
 use super::{MAIN_ROUTINE, NEXT_ID, end_of_run, find, this_core};
 use crate::arch::cpu::{disable_interrupts, enable_interrupts};
 use crate::arch::switch::new_context;
@@ -287,7 +287,6 @@ fn live_at(stack_top: usize) -> Option<&'static Routine> {
     (routine.magic == MAGIC && routine.state() != State::Dead).then_some(routine)
 }
 
-
 /// Creates a routine running `f` and makes it runnable next on this core.
 /// Returns its id and control block.
 pub fn spawn<F, T>(f: F, with_handle: bool) -> (RoutineId, *mut Routine)
@@ -346,4 +345,3 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     switch_away(PostSwitch::Release(routine), StopReason::Exited);
     unreachable!("a dead routine was switched back to");
 }
-

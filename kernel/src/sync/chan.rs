@@ -216,7 +216,6 @@ impl<T> Sender<T> {
     pub fn waiting_receivers(&self) -> usize {
         self.0.waiting_receivers()
     }
-
 }
 
 impl<T> Clone for Sender<T> {

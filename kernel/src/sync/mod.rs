@@ -10,13 +10,13 @@ pub mod select;
 pub mod select_cases;
 mod select_macro;
 pub mod timer;
-pub mod waitgroup;
 pub mod waiter;
+pub mod waitgroup;
 
 pub use chan::{Receiver, Sender, chan};
 pub use endpoint::{RecvChan, SendChan};
-pub use select_cases::{SelectCase, select_cases};
 pub use mutex::Mutex;
 pub use once::Once;
+pub use select_cases::{SelectCase, select_cases};
 pub use timer::{after, tick};
 pub use waitgroup::WaitGroup;

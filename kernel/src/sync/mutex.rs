@@ -12,8 +12,8 @@ use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
-use crate::sched::{self, RoutineQueue};
 use crate::lock::SpinLock;
+use crate::sched::{self, RoutineQueue};
 
 struct State {
     locked: bool,

@@ -1,8 +1,8 @@
 //! `Once`: run something exactly once, whoever asks first (Go's
 //! `sync.Once`). Routines that ask while it runs park until it is done.
 
-use crate::sched::{self, RoutineQueue};
 use crate::lock::SpinLock;
+use crate::sched::{self, RoutineQueue};
 
 struct State {
     done: bool,

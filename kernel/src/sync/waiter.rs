@@ -49,12 +49,7 @@ pub struct Node<T> {
 impl<T> Node<T> {
     /// A waiter for `routine` (for a select case: set when it is queued).
     pub fn new(routine: *mut Routine, value: Option<T>) -> Node<T> {
-        Node {
-            routine,
-            select: None,
-            value: UnsafeCell::new(value),
-            done: UnsafeCell::new(None),
-        }
+        Node { routine, select: None, value: UnsafeCell::new(value), done: UnsafeCell::new(None) }
     }
 
     /// Makes this node case `index` of a select.

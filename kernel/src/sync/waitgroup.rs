@@ -10,8 +10,8 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI64, Ordering};
 
-use crate::sched::{self, RoutineQueue};
 use crate::lock::SpinLock;
+use crate::sched::{self, RoutineQueue};
 
 struct State {
     count: AtomicI64,

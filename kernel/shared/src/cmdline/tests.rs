@@ -114,10 +114,7 @@ fn kind_must_be_one_the_program_accepts() {
 
 #[test]
 fn non_utf8_is_refused_with_its_offset() {
-    assert_eq!(
-        parse(b"hello \xff").unwrap_err(),
-        ParseError::NotUtf8 { at: 6 }
-    );
+    assert_eq!(parse(b"hello \xff").unwrap_err(), ParseError::NotUtf8 { at: 6 });
 }
 
 #[test]

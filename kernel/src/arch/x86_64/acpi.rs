@@ -55,10 +55,7 @@ pub fn topology(rsdp: u64) -> Result<Topology, acpi::AcpiError> {
     // SAFETY: the bootloader found the RSDP at this address.
     let tables = unsafe { AcpiTables::from_rsdp(PhysMapHandler, rsdp as usize)? };
     let madt = tables.find_table::<Madt>()?;
-    let mut topology = Topology {
-        local_apic_address: madt.get().local_apic_address as u64,
-        processors: Vec::new(),
-    };
+    let mut topology = Topology { local_apic_address: madt.get().local_apic_address as u64, processors: Vec::new() };
     for entry in madt.get().entries() {
         let (apic_id, flags) = match entry {
             MadtEntry::LocalApic(e) => (e.apic_id as u32, e.flags),

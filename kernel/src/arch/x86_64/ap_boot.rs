@@ -81,13 +81,7 @@ pub fn install_trampoline() -> Result<(), &'static str> {
     }
     // SAFETY: the page at TRAMPOLINE_BASE is below 1 MiB, never handed out by
     // the frame allocator, and reached here through the physical-memory map.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            start as *const u8,
-            phys_to_virt(phys).as_mut_ptr::<u8>(),
-            end - start,
-        )
-    };
+    unsafe { core::ptr::copy_nonoverlapping(start as *const u8, phys_to_virt(phys).as_mut_ptr::<u8>(), end - start) };
     Ok(())
 }
 
@@ -115,7 +109,9 @@ pub fn start_ap(apic_id: u32, ap: ApEntry, online: &AtomicBool, delay_us: fn(u64
     p.cr3 = paging::root().as_u64();
     p.cr4 = (Cr4::read() - Cr4Flags::PCID).bits();
     p.cr0 = Cr0::read().bits();
-    p.efer = (Efer::read() & (EferFlags::LONG_MODE_ENABLE | EferFlags::NO_EXECUTE_ENABLE | EferFlags::SYSTEM_CALL_EXTENSIONS)).bits();
+    p.efer = (Efer::read()
+        & (EferFlags::LONG_MODE_ENABLE | EferFlags::NO_EXECUTE_ENABLE | EferFlags::SYSTEM_CALL_EXTENSIONS))
+        .bits();
     p.stack = ap.stack_top.as_u64();
     p.entry = ap.entry as *const () as u64;
     p.arg = ap.arg as u64;

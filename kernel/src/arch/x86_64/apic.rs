@@ -7,13 +7,13 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use x86_64::PhysAddr;
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
-use x86_64::PhysAddr;
 
 use super::cpu::{disable_interrupts, restore_interrupts};
-use super::vectors::{PIC_VECTORS, SPURIOUS_VECTOR};
 use super::paging;
+use super::vectors::{PIC_VECTORS, SPURIOUS_VECTOR};
 
 const ID: u32 = 0x20;
 const TASK_PRIORITY: u32 = 0x80;
@@ -258,4 +258,3 @@ pub fn disable_legacy_pic() {
         slave_data.write(0xFF);
     }
 }
-

@@ -58,4 +58,3 @@ pub fn set_handlers(handlers: Handlers) {
 pub(super) fn handlers() -> &'static Handlers {
     HANDLERS.get().unwrap_or_else(|| exit_qemu(GuestExit::Failure))
 }
-

@@ -25,13 +25,10 @@ use x86_64::instructions::interrupts::without_interrupts;
 pub const PAGE_SIZE: u64 = 4096;
 
 /// Flags for kernel data: present, writable, never executed.
-pub const DATA: PageTableFlags = PageTableFlags::PRESENT
-    .union(PageTableFlags::WRITABLE)
-    .union(PageTableFlags::NO_EXECUTE);
+pub const DATA: PageTableFlags =
+    PageTableFlags::PRESENT.union(PageTableFlags::WRITABLE).union(PageTableFlags::NO_EXECUTE);
 /// Flags for device registers: like [`DATA`], and uncached.
-pub const MMIO: PageTableFlags = DATA
-    .union(PageTableFlags::NO_CACHE)
-    .union(PageTableFlags::WRITE_THROUGH);
+pub const MMIO: PageTableFlags = DATA.union(PageTableFlags::NO_CACHE).union(PageTableFlags::WRITE_THROUGH);
 
 /// Bytes of virtual space one top-level (PML4) entry covers: 512 GiB.
 pub const REGION_SIZE: u64 = 1 << 39;
@@ -113,17 +110,14 @@ pub fn map(virt: VirtAddr, phys: PhysAddr, flags: PageTableFlags) -> Result<(), 
     let parent = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
     // SAFETY: callers map frames they own to addresses in regions this kernel
     // reserved; no existing mapping is replaced (map_to refuses).
-    let mapped = with_mapper(|mapper| unsafe {
-        mapper.map_to_with_table_flags(page, frame, flags, parent, &mut MapperFrames)
-    });
+    let mapped =
+        with_mapper(|mapper| unsafe { mapper.map_to_with_table_flags(page, frame, flags, parent, &mut MapperFrames) });
     match mapped {
         Ok(flush) => {
             flush.flush();
             Ok(())
         }
-        Err(x86_64::structures::paging::mapper::MapToError::FrameAllocationFailed) => {
-            Err(MapError::OutOfMemory)
-        }
+        Err(x86_64::structures::paging::mapper::MapToError::FrameAllocationFailed) => Err(MapError::OutOfMemory),
         Err(_) => Err(MapError::AlreadyMapped),
     }
 }
@@ -162,9 +156,7 @@ fn leaf_entry(virt: VirtAddr) -> Option<&'static mut PageTableEntry> {
     for index in [page.p4_index(), page.p3_index(), page.p2_index()] {
         // SAFETY: `table` points at a live page table reached from CR3.
         let entry = unsafe { &(&*table)[index] };
-        if !entry.flags().contains(PageTableFlags::PRESENT)
-            || entry.flags().contains(PageTableFlags::HUGE_PAGE)
-        {
+        if !entry.flags().contains(PageTableFlags::PRESENT) || entry.flags().contains(PageTableFlags::HUGE_PAGE) {
             return None;
         }
         table = phys_to_virt(entry.addr()).as_mut_ptr::<PageTable>();

@@ -55,12 +55,12 @@ pub unsafe fn new_context(top: usize, entry: extern "C" fn(usize) -> !, arg: usi
     // After `ret` into context_start the stack pointer is `top - 16`,
     // 16-byte aligned, so `call r12` enters `entry` as the ABI expects.
     let frame = [
-        0,                                 // r15
-        0,                                 // r14
-        0,                                 // r13
-        entry as *const () as usize,       // r12
-        arg,                               // rbx
-        0,                                 // rbp
+        0,                                   // r15
+        0,                                   // r14
+        0,                                   // r13
+        entry as *const () as usize,         // r12
+        arg,                                 // rbx
+        0,                                   // rbp
         context_start as *const () as usize, // return address
     ];
     let sp = top - 24 - 48;

@@ -5,8 +5,8 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::apic::{self, timer};
-use super::vectors::TIMER_VECTOR;
 use super::tsc;
+use super::vectors::TIMER_VECTOR;
 
 /// How long each core measures its APIC timer against the TSC, in ms.
 const CALIBRATION_MS: u64 = 10;
