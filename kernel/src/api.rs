@@ -88,7 +88,7 @@ pub fn options() -> &'static spindle_shared::cmdline::Options {
 /// loops of arithmetic that must not be folded away).
 #[inline(always)]
 pub fn opaque(x: u64) -> u64 {
-    crate::arch::cpu::opaque(x)
+    crate::arch::opaque(x)
 }
 
 /// Routines started and not yet finished, main included (Go's

@@ -13,7 +13,7 @@ use core::ops::{Deref, DerefMut};
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
-use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 
 pub struct SpinLock<T> {
     inner: SpinMutex<T>,

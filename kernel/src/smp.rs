@@ -136,7 +136,7 @@ fn self_check(cpu: &Cpu) {
     let before = ticks();
     time::set_periodic(SELF_CHECK_PERIOD_NS);
     while ticks() - before < SELF_CHECK_TICKS {
-        arch::cpu::wait_for_interrupt();
+        arch::interrupts::wait_for_interrupt();
     }
     time::cancel_alarm();
     RAN_OWN_CODE.fetch_or(1 << cpu.index(), Ordering::AcqRel);

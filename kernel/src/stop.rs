@@ -29,7 +29,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use spindle_shared::exit::GuestExit;
 
-use crate::arch::cpu::halt_forever;
+use crate::arch::interrupts::halt_forever;
 use crate::arch::qemu_exit::exit_qemu;
 use crate::panic::{Fatal, fatal};
 use crate::{console, cpu, smp};

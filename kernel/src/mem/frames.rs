@@ -11,7 +11,7 @@ use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use spindle_shared::cmdline::MAX_CPUS;
 use x86_64::PhysAddr;
 
-use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::arch::paging::PAGE_SIZE;
 use crate::arch::paging::phys_to_virt;
 use crate::arch::percpu;

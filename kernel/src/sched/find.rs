@@ -273,7 +273,7 @@ fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
     }
     let slept = time::now();
     trace::record(Kind::Idle, 0, 0, 0, 0);
-    arch::cpu::wait_for_interrupt();
+    arch::interrupts::wait_for_interrupt();
     let woke = time::now();
     trace::record(Kind::IdleEnd, 0, 0, 0, 0);
     CoreCounters::add(&core.counters.idle_ns, woke - slept);

@@ -8,7 +8,7 @@ use core::marker::PhantomData;
 
 use super::routine::{Routine, spawn};
 use super::{Wait, current_locked, park, this_core};
-use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 
 /// What a joiner waits on, and who drops the result.
 ///

@@ -97,7 +97,7 @@ pub use percore::CoreSched;
 pub use queue::RoutineQueue;
 pub use routine::{Routine, RoutineId, Wait};
 
-use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::cpu;
 use crate::lock::{SpinLock, SpinLockGuard};
 
@@ -164,7 +164,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
 pub fn enter_from_ap() -> ! {
     let index = cpu::index();
     while !STARTED.load(Ordering::Acquire) {
-        crate::arch::cpu::wait_for_interrupt();
+        crate::arch::interrupts::wait_for_interrupt();
     }
     if index < active_cores() {
         schedule::scheduler_loop()
@@ -172,7 +172,7 @@ pub fn enter_from_ap() -> ! {
     // Not one of the cores that run routines: halted for good (interrupts
     // on, so that the stop NMI and stray wake-ups are still taken).
     loop {
-        crate::arch::cpu::wait_for_interrupt();
+        crate::arch::interrupts::wait_for_interrupt();
     }
 }
 
@@ -213,7 +213,7 @@ pub fn current() -> *mut Routine {
 /// The running routine, for callers that hold a spin lock (interrupts are
 /// off, so the routine cannot move to another core while this reads).
 pub fn current_locked() -> *mut Routine {
-    debug_assert!(!crate::arch::cpu::interrupts_enabled());
+    debug_assert!(!crate::arch::interrupts::interrupts_enabled());
     this_core().current.load(Ordering::Relaxed)
 }
 

@@ -19,7 +19,7 @@ use super::join::JoinState;
 use super::percore::CoreCounters;
 use super::schedule::{PostSwitch, finish_switch, id_of, make_ready, switch_away};
 use super::{MAIN_ROUTINE, NEXT_ID, end_of_run, find, this_core};
-use crate::arch::cpu::{disable_interrupts, enable_interrupts};
+use crate::arch::interrupts::{disable_interrupts, enable_interrupts};
 use crate::arch::switch::new_context;
 use crate::lock::SpinLock;
 use crate::mem::frames;

@@ -22,7 +22,7 @@ use super::preempt::record_lateness;
 use super::routine::{Routine, State, Wait};
 use super::timers::arm_by;
 use super::{SLICE_NS, this_core};
-use crate::arch::cpu::disable_interrupts;
+use crate::arch::interrupts::disable_interrupts;
 use crate::arch::switch::switch;
 use crate::{cpu, time, trace};
 

@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use super::percore::CoreSched;
 use super::routine::Routine;
 use super::{Wait, park, ready, this_core};
-use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::lock::SpinLockGuard;
 use crate::time;
 

@@ -5,7 +5,7 @@
 //! `close`), and `select!` cases take any of them (a nil case never fires).
 
 use super::chan::{Chan, Receiver, Sender};
-use crate::arch::cpu::disable_interrupts;
+use crate::arch::interrupts::disable_interrupts;
 use crate::sched::{self, Wait};
 
 /// What the deadlock report says of a routine blocked on a nil channel

@@ -9,7 +9,7 @@ pub mod once;
 pub mod select;
 pub mod select_cases;
 mod select_macro;
-pub mod timer;
+pub mod timer_chan;
 pub mod waiter;
 pub mod waitgroup;
 
@@ -18,5 +18,5 @@ pub use endpoint::{RecvChan, SendChan};
 pub use mutex::Mutex;
 pub use once::Once;
 pub use select_cases::{SelectCase, select_cases};
-pub use timer::{after, tick};
+pub use timer_chan::{after, tick};
 pub use waitgroup::WaitGroup;

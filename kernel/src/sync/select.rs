@@ -60,7 +60,7 @@ use spindle_shared::chan::{ChanCore, Completion, Refusal};
 use super::chan::Chan;
 use super::endpoint::{RecvChan, SendChan, block_forever};
 use super::waiter::{Node, NodeRef, SelectState, wake};
-use crate::arch::cpu::{disable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::sched::{self, Wait};
 
 /// Cases a select handles with its bookkeeping on the stack; more take

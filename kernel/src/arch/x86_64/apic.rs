@@ -11,7 +11,7 @@ use x86_64::PhysAddr;
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
-use super::cpu::{disable_interrupts, restore_interrupts};
+use super::interrupts::{disable_interrupts, restore_interrupts};
 use super::paging;
 use super::vectors::{PIC_VECTORS, SPURIOUS_VECTOR};
 

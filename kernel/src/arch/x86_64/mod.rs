@@ -5,9 +5,9 @@
 //! | `acpi` | the processors, from the MADT |
 //! | `ap_boot` | starting an application processor (with `trampoline.s`) |
 //! | `apic` | local APIC: IPIs, timer registers, EOI; masks the 8259 PICs |
-//! | `cpu` | the interrupt flag, halting |
 //! | `fw_cfg` | QEMU's firmware configuration device (the command line) |
 //! | `handlers` | the kernel's interrupt and exception handlers, registered at start-up |
+//! | `interrupts` | the interrupt flag, halting |
 //! | `idt` | the interrupt descriptor table; exceptions decoded for the kernel |
 //! | `interrupt_entry` | timer and wake-up interrupt entry, on their own stack; preempting a routine |
 //! | `paging` | the kernel's page tables |
@@ -23,7 +23,7 @@
 pub mod acpi;
 pub mod ap_boot;
 pub mod apic;
-pub mod cpu;
+pub mod interrupts;
 pub mod fw_cfg;
 pub mod handlers;
 pub mod idt;
@@ -49,4 +49,14 @@ pub fn send_wake(apic_id: u32) {
 /// through even where interrupts are off (used to stop cores on a fatal error).
 pub fn send_stop(apic_id: u32) {
     apic::send_ipi(apic_id, apic::Delivery::Nmi);
+}
+
+/// Returns `x` unchanged, through a register the compiler cannot see into:
+/// stops it from folding a loop of additions into a formula, without the
+/// memory round trip of `core::hint::black_box`.
+#[inline(always)]
+pub fn opaque(mut x: u64) -> u64 {
+    // SAFETY: an empty asm statement that only claims to change a register.
+    unsafe { core::arch::asm!("/* {0} */", inout(reg) x, options(nomem, nostack, preserves_flags)) };
+    x
 }

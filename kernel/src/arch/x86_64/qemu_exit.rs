@@ -4,7 +4,7 @@
 use spindle_shared::exit::{DEBUG_EXIT_PORT, GuestExit};
 use x86_64::instructions::port::Port;
 
-use super::cpu::halt_forever;
+use super::interrupts::halt_forever;
 
 /// Tells QEMU to exit with `exit`'s status. If the machine has no
 /// `isa-debug-exit` device (an image booted by hand), the write does nothing

@@ -18,7 +18,7 @@ pub fn main() {
     match kind {
         "panic" => panic!("deliberate panic (program fault, kind=panic)"),
         "ap-panic" => ap_panic(),
-        "hang" => arch::cpu::halt_forever(),
+        "hang" => arch::interrupts::halt_forever(),
         "panic-in-report" => panic!("{}", PanicsWhenShown),
         _ => go(move || in_routine(kind)).join(),
     }

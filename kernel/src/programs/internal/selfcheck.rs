@@ -210,7 +210,7 @@ fn stack_edge() {
         let before = preemptions.load(Ordering::Relaxed);
         let mut i = 0;
         while preemptions.load(Ordering::Relaxed) == before && i < GIVE_UP {
-            i = crate::arch::cpu::opaque(i + 1);
+            i = crate::arch::opaque(i + 1);
         }
         preemptions.load(Ordering::Relaxed) != before
     }

@@ -187,7 +187,7 @@ fn deep(depth: u64) -> u64 {
         yield_now();
         let mut x = 0u64;
         for i in 0..20_000 {
-            x = crate::arch::cpu::opaque(x.wrapping_mul(31).wrapping_add(i));
+            x = crate::arch::opaque(x.wrapping_mul(31).wrapping_add(i));
         }
         return x;
     }

@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::figures::time_ns;
 use crate::api::*;
-use crate::arch::cpu::{disable_interrupts, disable_interrupts_unchecked, enable_interrupts, restore_interrupts};
+use crate::arch::interrupts::{disable_interrupts, disable_interrupts_unchecked, enable_interrupts, restore_interrupts};
 use crate::{cpu, time};
 
 const ITERATIONS: u64 = 10_000_000;

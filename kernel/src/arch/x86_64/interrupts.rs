@@ -1,4 +1,4 @@
-//! The current processor: its interrupt flag, halting it.
+//! The running core's interrupt flag, and halting it.
 
 use x86_64::instructions::interrupts;
 
@@ -55,12 +55,3 @@ pub fn enable_interrupts() {
     interrupts::enable();
 }
 
-/// Returns `x` unchanged, through a register the compiler cannot see into:
-/// stops it from folding a loop of additions into a formula, without the
-/// memory round trip of `core::hint::black_box`.
-#[inline(always)]
-pub fn opaque(mut x: u64) -> u64 {
-    // SAFETY: an empty asm statement that only claims to change a register.
-    unsafe { core::arch::asm!("/* {0} */", inout(reg) x, options(nomem, nostack, preserves_flags)) };
-    x
-}
