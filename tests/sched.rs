@@ -140,5 +140,5 @@ fn unjoined_results_are_dropped_by_routines_where_drop_may_block() {
 fn a_sleep_to_the_end_of_time_never_ends_and_breaks_nothing() {
     let report = boot(2, "selfcheck kind=sleep-forever");
     expect_outcome(&report, Outcome::Success);
-    expect_line(&report, "exit: main returned; routines spawned 2, finished 1, abandoned 1 (1 blocked, 0 runnable, 0 running)");
+    expect_line(&report, "exit: main returned; routines spawned 3, finished 1, abandoned 2 (2 blocked, 0 runnable, 0 running)");
 }

@@ -17,7 +17,7 @@ pub fn after(ns: u64) -> Receiver<()> {
     let (tx, rx) = chan(1);
     let target = tx.into_chan();
     timers::call_at(
-        time::now() + ns,
+        time::now().saturating_add(ns),
         Box::new(move || {
             let _ = target.try_send(());
             None
@@ -31,7 +31,7 @@ pub fn tick(period: u64) -> Receiver<u64> {
     assert!(period > 0, "tick needs a period above zero");
     let (tx, rx) = chan(1);
     let target = tx.into_chan();
-    let mut next = time::now() + period;
+    let mut next = time::now().saturating_add(period);
     let mut count = 0;
     timers::call_at(
         next,
@@ -44,7 +44,7 @@ pub fn tick(period: u64) -> Receiver<u64> {
             }
             // Ticks a slow core missed are skipped, as Go's ticker does:
             // never a deadline already past, which would fire at once, again.
-            next = (next + period).max(crate::time::now() + period);
+            next = next.saturating_add(period).max(crate::time::now().saturating_add(period));
             Some(next)
         }),
     );

@@ -324,9 +324,15 @@ fn unjoined_results() {
     summary!("unjoined-results: {} of {} results dropped by routines", DROPPED_IN_ROUTINES.load(Ordering::Relaxed), 2 * EACH);
 }
 
-/// A sleep as long as the clock allows never ends and breaks nothing.
+/// A sleep, or a timer channel, as long as `Duration` allows never ends and
+/// breaks nothing (Go's longest `time.Sleep` and `time.After` do the same).
 fn sleep_forever() {
-    drop(go(|| sched::sleep_ns(u64::MAX)));
+    use crate::api::{after, sleep};
+    use core::time::Duration;
+    drop(go(|| sleep(Duration::MAX)));
+    drop(go(|| {
+        after(Duration::MAX).recv();
+    }));
     sched::sleep_ns(5_000_000);
-    println!("main: returning while a routine sleeps for ever");
+    println!("main: returning while two routines wait for ever");
 }
