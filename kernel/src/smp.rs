@@ -67,12 +67,12 @@ pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
     let enabled = topology.processors.iter().filter(|p| p.enabled).count();
     println!("acpi: {listed} processors in the MADT, {enabled} enabled");
     let aps: alloc::vec::Vec<_> = topology.processors.iter().filter(|p| p.apic_id != bsp.apic_id).collect();
-    if aps.iter().any(|p| p.enabled) {
-        if let Err(why) = arch::ap_boot::install_trampoline() {
-            println!("smp: cannot start other cores: {why}");
-            ALL_ONLINE_NS.store(time::now(), Ordering::Release);
-            return 1;
-        }
+    if aps.iter().any(|p| p.enabled)
+        && let Err(why) = arch::ap_boot::install_trampoline()
+    {
+        println!("smp: cannot start other cores: {why}");
+        ALL_ONLINE_NS.store(time::now(), Ordering::Release);
+        return 1;
     }
     let mut next_index = 1;
     for p in aps {
@@ -97,8 +97,8 @@ pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
             }
         }
     }
-    for index in 1..next_index {
-        while !READY[index].load(Ordering::Acquire) {
+    for ready in &READY[1..next_index] {
+        while !ready.load(Ordering::Acquire) {
             core::hint::spin_loop();
         }
     }
@@ -172,7 +172,7 @@ pub fn run_mailbox() {
 
 /// Stops every other online core, even one running with interrupts off.
 pub fn stop_others() {
-    let me = cpu::entered().then(|| cpu::index());
+    let me = cpu::entered().then(cpu::index);
     for other in cpu::all().filter(|c| Some(c.index()) != me) {
         arch::send_stop(other.apic_id);
     }

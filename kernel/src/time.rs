@@ -90,22 +90,22 @@ pub fn delay_us(us: u64) {
 
 /// Calibrates the running core's timer; returns its ticks per millisecond.
 pub fn init_this_cpu() -> u64 {
-    timer::calibrate_this_cpu(&percpu_timer(), TSC_PER_MS.load(Ordering::Relaxed))
+    timer::calibrate_this_cpu(percpu_timer(), TSC_PER_MS.load(Ordering::Relaxed))
 }
 
 /// Makes the running core's timer interrupt once at `deadline` (ns since
 /// kernel entry), replacing any earlier alarm. `u64::MAX` means never.
 pub fn set_alarm(deadline: u64) {
     let tsc = EPOCH.load(Ordering::Relaxed).saturating_add(ns_to_tsc(deadline));
-    timer::arm(&percpu_timer(), tsc, TSC_PER_MS.load(Ordering::Relaxed));
+    timer::arm(percpu_timer(), tsc, TSC_PER_MS.load(Ordering::Relaxed));
 }
 
 /// Makes the running core's timer interrupt every `period` ns.
 pub fn set_periodic(period: u64) {
-    timer::periodic(&percpu_timer(), ns_to_tsc(period), TSC_PER_MS.load(Ordering::Relaxed));
+    timer::periodic(percpu_timer(), ns_to_tsc(period), TSC_PER_MS.load(Ordering::Relaxed));
 }
 
 /// Cancels the running core's alarm.
 pub fn cancel_alarm() {
-    timer::disarm(&percpu_timer());
+    timer::disarm(percpu_timer());
 }

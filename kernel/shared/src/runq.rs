@@ -70,6 +70,10 @@ impl<T, const N: usize> RunQueue<T, N> {
     };
 
     #[cfg(not(loom))]
+    #[expect(
+        clippy::new_without_default,
+        reason = "queues live in statics and per-core state: const new is what they need"
+    )]
     pub const fn new() -> Self {
         RunQueue {
             head: AtomicU32::new(0),

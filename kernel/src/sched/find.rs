@@ -122,10 +122,10 @@ pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
     // Counts down to the next look at the global queue.
     let tick = core.schedtick.get();
     core.schedtick.set(if tick == 0 { GLOBAL_QUEUE_INTERVAL - 1 } else { tick - 1 });
-    if tick == 0 {
-        if let Some(routine) = global_take(core, false) {
-            return Some((routine, false));
-        }
+    if tick == 0
+        && let Some(routine) = global_take(core, false)
+    {
+        return Some((routine, false));
     }
     core.runq.pop().or_else(|| global_take(core, true).map(|r| (r, false)))
 }

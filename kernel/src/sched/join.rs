@@ -56,6 +56,7 @@ impl<T> JoinHandle<T> {
     /// # Safety
     /// The routine's closure has returned (`JoinState::returned`) and the
     /// caller owns the result (see `JoinState`).
+    #[expect(clippy::mut_from_ref, reason = "the result is owned by whoever JoinState says, not by &self")]
     unsafe fn result(&self) -> &mut Option<T> {
         // SAFETY: the handle keeps the block alive; `result` points at the
         // payload's `Option<T>` (T is this handle's type), which the

@@ -55,11 +55,11 @@
 //! # Reading order
 //!
 //! 1. [`start`] (here): main becomes routine 1 and every core enters
-//!    2. `schedule::scheduler_loop`, which asks
-//!    3. `find::find_work` for a routine (local, global, stolen, or halt),
-//!    4. switches to it (`schedule::switch_into`), and the routine, once
-//!       switched in, first runs
-//!    5. `schedule::finish_switch`, the post-switch action of whoever left.
+//! 2. `schedule::scheduler_loop`, which asks
+//! 3. `find::find_work` for a routine (local, global, stolen, or halt),
+//! 4. switches to it (`schedule::switch_into`), and the routine, once
+//!    switched in, first runs
+//! 5. `schedule::finish_switch`, the post-switch action of whoever left.
 //!
 //! Yield, park and exit differ only in that action: a yielding routine is
 //! put back in the run queue, a parking one has the lock it parked under
@@ -149,7 +149,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     START_NS.store(crate::time::now(), Ordering::Relaxed);
     crate::console::tag_lines_with(current_id);
     let were_enabled = disable_interrupts();
-    let routine = routine::spawn(move || main(), false);
+    let routine = routine::spawn(main, false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
     STARTED.store(true, Ordering::Release);
     for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus) {

@@ -77,7 +77,9 @@ impl<T: Send> Chan<T> {
         let mut core = self.core.lock();
         match core.try_send(value) {
             Ok(woken) => {
-                woken.map(wake);
+                if let Some(woken) = woken {
+                    wake(woken);
+                }
                 Ok(())
             }
             Err((value, _)) => Err(value),
@@ -92,7 +94,9 @@ impl<T: Send> Chan<T> {
             // Woken with the lock still held: one interrupt-flag round trip
             // fewer, which under emulation is a good part of a hand-off.
             Ok(woken) => {
-                woken.map(wake);
+                if let Some(woken) = woken {
+                    wake(woken);
+                }
             }
             Err((_, Refusal::Closed)) => {
                 drop(core);
@@ -114,7 +118,9 @@ impl<T: Send> Chan<T> {
         let mut core = self.core.lock();
         match core.try_recv() {
             Ok((value, woken)) => {
-                woken.map(wake);
+                if let Some(woken) = woken {
+                    wake(woken);
+                }
                 Some(value)
             }
             Err(Refusal::Closed) => None,
@@ -134,7 +140,9 @@ impl<T: Send> Chan<T> {
     pub fn try_recv(&self) -> Option<T> {
         let received = self.core.lock().try_recv();
         received.ok().map(|(value, woken)| {
-            woken.map(wake);
+            if let Some(woken) = woken {
+                wake(woken);
+            }
             value
         })
     }

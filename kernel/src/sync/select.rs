@@ -207,6 +207,10 @@ impl<'a, T: Send> Waiting<'a, T> {
 /// # Safety
 /// The select lock rule holds (see [`Locks`]), and no other reference to
 /// this channel's state is live while the result is.
+#[expect(
+    clippy::mut_from_ref,
+    reason = "the select holds the channel's lock by hand: the lock rule, not &chan, grants it"
+)]
 unsafe fn locked_core<T: Send>(chan: &Chan<T>) -> &mut ChanCore<T, NodeRef<T>> {
     // SAFETY: forwarded to the caller.
     unsafe { &mut *chan.lock().data_raw() }
@@ -246,7 +250,9 @@ impl<T: Send> Case for RecvCase<'_, T> {
         // SAFETY: the select lock rule.
         match unsafe { locked_core(chan) }.try_recv() {
             Ok((value, woken)) => {
-                woken.map(wake);
+                if let Some(woken) = woken {
+                    wake(woken);
+                }
                 self.result = Some(Some(value));
                 true
             }
@@ -312,7 +318,9 @@ impl<T: Send> Case for SendCase<'_, T> {
         // SAFETY: the select lock rule.
         match unsafe { locked_core(chan) }.try_send(value) {
             Ok(woken) => {
-                woken.map(wake);
+                if let Some(woken) = woken {
+                    wake(woken);
+                }
                 self.sent = Some(true);
                 true
             }

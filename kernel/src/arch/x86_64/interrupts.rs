@@ -54,4 +54,3 @@ pub fn interrupts_enabled() -> bool {
 pub fn enable_interrupts() {
     interrupts::enable();
 }
-

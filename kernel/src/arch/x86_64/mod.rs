@@ -23,11 +23,11 @@
 pub mod acpi;
 pub mod ap_boot;
 pub mod apic;
-pub mod interrupts;
 pub mod fw_cfg;
 pub mod handlers;
 pub mod idt;
 pub mod interrupt_entry;
+pub mod interrupts;
 pub mod paging;
 pub mod percpu;
 pub mod provoke;

@@ -51,7 +51,7 @@ unsafe extern "C" fn context_start() -> ! {
 /// # Safety
 /// The 72 bytes below `top` must be writable and unused.
 pub unsafe fn new_context(top: usize, entry: extern "C" fn(usize) -> !, arg: usize) -> usize {
-    debug_assert!(top % 16 == 0);
+    debug_assert!(top.is_multiple_of(16));
     // After `ret` into context_start the stack pointer is `top - 16`,
     // 16-byte aligned, so `call r12` enters `entry` as the ABI expects.
     let frame = [

@@ -150,9 +150,11 @@ fn spawn_many() {
 fn abandon() {
     for i in 1..=3 {
         drop(go(move || {
-            for step in 1.. {
+            let mut step = 1;
+            loop {
                 println!("child {i}: step {step}");
                 sched::sleep_ns(1_000_000);
+                step += 1;
             }
         }));
     }

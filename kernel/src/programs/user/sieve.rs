@@ -14,8 +14,10 @@ const DEFAULT_PRIMES: u64 = 100;
 const PER_LINE: usize = 10;
 
 fn generate(out: Sender<u64>) {
-    for n in 2.. {
+    let mut n = 2;
+    loop {
         out.send(n);
+        n += 1;
     }
 }
 

@@ -34,7 +34,7 @@ fn simulated(seed: u64, link: usize, round: u64) -> u64 {
 fn check(link: usize, round: u64, results: Sender<Report>) {
     let r = simulated(options().seed, link, round);
     let latency_ms = 5 + r % 40;
-    let up = r % 5 != 0;
+    let up = !r.is_multiple_of(5);
     sleep(ms(latency_ms));
     results.send(Report { link, round, up, latency_ms });
 }

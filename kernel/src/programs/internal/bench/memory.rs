@@ -35,7 +35,7 @@ pub fn parked_routines() {
     }
     let (_, used_after) = frames::usage();
     let bytes = (used_after - used_before) * PAGE_SIZE / alive.max(1);
-    let memory_mib = total * PAGE_SIZE >> 20;
+    let memory_mib = (total * PAGE_SIZE) >> 20;
     Figures { name: "parked-bytes", unit: "bytes/routine", samples: [bytes as f64].into() }.print();
     summary!("bench: {:<18} {:>12} routines alive at once in {} MiB of usable memory", "parked-alive", alive, memory_mib);
     // Leave them parked until the run ends (they are counted as abandoned)

@@ -120,7 +120,7 @@ pub fn yields() {
 /// generator and filters are left parked for ever, as in Go's version.
 fn sieve_to(count: u64) -> u64 {
     let (tx, mut numbers) = chan::<u64>(0);
-    go(move || (2..).for_each(|n| tx.send(n)));
+    go(move || (2..u64::MAX).for_each(|n| tx.send(n)));
     let mut prime = 0;
     for _ in 0..count {
         prime = numbers.recv().expect("the generator never stops");
