@@ -37,7 +37,8 @@ pub struct RunQueue<T, const N: usize = CAPACITY> {
 // SAFETY: the queue only moves pointers between threads; the protocol above
 // hands each one to exactly one taker.
 unsafe impl<T, const N: usize> Sync for RunQueue<T, N> {}
-// SAFETY: as above.
+// SAFETY: the queue holds only pointers it hands to exactly one taker, on
+// whichever thread; moving the queue itself moves no pointee.
 unsafe impl<T, const N: usize> Send for RunQueue<T, N> {}
 
 /// What [`RunQueue::push`] could not keep: the ring was full, so the older

@@ -125,7 +125,9 @@ pub struct Routine {
 // atomics or locks, the Cells are touched by whoever owns the routine at the
 // moment (the queue holding it, or the core running it).
 unsafe impl Sync for Routine {}
-// SAFETY: as above.
+// SAFETY: a control block stays where it is (at the top of its stack); what
+// moves between cores is ownership of it, handed over through the run
+// queues and wait queues, whose locks and atomics order the hand-over.
 unsafe impl Send for Routine {}
 
 /// Closure and result, right below the control block.
@@ -169,7 +171,8 @@ impl Routine {
         if routine.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: last owner: no one else touches the block any more.
             unsafe { (routine.drop_payload)(this) };
-            // SAFETY: as above.
+            // SAFETY: last owner: no one else touches the block, so the
+            // stack cell is ours to empty.
             let stack = unsafe { (*routine.stack.get()).take() }.expect("a live routine has a stack");
             recycle(stack);
         }

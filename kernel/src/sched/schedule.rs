@@ -133,7 +133,8 @@ pub fn finish_switch() {
         }
         PostSwitch::RequeueGlobal(routine) => {
             record_lateness(core);
-            // SAFETY: as above.
+            // SAFETY: the routine is owned by the scheduler until queued
+            // (it just switched away and is in no queue yet).
             unsafe { (*routine).set_state(State::Runnable) };
             global_push([routine]);
             find::wake_a_core();

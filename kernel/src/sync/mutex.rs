@@ -27,7 +27,7 @@ pub struct Mutex<T> {
 
 // SAFETY: the data is reached only through a guard, and one guard exists at a time.
 unsafe impl<T: Send> Sync for Mutex<T> {}
-// SAFETY: as above.
+// SAFETY: a Mutex owns its `T`; sending the Mutex sends the `T`, which is Send.
 unsafe impl<T: Send> Send for Mutex<T> {}
 
 pub struct MutexGuard<'a, T> {

@@ -99,9 +99,9 @@ fn read(reg: u32) -> u32 {
 
 fn write(reg: u32, value: u32) {
     match MODE.load(Ordering::Relaxed) {
-        // SAFETY: as in `read`.
+        // SAFETY: in x2APIC mode every APIC register is this MSR.
         X2APIC => unsafe { Msr::new(0x800 + (reg >> 4)).write(value as u64) },
-        // SAFETY: as in `read`.
+        // SAFETY: the xAPIC page is mapped uncached at `base`.
         base => unsafe { core::ptr::write_volatile((base + reg as u64) as *mut u32, value) },
     }
 }

@@ -161,7 +161,9 @@ fn leaf_entry(virt: VirtAddr) -> Option<&'static mut PageTableEntry> {
         }
         table = phys_to_virt(entry.addr()).as_mut_ptr::<PageTable>();
     }
-    // SAFETY: as above; the caller owns this leaf entry (see the module doc).
+    // SAFETY: `table` is the live leaf table reached from CR3 above, and
+    // the caller owns this entry (see the module doc: each stack's entries
+    // belong to that stack alone).
     Some(unsafe { &mut (&mut *table)[page.p1_index()] })
 }
 

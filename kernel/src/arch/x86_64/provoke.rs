@@ -20,7 +20,9 @@ pub fn general_protection() -> ! {
 
 /// Reads `address`, which must be unmapped: a page fault (#PF).
 pub fn page_fault(address: u64) -> ! {
-    // SAFETY: as above; the caller passes an address nothing maps.
+    // SAFETY: a read of an address nothing maps faults before it returns
+    // anything; the fault handler ends the run (the caller passes such an
+    // address).
     unsafe { core::ptr::read_volatile(address as *const u64) };
     unreachable!("reading an unmapped address faults")
 }
