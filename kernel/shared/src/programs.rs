@@ -60,7 +60,7 @@ pub const PROGRAMS: &[ProgramInfo] = &[
     ProgramInfo {
         program: Program::Fault,
         name: "fault",
-        about: "fail on purpose, to show how each failure is reported (see kinds)",
+        about: "fail on purpose, to show how each failure is reported (one per --kind)",
         kinds: &[
             "panic",
             "ap-panic",
