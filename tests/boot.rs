@@ -16,6 +16,18 @@ fn bios_boot_greets_and_succeeds() {
 }
 
 #[test]
+fn the_least_memory_the_runner_accepts_boots_under_bios_and_uefi() {
+    use spindle_boot::qemu::{MIN_MEMORY_MIB_BIOS, MIN_MEMORY_MIB_UEFI};
+    for (firmware, memory) in [(Firmware::Bios, MIN_MEMORY_MIB_BIOS), (Firmware::Uefi, MIN_MEMORY_MIB_UEFI)] {
+        let mut machine = machine(firmware, 4, "hello quiet");
+        machine.memory_mib = memory;
+        let report = start(Run::new(machine, TEST_TIMEOUT));
+        expect_outcome(&report, Outcome::Success);
+        expect_line(&report, "max parallel: ");
+    }
+}
+
+#[test]
 fn kernel_echoes_the_command_line_it_received() {
     let report = boot(2, "hello seed=77 slice=3 stats");
     expect_outcome(&report, Outcome::Success);

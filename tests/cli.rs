@@ -87,6 +87,16 @@ fn an_unwritable_trace_or_timeline_path_is_refused_before_booting() {
 }
 
 #[test]
+fn too_little_memory_is_refused_with_the_least_that_boots() {
+    let out = spindle_without_building(&["hello", "--memory", "16"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--memory 16 is too little to boot: with BIOS firmware the machine needs at least 32 MiB"), "{}", stderr(&out));
+    let out = spindle_without_building(&["hello", "--memory", "48", "--uefi"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("with UEFI firmware the machine needs at least 64 MiB"), "{}", stderr(&out));
+}
+
+#[test]
 fn unknown_program_is_refused_naming_it_and_the_valid_ones() {
     let out = spindle(&["nosuchprogram"]);
     assert_eq!(out.status.code(), Some(2));
