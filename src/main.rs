@@ -2,25 +2,24 @@
 //!
 //! `cargo run -- [PROGRAM] [OPTIONS]`. Runner options (machine, firmware,
 //! timeout) stay on the host; program options go to the kernel on its command
-//! line. Exit status: 0 success, 1 the kernel reported failure, 2 bad
-//! arguments, 3 timeout, 4 QEMU failed or the guest reset, 5 the build failed.
+//! line. Exit status (`RunnerExit`): 0 success, 1 the kernel reported
+//! failure, 2 bad arguments, 3 timeout, 4 QEMU failed, the guest reset or
+//! the debugger ended the run, 5 the build failed.
 
 mod cleanup;
 mod cli;
 mod output;
 mod suggest;
 
-use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use cleanup::TempFile;
 use clap::Parser;
-use cli::{Cli, Color};
-use output::{TraceOutputs, paint, write_trace};
-use spindle_boot::run::{self, Report};
-use spindle_boot::symbols::{self, Symbols};
+use cli::Cli;
+use output::{Console, TraceOutputs, use_color, write_trace};
+use spindle_boot::run::Report;
 use spindle_boot::{Firmware, Progress, Run, RunnerExit, gdb, qemu};
 use spindle_shared::programs::PROGRAMS;
 
@@ -79,7 +78,7 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     }
 
     let colored = use_color(cli.color, std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
-    let mut console = Console { colored, quiet: cli.quiet, elf: elf.clone(), symbols: None };
+    let mut console = Console::new(colored, cli.quiet, elf);
     let run = Run { machine, timeout: cli.deadline(), boot_timeout: None, on_line: Some(Box::new(move |line| console.show(line))) };
     let report = run.start().map_err(|e| Refusal::new(RunnerExit::QemuFailed, e))?;
     if let Some(raw) = &raw_trace {
@@ -101,33 +100,6 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     Ok(report.outcome.exit_code())
 }
 
-/// How the kernel's console reaches the person who ran it.
-struct Console {
-    colored: bool,
-    /// `--quiet`: the kernel's first line is left out too.
-    quiet: bool,
-    /// For turning a fault report's `ip` into a source line.
-    elf: PathBuf,
-    /// Loaded at the first report that needs them.
-    symbols: Option<Result<Symbols, String>>,
-}
-
-impl Console {
-    fn show(&mut self, line: &str) {
-        if self.quiet && run::kernel_banner(line).is_some() {
-            return;
-        }
-        println!("{}", paint(line, self.colored));
-        if symbols::reported_ip(line).is_some() {
-            let (elf, root) = (&self.elf, spindle_boot::workspace_root());
-            match self.symbols.get_or_insert_with(|| Symbols::load(elf, &root)) {
-                Ok(symbols) => symbols.describe(line).iter().for_each(|at| println!("{at}")),
-                Err(e) => println!("  (no source line: {e})"),
-            }
-        }
-    }
-}
-
 /// Says how to attach gdb to the waiting machine.
 fn print_gdb_help(script: &Path, port: u16) {
     let shown = script.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(script);
@@ -135,17 +107,6 @@ fn print_gdb_help(script: &Path, port: u16) {
     println!("  gdb -q -x {}", shown.display());
     println!("then, for example: hbreak kernel::kernel_main, continue, bt");
     println!("(software breakpoints work once the kernel has been loaded: after the first stop in it)");
-}
-
-/// Whether console lines get colours: `--color always` or `never` decide;
-/// `auto` colours a terminal unless `NO_COLOR` is set to anything but ""
-/// (https://no-color.org).
-fn use_color(choice: Color, terminal: bool, no_color: Option<OsString>) -> bool {
-    match choice {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => terminal && no_color.is_none_or(|value| value.is_empty()),
-    }
 }
 
 /// What the runner adds to a program's output once the run is over.
@@ -167,24 +128,5 @@ fn print_programs() {
         if !p.kinds.is_empty() {
             println!("{:width$}    --kind: {}", "", p.kinds.join(", "));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_color_turns_automatic_colour_off_unless_empty() {
-        assert!(use_color(Color::Auto, true, None));
-        assert!(!use_color(Color::Auto, true, Some("1".into())));
-        assert!(use_color(Color::Auto, true, Some("".into())), "an empty NO_COLOR counts as unset");
-        assert!(!use_color(Color::Auto, false, None), "no colour into a pipe");
-    }
-
-    #[test]
-    fn an_explicit_color_choice_wins_over_no_color() {
-        assert!(use_color(Color::Always, false, Some("1".into())));
-        assert!(!use_color(Color::Never, true, None));
     }
 }
