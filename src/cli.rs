@@ -1,11 +1,15 @@
 //! The command line of `spindle`: runner options stay on the host, program
 //! options become the kernel command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use spindle_boot::qemu;
-use spindle_shared::cmdline;
+use spindle_boot::{Accel, Firmware, Machine, qemu};
+use spindle_shared::cmdline::{self, ParseError};
+use spindle_shared::programs::PROGRAMS;
+
+use crate::suggest;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Boot Spindle in QEMU and run one of its programs")]
@@ -24,15 +28,18 @@ pub struct Cli {
     /// Boot with UEFI firmware (OVMF) instead of BIOS
     #[arg(long)]
     pub uefi: bool,
-    /// Seconds before a guest that has not finished is stopped
-    #[arg(long, default_value_t = 60.0, value_name = "S")]
-    pub timeout: f64,
+    /// Seconds before a guest that has not finished is stopped [default: 60; none with --gdb]
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<f64>,
     /// Seed for every random choice in the kernel
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Wait for gdb on localhost:1234 before the first instruction (no timeout unless given)
+    /// Wait for gdb before the first instruction, on a free port; prints how to attach (no timeout unless given)
     #[arg(long)]
     pub gdb: bool,
+    /// With --gdb: the port of 127.0.0.1 gdb connects to (implies --gdb) [default: a free one]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub gdb_port: Option<u16>,
     /// Pass an argument to QEMU as it is (repeatable)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_args: Vec<String>,
@@ -90,6 +97,8 @@ pub enum Color {
     Never,
 }
 
+/// Seconds a run may take unless `--timeout` says otherwise.
+const DEFAULT_TIMEOUT_S: f64 = 60.0;
 /// Guest memory unless `--memory` says otherwise, in MiB.
 const DEFAULT_MEMORY_MIB: u32 = 512;
 /// `bench` measures how many routines fit in 1 GiB.
@@ -102,9 +111,49 @@ impl Cli {
         self.memory.unwrap_or(if bench { BENCH_MEMORY_MIB } else { DEFAULT_MEMORY_MIB })
     }
 
+    /// The run's deadline. Under gdb a person sets the pace: no deadline
+    /// unless `--timeout` asked for one.
+    pub fn deadline(&self) -> Option<Duration> {
+        match (self.timeout, self.wants_gdb()) {
+            (Some(seconds), _) => Some(Duration::from_secs_f64(seconds)),
+            (None, true) => None,
+            (None, false) => Some(Duration::from_secs_f64(DEFAULT_TIMEOUT_S)),
+        }
+    }
+
+    /// Whether QEMU waits for gdb.
+    pub fn wants_gdb(&self) -> bool {
+        self.gdb || self.gdb_port.is_some()
+    }
+
     /// Whether the kernel should record the scheduler trace.
     pub fn wants_trace(&self) -> bool {
         self.trace.is_some() || self.timeline.is_some() || self.stats
+    }
+
+    /// The machine to boot `image` on, running the kernel command line `cmdline`.
+    pub fn machine(&self, image: PathBuf, firmware: Firmware, cmdline: String) -> Machine {
+        let mut machine = Machine::new(image, firmware);
+        machine.smp = self.smp;
+        machine.memory_mib = self.memory_mib();
+        machine.cmdline = cmdline;
+        machine.extra_args = self.qemu_args.clone();
+        machine.accel = match self.accel {
+            AccelArg::Tcg => Accel::Tcg,
+            AccelArg::Kvm => Accel::Kvm,
+        };
+        machine
+    }
+
+    /// Refuses a `--trace` or `--timeline` file that could not be written,
+    /// before a run that would produce it only to lose it.
+    pub fn check_output_paths(&self) -> Result<(), String> {
+        for (flag, path) in [("--trace", &self.trace), ("--timeline", &self.timeline)] {
+            if let Some(path) = path {
+                check_writable(flag, path)?;
+            }
+        }
+        Ok(())
     }
 
     /// Checks what the host can check and writes the kernel command line
@@ -121,8 +170,8 @@ impl Cli {
                 ));
             }
         }
-        if !(self.timeout > 0.0 && self.timeout.is_finite()) {
-            return Err(format!("--timeout {} must be a positive number of seconds", self.timeout));
+        if let Some(timeout) = self.timeout.filter(|t| !(*t > 0.0 && t.is_finite())) {
+            return Err(format!("--timeout {timeout} must be a positive number of seconds"));
         }
         let mut words: Vec<String> = Vec::new();
         words.extend(self.program.clone());
@@ -142,7 +191,73 @@ impl Cli {
             return Err(format!("'{bad}' contains spaces; names and values are single words"));
         }
         let line = words.join(" ");
-        let options = cmdline::parse(line.as_bytes()).map_err(|e| e.to_string())?;
+        let options = cmdline::parse(line.as_bytes()).map_err(|e| self.user_message(&e))?;
         Ok(options.to_string())
+    }
+
+    /// A refusal of the shared parser, said in this command's own syntax
+    /// (`--n 0`, not the kernel's `n=0`), with the nearest valid name for a
+    /// mistyped program or kind.
+    fn user_message(&self, error: &ParseError) -> String {
+        let flag = |key: &str| match key {
+            "kind" if self.only.is_some() => "--only".to_string(),
+            key => format!("--{key}"),
+        };
+        let did_you_mean = |typed: &str, names: &[&str]| {
+            suggest::nearest(typed, names.iter().copied())
+                .map(|name| format!(" (did you mean '{name}'?)"))
+                .unwrap_or_default()
+        };
+        match *error {
+            ParseError::UnknownProgram(name) => {
+                let names: Vec<&str> = PROGRAMS.iter().map(|p| p.name).collect();
+                format!(
+                    "unknown program '{name}'{}; valid programs: {} (--list describes them)",
+                    did_you_mean(name, &names),
+                    names.join(", ")
+                )
+            }
+            ParseError::OutOfRange { key, value, min, max } => {
+                format!("{} {value} is out of range; valid: {min} to {max}", flag(key))
+            }
+            ParseError::UnknownKind { program, value } => {
+                let kinds = program.info().kinds;
+                format!(
+                    "unknown kind '{value}' for program {}{}; valid kinds: {}",
+                    program.name(),
+                    did_you_mean(value, kinds),
+                    kinds.join(", ")
+                )
+            }
+            ParseError::NoKinds { program, value } => {
+                format!("program {} takes no {}, but got {} {value}", program.name(), flag("kind"), flag("kind"))
+            }
+            // The rest cannot come from words this command wrote; say them
+            // as the kernel would.
+            ref other => other.to_string(),
+        }
+    }
+}
+
+/// Whether a file could be written at `path`: its directory exists and
+/// accepts it. Leaves an existing file as it was and removes one it made.
+fn check_writable(flag: &str, path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!("{flag} {shown} is a directory; give a file name"));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!("{flag} {shown}: directory {} does not exist; create it or choose another path", dir.display()));
+    }
+    let existed = path.exists();
+    match std::fs::OpenOptions::new().append(true).create(true).open(path) {
+        Ok(_) => {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!("{flag} {shown} cannot be written ({e}); choose another path")),
     }
 }

@@ -2,29 +2,26 @@
 //!
 //! `cargo run -- [PROGRAM] [OPTIONS]`. Runner options (machine, firmware,
 //! timeout) stay on the host; program options go to the kernel on its command
-//! line. Exit status: 0 success, 1 the kernel reported failure, 2 bad
-//! arguments, 3 timeout, 4 QEMU failed or the guest reset, 5 the build failed.
+//! line. Exit status (`RunnerExit`): 0 success, 1 the kernel reported
+//! failure, 2 bad arguments, 3 timeout, 4 QEMU failed, the guest reset or
+//! the debugger ended the run, 5 the build failed.
 
+mod cleanup;
 mod cli;
 mod output;
+mod suggest;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
+use cleanup::TempFile;
 use clap::Parser;
-use cli::{AccelArg, Cli, Color};
-use output::{TraceOutputs, paint, write_trace};
-use spindle_boot::{Accel, Firmware, Machine, Run};
+use cli::Cli;
+use output::{Console, TraceOutputs, use_color, write_trace};
+use spindle_boot::run::Report;
+use spindle_boot::{Firmware, Progress, Run, RunnerExit, gdb, qemu};
 use spindle_shared::programs::PROGRAMS;
-
-/// Exit status when the kernel or its image could not be built.
-const BUILD_FAILED: u8 = 5;
-/// Exit status for bad arguments (clap uses the same).
-const USAGE: u8 = 2;
-/// Exit status when QEMU could not be started.
-const NO_QEMU: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,86 +29,104 @@ fn main() -> ExitCode {
         print_programs();
         return ExitCode::SUCCESS;
     }
-    let line = match cli.kernel_cmdline() {
-        Ok(line) => line,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(USAGE);
+    match run_program(&cli) {
+        Ok(exit) => exit.into(),
+        Err(Refusal { exit, message }) => {
+            eprintln!("{message}");
+            exit.into()
         }
-    };
-    let firmware = if cli.uefi { Firmware::Uefi } else { Firmware::Bios };
-    let (elf, image) = match spindle_boot::prepare(firmware) {
-        Ok(built) => built,
-        Err(message) => {
-            eprintln!("spindle: {message}");
-            return ExitCode::from(BUILD_FAILED);
-        }
-    };
+    }
+}
 
-    let mut machine = Machine::new(image, firmware);
-    machine.smp = cli.smp;
-    machine.memory_mib = cli.memory_mib();
-    machine.cmdline = line;
-    machine.gdb = cli.gdb;
-    machine.extra_args = cli.qemu_args.clone();
-    machine.accel = match cli.accel {
-        AccelArg::Tcg => Accel::Tcg,
-        AccelArg::Kvm => Accel::Kvm,
-    };
-    let raw_trace = cli.wants_trace().then(|| raw_trace_path());
-    machine.data_file = raw_trace.clone();
-    // Under gdb a person sets the pace: no deadline unless one was asked for.
-    let timeout_given = std::env::args().any(|a| a == "--timeout" || a.starts_with("--timeout="));
-    let timeout = (!cli.gdb || timeout_given).then(|| Duration::from_secs_f64(cli.timeout));
-    if cli.gdb {
-        println!("spindle: QEMU waits for gdb; attach with:");
-        println!("  gdb {} -ex 'target remote localhost:1234'", elf.display());
+/// Why the runner stopped before the run could end on its own.
+struct Refusal {
+    exit: RunnerExit,
+    message: String,
+}
+
+impl Refusal {
+    fn new(exit: RunnerExit, message: impl std::fmt::Display) -> Refusal {
+        let prefix = if exit == RunnerExit::Usage { "error" } else { "spindle" };
+        Refusal { exit, message: format!("{prefix}: {message}") }
+    }
+}
+
+/// Checks everything that can be checked on the host, builds, boots, shows
+/// the run and says how it ended. Bad arguments and a missing emulator are
+/// refused before the build, so they cost a second, not a first build.
+fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
+    let usage = |message| Refusal::new(RunnerExit::Usage, message);
+    let line = cli.kernel_cmdline().map_err(usage)?;
+    cli.check_output_paths().map_err(usage)?;
+    let firmware = if cli.uefi { Firmware::Uefi } else { Firmware::Bios };
+    qemu::check_memory(cli.memory_mib(), firmware).map_err(usage)?;
+    qemu::check_host(firmware).map_err(|message| Refusal::new(RunnerExit::QemuFailed, message))?;
+    let (elf, image) =
+        spindle_boot::prepare(firmware, Progress::Shown).map_err(|message| Refusal::new(RunnerExit::BuildFailed, message))?;
+
+    let raw_trace = cli.wants_trace().then(|| TempFile::new(spindle_boot::raw_trace_file(std::process::id())));
+    let mut machine = cli.machine(image, firmware, line);
+    machine.data_file = raw_trace.as_ref().map(|file| file.path().to_path_buf());
+    if cli.wants_gdb() {
+        let port = match cli.gdb_port {
+            Some(port) => port,
+            None => gdb::free_port().map_err(|message| Refusal::new(RunnerExit::QemuFailed, message))?,
+        };
+        let script = gdb::write_script(&elf, port).map_err(|message| Refusal::new(RunnerExit::BuildFailed, message))?;
+        print_gdb_help(&script, port);
+        machine.gdb_port = Some(port);
     }
 
-    let colored = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal(),
-    };
-    let run = Run {
-        machine,
-        timeout,
-        on_line: Some(Box::new(move |line| println!("{}", paint(line, colored)))),
-    };
-    let report = match run.start() {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("spindle: {e}");
-            return ExitCode::from(NO_QEMU);
-        }
-    };
+    let colored = use_color(cli.color, std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
+    let mut console = Console::new(colored, cli.quiet, elf);
+    let run = Run { machine, timeout: cli.deadline(), boot_timeout: None, on_line: Some(Box::new(move |line| console.show(line))) };
+    let report = run.start().map_err(|e| Refusal::new(RunnerExit::QemuFailed, e))?;
     if let Some(raw) = &raw_trace {
         let outputs = TraceOutputs { json: cli.trace.as_deref(), svg: cli.timeline.as_deref(), stats: cli.stats };
-        for problem in write_trace(raw, &outputs) {
+        for problem in write_trace(raw.path(), &outputs) {
             eprintln!("spindle: {problem}");
         }
-        let _ = std::fs::remove_file(raw);
     }
-    if cli.program.as_deref() == Some("bench") {
+    if !report.kernel_started() && !report.firmware.is_empty() {
+        eprintln!("spindle: the kernel never started; before that, the firmware and bootloader printed:");
+        for line in &report.firmware {
+            eprintln!("  | {line}");
+        }
+    }
+    after_program(cli.program.as_deref(), &report);
+    if !report.outcome.is_success() {
+        eprintln!("spindle: {}", report.outcome);
+    }
+    Ok(report.outcome.exit_code())
+}
+
+/// Says how to attach gdb to the waiting machine.
+fn print_gdb_help(script: &Path, port: u16) {
+    let shown = script.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(script);
+    println!("spindle: QEMU waits for gdb on 127.0.0.1:{port}. In another terminal:");
+    println!("  gdb -q -x {}", shown.display());
+    println!("then, for example: hbreak kernel::kernel_main, continue, bt");
+    println!("(software breakpoints work once the kernel has been loaded: after the first stop in it)");
+}
+
+/// What the runner adds to a program's output once the run is over.
+fn after_program(program: Option<&str>, report: &Report) {
+    if program == Some("bench") {
         if let Some(start) = report.arrival_of("bench: ") {
             // As the runner sees it: QEMU started to the program's first line.
             println!("bench: {:<18} {:>12.1} {:<14} (as the runner sees it, 1 run)", "boot-to-program", start.as_secs_f64() * 1e3, "ms");
         }
     }
-    if !report.outcome.is_success() {
-        eprintln!("spindle: {}", report.outcome);
-    }
-    ExitCode::from(report.outcome.exit_code() as u8)
 }
 
-/// A private file for the raw trace QEMU writes from COM2.
-fn raw_trace_path() -> PathBuf {
-    std::env::temp_dir().join(format!("spindle-trace-{}.bin", std::process::id()))
-}
-
+/// `--list`: each program with what it shows, and the kinds it takes
+/// (`--kind K`; the first is the default).
 fn print_programs() {
     let width = PROGRAMS.iter().map(|p| p.name.len()).max().unwrap_or(0);
     for p in PROGRAMS {
         println!("{:width$}  {}", p.name, p.about);
+        if !p.kinds.is_empty() {
+            println!("{:width$}    --kind: {}", "", p.kinds.join(", "));
+        }
     }
 }

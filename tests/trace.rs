@@ -68,7 +68,7 @@ fn the_runner_writes_chrome_json_and_an_svg_timeline_with_one_track_per_core() {
     std::fs::create_dir_all(&dir).unwrap();
     let (json, svg) = (dir.join("run.json"), dir.join("run.svg"));
     let out = Command::new(env!("CARGO_BIN_EXE_spindle"))
-        .args(["hello", "--smp", "4", "--stats", "--trace"])
+        .args(["hello", "--smp", "4", "--timeout", "300", "--stats", "--trace"])
         .arg(&json)
         .arg("--timeline")
         .arg(&svg)

@@ -1,6 +1,7 @@
 //! Disk images: the kernel ELF wrapped by the `bootloader` crate into a BIOS
 //! (MBR) or UEFI (GPT) bootable disk. Images sit next to the ELF and are
-//! remade only when the ELF is newer.
+//! remade only when the ELF is newer. The UEFI image is made by a program
+//! of its own, `spindle-uefi-image`, built on first use (see there why).
 //!
 //! The image gets a copy of the ELF without debug information (made with
 //! the toolchain's `llvm-objcopy --strip-debug`): the firmware loads the
@@ -14,6 +15,8 @@ use std::sync::Mutex;
 
 use bootloader::{BootConfig, DiskImageBuilder};
 use bootloader_boot_config::LevelFilter;
+
+use crate::kernel::{Progress, cargo_build, executable_from_messages};
 
 /// The firmware the machine boots with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,8 +36,11 @@ impl Firmware {
     }
 }
 
+/// The package (and program) that makes UEFI images.
+const UEFI_IMAGE_MAKER: &str = "spindle-uefi-image";
+
 /// Makes the image for `firmware` from `elf` unless an up-to-date one exists.
-pub fn create(elf: &Path, firmware: Firmware) -> Result<PathBuf, String> {
+pub fn create(elf: &Path, firmware: Firmware, progress: Progress) -> Result<PathBuf, String> {
     let image = elf.with_file_name(firmware.image_name());
     if is_newer(&image, elf) {
         return Ok(image);
@@ -42,15 +48,42 @@ pub fn create(elf: &Path, firmware: Firmware) -> Result<PathBuf, String> {
     // Written aside and renamed, so a concurrent reader sees the old image or
     // the whole new one.
     let partial = image.with_extension(format!("img.{}", std::process::id()));
-    let mut builder = DiskImageBuilder::new(stripped(elf)?);
-    builder.set_boot_config(&boot_config());
-    let made = match firmware {
-        Firmware::Bios => builder.create_bios_image(&partial),
-        Firmware::Uefi => builder.create_uefi_image(&partial),
-    };
-    made.map_err(|e| format!("making the {firmware:?} image from {}: {e:#}", elf.display()))?;
+    let kernel = stripped(elf)?;
+    match firmware {
+        Firmware::Bios => {
+            let mut builder = DiskImageBuilder::new(kernel);
+            builder.set_boot_config(&boot_config());
+            builder
+                .create_bios_image(&partial)
+                .map_err(|e| format!("making the BIOS image from {}: {e:#}", elf.display()))?;
+        }
+        Firmware::Uefi => create_uefi_image(&kernel, &partial, progress)?,
+    }
     std::fs::rename(&partial, &image).map_err(|e| format!("placing {}: {e}", image.display()))?;
     Ok(image)
+}
+
+/// Makes the UEFI image with `spindle-uefi-image` (boot/uefi-image), built
+/// here on first use: its UEFI loader is compiled only for runs that boot it.
+fn create_uefi_image(kernel: &Path, image: &Path, progress: Progress) -> Result<(), String> {
+    if progress == Progress::Shown {
+        eprintln!("spindle: building the UEFI image maker (the first --uefi run compiles the UEFI loader: 1.5 to 3 min on 2 cores)");
+    }
+    let messages = cargo_build(&["-p", UEFI_IMAGE_MAKER], progress)
+        .map_err(|e| format!("building the UEFI image maker: {e}"))?;
+    let maker = executable_from_messages(&messages, UEFI_IMAGE_MAKER)
+        .ok_or_else(|| format!("cargo built {UEFI_IMAGE_MAKER} but reported no executable"))?;
+    let config = serde_json::to_string(&boot_config()).map_err(|e| format!("writing the boot config: {e}"))?;
+    let status = Command::new(&maker)
+        .arg(kernel)
+        .arg(image)
+        .arg(config)
+        .status()
+        .map_err(|e| format!("running {}: {e}", maker.display()))?;
+    if !status.success() {
+        return Err(format!("{} could not make the UEFI image ({status})", maker.display()));
+    }
+    Ok(())
 }
 
 /// A copy of `elf` without debug sections, next to it; the ELF itself if the
@@ -82,14 +115,14 @@ fn llvm_objcopy() -> Option<PathBuf> {
 }
 
 /// [`create`], once per process and firmware.
-pub fn create_once(elf: &Path, firmware: Firmware) -> Result<PathBuf, String> {
+pub fn create_once(elf: &Path, firmware: Firmware, progress: Progress) -> Result<PathBuf, String> {
     static IMAGES: Mutex<Option<HashMap<Firmware, PathBuf>>> = Mutex::new(None);
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     let images = images.get_or_insert_with(HashMap::new);
     if let Some(image) = images.get(&firmware) {
         return Ok(image.clone());
     }
-    let image = create(elf, firmware)?;
+    let image = create(elf, firmware, progress)?;
     images.insert(firmware, image.clone());
     Ok(image)
 }

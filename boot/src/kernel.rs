@@ -17,37 +17,59 @@ pub const TARGET: &str = "x86_64-unknown-none";
 /// The cargo profile the kernel is compiled with.
 pub const PROFILE: &str = "kernel";
 
+/// Whether a nested cargo shows its progress. The `spindle` command shows
+/// it (a first build compiles the kernel's dependencies for a minute or
+/// more, and silence would look like a hang); tests keep it quiet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    Shown,
+    Quiet,
+}
+
 /// Builds the kernel (cargo decides whether anything changed) and returns the
 /// ELF's path. A failed build returns cargo's diagnostics.
-pub fn build() -> Result<PathBuf, String> {
-    // Under `cargo run`/`cargo test`, CARGO is the cargo that built us.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
-        .current_dir(workspace_root())
-        .args(["build", "-p", "kernel", "--target", TARGET, "--profile", PROFILE])
-        .args(["--message-format=json-render-diagnostics", "--quiet"])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("could not start {}: {e}", cargo.to_string_lossy()))?;
-    if !output.status.success() {
-        return Err(format!("building the kernel failed ({})", output.status));
-    }
-    executable_from_messages(&String::from_utf8_lossy(&output.stdout))
+pub fn build(progress: Progress) -> Result<PathBuf, String> {
+    let args = ["-p", "kernel", "--target", TARGET, "--profile", PROFILE];
+    let messages = cargo_build(&args, progress).map_err(|e| format!("building the kernel: {e}"))?;
+    executable_from_messages(&messages, "kernel")
         .ok_or_else(|| "cargo built the kernel but reported no executable".to_string())
 }
 
-/// Builds the kernel once per process; later calls return the first result.
-pub fn build_once() -> Result<PathBuf, String> {
-    static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ELF.get_or_init(build).clone()
+/// Runs `cargo build ARGS` in the workspace, its diagnostics (and with
+/// `Progress::Shown` its progress) on our stderr, and returns its JSON
+/// messages.
+pub(crate) fn cargo_build(args: &[&str], progress: Progress) -> Result<String, String> {
+    // Under `cargo run`/`cargo test`, CARGO is the cargo that built us.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(workspace_root())
+        .arg("build")
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(Stdio::inherit());
+    if progress == Progress::Quiet {
+        command.arg("--quiet");
+    }
+    let output = command.output().map_err(|e| format!("could not start {}: {e}", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        return Err(format!("cargo build {} failed ({})", args.join(" "), output.status));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Finds the kernel executable in cargo's JSON messages.
-fn executable_from_messages(stdout: &str) -> Option<PathBuf> {
+/// Builds the kernel once per process; later calls return the first result.
+pub fn build_once(progress: Progress) -> Result<PathBuf, String> {
+    static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    ELF.get_or_init(|| build(progress)).clone()
+}
+
+/// Finds the executable of target `name` in cargo's JSON messages.
+pub(crate) fn executable_from_messages(stdout: &str, name: &str) -> Option<PathBuf> {
     stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "kernel")
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == name)
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
 }
 
@@ -61,9 +83,10 @@ mod tests {
 {"reason":"compiler-artifact","target":{"name":"kernel"},"executable":"/t/x86_64-unknown-none/kernel/kernel"}
 {"reason":"build-finished","success":true}"#;
         assert_eq!(
-            executable_from_messages(messages),
+            executable_from_messages(messages, "kernel"),
             Some(PathBuf::from("/t/x86_64-unknown-none/kernel/kernel"))
         );
-        assert_eq!(executable_from_messages(r#"{"reason":"build-finished"}"#), None);
+        assert_eq!(executable_from_messages(messages, "spin"), None, "a library has no executable");
+        assert_eq!(executable_from_messages(r#"{"reason":"build-finished"}"#, "kernel"), None);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! - [`kernel`]: build the kernel ELF with a nested cargo for `x86_64-unknown-none`;
 //! - [`image`]: wrap it into BIOS and UEFI disk images (the `bootloader` crate);
+//! - [`symbols`]: the kernel's addresses as source lines, and its load offset;
 //! - [`qemu`]: the QEMU command line for a [`Machine`];
+//! - [`gdb`]: a free port for QEMU's gdb stub and a gdb script that works;
 //! - [`run`]: start QEMU, stream and capture the console, enforce the timeout,
 //!   and map QEMU's exit status to an [`Outcome`];
 //! - [`trace`]: decode the kernel's scheduler trace into Chrome JSON, an SVG
@@ -11,15 +13,18 @@
 //! The `spindle` CLI and the integration tests in `tests/` are both thin
 //! layers over these functions.
 
+pub mod gdb;
 pub mod image;
 pub mod kernel;
 pub mod qemu;
 pub mod run;
+pub mod symbols;
 pub mod trace;
 
 pub use image::Firmware;
+pub use kernel::Progress;
 pub use qemu::{Accel, Machine};
-pub use run::{Outcome, Run, RunError};
+pub use run::{Outcome, Run, RunError, RunnerExit};
 
 use std::path::PathBuf;
 
@@ -31,10 +36,27 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where the runner keeps the files of its runs (raw traces, gdb scripts):
+/// `target/spindle/`, inside the project, never the shared temporary directory.
+pub fn runs_dir() -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    };
+    target.join("spindle")
+}
+
+/// The file the `spindle` process `pid` has QEMU write the raw scheduler
+/// trace to (COM2); removed when the run ends.
+pub fn raw_trace_file(pid: u32) -> PathBuf {
+    runs_dir().join(format!("trace-{pid}.bin"))
+}
+
 /// Builds the kernel and the disk image for `firmware`, once per process.
 /// Returns the kernel ELF (for gdb symbols) and the image to boot.
-pub fn prepare(firmware: Firmware) -> Result<(PathBuf, PathBuf), String> {
-    let elf = kernel::build_once()?;
-    let image = image::create_once(&elf, firmware)?;
+pub fn prepare(firmware: Firmware, progress: Progress) -> Result<(PathBuf, PathBuf), String> {
+    let elf = kernel::build_once(progress)?;
+    let image = image::create_once(&elf, firmware, progress)?;
     Ok((elf, image))
 }

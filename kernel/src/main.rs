@@ -35,9 +35,17 @@ use bootloader_api::{BootInfo, entry_point};
 
 /// Stack the bootloader gives the bootstrap core, in bytes.
 const BOOT_STACK_SIZE: u64 = 256 * 1024;
+/// Where the kernel runs: its ELF addresses (a position-independent
+/// executable, linked at 0) plus this. Left to the bootloader, the base was
+/// the first free 512 GiB slot, 0x100_0000_0000 under BIOS but
+/// 0x80_0000_0000 under UEFI; fixed here, the runner reads it from this
+/// config in the ELF (section `.bootloader-config`) to give gdb and fault
+/// reports the right symbols.
+const KERNEL_BASE: u64 = 0x100_0000_0000;
 
 const BOOTLOADER_CONFIG: BootloaderConfig = {
     let mut config = BootloaderConfig::new_default();
+    config.mappings.kernel_base = Mapping::FixedAddress(KERNEL_BASE);
     // The kernel reaches page tables, ACPI tables and frames through this map.
     config.mappings.physical_memory = Some(Mapping::Dynamic);
     config.kernel_stack_size = BOOT_STACK_SIZE;

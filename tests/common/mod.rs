@@ -7,23 +7,42 @@ use std::time::Duration;
 pub use spindle_boot::run::Report;
 pub use spindle_boot::{Firmware, Machine, Outcome, Run};
 
-/// Deadline for one boot in a test: generous for a loaded 2-core machine,
-/// short enough that a hung guest fails the test quickly.
-pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Deadline for one boot in a test. Only a hung guest ever waits for it, so
+/// it is long: a passing boot takes seconds, but on a 2-core host shared
+/// with other QEMUs and builds, a boot of 8 vCPUs can take minutes, and a
+/// test must not fail for that.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Boots `cmdline` (as the kernel reads it, unchecked by the host) on `smp`
 /// processors with BIOS firmware.
+#[track_caller]
 pub fn boot(smp: u32, cmdline: &str) -> Report {
     boot_with(Firmware::Bios, smp, cmdline, TEST_TIMEOUT)
 }
 
+#[track_caller]
 pub fn boot_with(firmware: Firmware, smp: u32, cmdline: &str, timeout: Duration) -> Report {
-    Run::new(machine(firmware, smp, cmdline), timeout).start().expect("QEMU starts")
+    start(Run::new(machine(firmware, smp, cmdline), timeout))
+}
+
+/// Starts `run` and waits for it; a QEMU that cannot start fails the test
+/// with the runner's own message (what to install, which path is wrong).
+#[track_caller]
+pub fn start(run: Run) -> Report {
+    run.start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The kernel ELF and the image for `firmware`, built once per test binary.
+#[track_caller]
+pub fn prepared(firmware: Firmware) -> (std::path::PathBuf, std::path::PathBuf) {
+    spindle_boot::prepare(firmware, spindle_boot::Progress::Quiet)
+        .unwrap_or_else(|e| panic!("building the kernel and its {firmware:?} image: {e}"))
 }
 
 /// The machine `boot` would run, for tests that set more of it.
+#[track_caller]
 pub fn machine(firmware: Firmware, smp: u32, cmdline: &str) -> Machine {
-    let (_, image) = spindle_boot::prepare(firmware).expect("kernel and image build");
+    let (_, image) = prepared(firmware);
     let mut machine = Machine::new(image, firmware);
     machine.smp = smp;
     machine.cmdline = cmdline.to_string();
@@ -32,6 +51,7 @@ pub fn machine(firmware: Firmware, smp: u32, cmdline: &str) -> Machine {
 
 /// Boots `cmdline` with the scheduler trace on and returns the report and
 /// the decoded trace.
+#[track_caller]
 pub fn boot_traced(smp: u32, cmdline: &str) -> (Report, spindle_boot::trace::Trace) {
     let raw = std::env::temp_dir().join(format!(
         "spindle-test-trace-{}-{}.bin",
@@ -40,7 +60,7 @@ pub fn boot_traced(smp: u32, cmdline: &str) -> (Report, spindle_boot::trace::Tra
     ));
     let mut m = machine(Firmware::Bios, smp, &format!("{cmdline} trace"));
     m.data_file = Some(raw.clone());
-    let report = Run::new(m, TEST_TIMEOUT).start().expect("QEMU starts");
+    let report = start(Run::new(m, TEST_TIMEOUT));
     let bytes = std::fs::read(&raw).expect("QEMU wrote the trace file");
     let _ = std::fs::remove_file(&raw);
     let trace = spindle_boot::trace::decode(&bytes).unwrap_or_else(|e| panic!("{e}; console:\n{}", report.text()));
@@ -50,16 +70,18 @@ pub fn boot_traced(smp: u32, cmdline: &str) -> (Report, spindle_boot::trace::Tra
 static TRACE_FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Asserts the run ended with `outcome`, showing the console if not.
+#[track_caller]
 pub fn expect_outcome(report: &Report, outcome: Outcome) {
-    assert_eq!(report.outcome, outcome, "console:\n{}", report.text());
+    assert_eq!(report.outcome, outcome, "console:\n{}", report.full_text());
 }
 
 /// Asserts some console line contains `needle`.
+#[track_caller]
 pub fn expect_line(report: &Report, needle: &str) {
     assert!(
         report.console.iter().any(|l| l.contains(needle)),
         "no line contains {needle:?}; console:\n{}",
-        report.text()
+        report.full_text()
     );
 }
 

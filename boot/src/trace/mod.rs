@@ -44,7 +44,7 @@ pub fn dropped_report(trace: &Trace) -> Option<String> {
         dropping.iter().map(|core| format!("cpu {}: {}", core.cpu, core.dropped)).collect();
     Some(format!(
         "trace: events dropped: {} ({}); those cores' buffers filled up and kept their first \
-         events: raise trace-buf (events per core, at most {})",
+         events: raise --trace-buf (events per core, at most {})",
         trace.dropped(),
         per_core.join(", "),
         TRACE_BUF.1,

@@ -170,5 +170,5 @@ fn drops_are_reported_in_total_and_per_core_with_the_fix() {
     let report = dropped_report(&trace).unwrap();
     assert!(report.starts_with("trace: events dropped: 1234 (cpu 0: 1200, cpu 1: 34);"), "{report}");
     assert!(report.contains("buffers filled up"), "{report}");
-    assert!(report.contains("raise trace-buf"), "{report}");
+    assert!(report.contains("raise --trace-buf"), "{report}");
 }

@@ -24,7 +24,7 @@ programs! {
         "bench" Bench bench: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, preempt, memory (--only NAME)",
             ["all", "micro", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "preempt", "trace", "memory"],
         "stress" Stress stress: "a random mix of everything over 1000+ routines, checked (--seed, --n ms)", [],
-        "fault" Fault fault: "fail on purpose, to show how each failure is reported (see kinds)",
+        "fault" Fault fault: "fail on purpose, to show how each failure is reported (one per --kind)",
             ["panic", "ap-panic", "stack-overflow", "page-fault", "gp-fault", "invalid-opcode", "double-fault", "oom",
              "hang", "panic-in-report"],
         "selfcheck" Selfcheck selfcheck: "scheduler checks the tests run, one per kind (interleave, parallel, preempt, ...)",
