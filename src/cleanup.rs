@@ -25,18 +25,20 @@ impl TempFile {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) {
-            if ON_SIGNAL.set(c_path).is_ok() {
-                for signal in [libc::SIGINT, libc::SIGTERM] {
-                    // SAFETY: `remove_and_reraise` is an `extern "C" fn(c_int)`
-                    // that makes only async-signal-safe calls (unlink,
-                    // signal, raise), as a signal handler must.
-                    let before = unsafe { libc::signal(signal, remove_and_reraise as extern "C" fn(libc::c_int) as libc::sighandler_t) };
-                    if before == libc::SIG_IGN {
-                        // A job started with the signal ignored keeps ignoring it.
-                        // SAFETY: restoring the disposition we found.
-                        unsafe { libc::signal(signal, libc::SIG_IGN) };
-                    }
+        if let Ok(c_path) = CString::new(path.as_os_str().as_bytes())
+            && ON_SIGNAL.set(c_path).is_ok()
+        {
+            for signal in [libc::SIGINT, libc::SIGTERM] {
+                // SAFETY: `remove_and_reraise` is an `extern "C" fn(c_int)`
+                // that makes only async-signal-safe calls (unlink,
+                // signal, raise), as a signal handler must.
+                let before = unsafe {
+                    libc::signal(signal, remove_and_reraise as extern "C" fn(libc::c_int) as libc::sighandler_t)
+                };
+                if before == libc::SIG_IGN {
+                    // A job started with the signal ignored keeps ignoring it.
+                    // SAFETY: restoring the disposition we found.
+                    unsafe { libc::signal(signal, libc::SIG_IGN) };
                 }
             }
         }

@@ -162,13 +162,10 @@ impl Cli {
         if !(1..=qemu::MAX_SMP).contains(&self.smp) {
             return Err(format!("--smp {} is out of range; valid: 1 to {}", self.smp, qemu::MAX_SMP));
         }
-        if let Some(cpus) = self.cpus {
-            if cpus == 0 || cpus > self.smp {
-                return Err(format!(
-                    "--cpus {cpus} is out of range; valid: 1 to {} (the --smp processors)",
-                    self.smp
-                ));
-            }
+        if let Some(cpus) = self.cpus
+            && (cpus == 0 || cpus > self.smp)
+        {
+            return Err(format!("--cpus {cpus} is out of range; valid: 1 to {} (the --smp processors)", self.smp));
         }
         if let Some(timeout) = self.timeout.filter(|t| !(*t > 0.0 && t.is_finite())) {
             return Err(format!("--timeout {timeout} must be a positive number of seconds"));
@@ -248,7 +245,10 @@ fn check_writable(flag: &str, path: &Path) -> Result<(), String> {
     }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
-        return Err(format!("{flag} {shown}: directory {} does not exist; create it or choose another path", dir.display()));
+        return Err(format!(
+            "{flag} {shown}: directory {} does not exist; create it or choose another path",
+            dir.display()
+        ));
     }
     let existed = path.exists();
     match std::fs::OpenOptions::new().append(true).create(true).open(path) {

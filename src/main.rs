@@ -15,8 +15,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use cleanup::TempFile;
 use clap::Parser;
+use cleanup::TempFile;
 use cli::Cli;
 use output::{Console, TraceOutputs, use_color, write_trace};
 use spindle_boot::run::Report;
@@ -61,8 +61,8 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     let firmware = if cli.uefi { Firmware::Uefi } else { Firmware::Bios };
     qemu::check_memory(cli.memory_mib(), firmware).map_err(usage)?;
     qemu::check_host(firmware).map_err(|message| Refusal::new(RunnerExit::QemuFailed, message))?;
-    let (elf, image) =
-        spindle_boot::prepare(firmware, Progress::Shown).map_err(|message| Refusal::new(RunnerExit::BuildFailed, message))?;
+    let (elf, image) = spindle_boot::prepare(firmware, Progress::Shown)
+        .map_err(|message| Refusal::new(RunnerExit::BuildFailed, message))?;
 
     let raw_trace = cli.wants_trace().then(|| TempFile::new(spindle_boot::raw_trace_file(std::process::id())));
     let mut machine = cli.machine(image, firmware, line);
@@ -79,7 +79,12 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
 
     let colored = use_color(cli.color, std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
     let mut console = Console::new(colored, cli.quiet, elf);
-    let run = Run { machine, timeout: cli.deadline(), boot_timeout: None, on_line: Some(Box::new(move |line| console.show(line))) };
+    let run = Run {
+        machine,
+        timeout: cli.deadline(),
+        boot_timeout: None,
+        on_line: Some(Box::new(move |line| console.show(line))),
+    };
     let report = run.start().map_err(|e| Refusal::new(RunnerExit::QemuFailed, e))?;
     if let Some(raw) = &raw_trace {
         let outputs = TraceOutputs { json: cli.trace.as_deref(), svg: cli.timeline.as_deref(), stats: cli.stats };
@@ -111,11 +116,16 @@ fn print_gdb_help(script: &Path, port: u16) {
 
 /// What the runner adds to a program's output once the run is over.
 fn after_program(program: Option<&str>, report: &Report) {
-    if program == Some("bench") {
-        if let Some(start) = report.arrival_of("bench: ") {
-            // As the runner sees it: QEMU started to the program's first line.
-            println!("bench: {:<18} {:>12.1} {:<14} (as the runner sees it, 1 run)", "boot-to-program", start.as_secs_f64() * 1e3, "ms");
-        }
+    if program == Some("bench")
+        && let Some(start) = report.arrival_of("bench: ")
+    {
+        // As the runner sees it: QEMU started to the program's first line.
+        println!(
+            "bench: {:<18} {:>12.1} {:<14} (as the runner sees it, 1 run)",
+            "boot-to-program",
+            start.as_secs_f64() * 1e3,
+            "ms"
+        );
     }
 }
 

@@ -38,10 +38,7 @@ fn expect_all_checks(cpus: u32) {
         // The kernel asserts each same-channel case won more than a tenth
         // of 100 rounds (Go's TestPseudoRandomSend); check the figures too.
         for line in report.console.iter().filter(|l| l.contains("ok: same-channel")) {
-            let wins: Vec<u32> = line
-                .split_whitespace()
-                .filter_map(|w| w.trim_end_matches(',').parse().ok())
-                .collect();
+            let wins: Vec<u32> = line.split_whitespace().filter_map(|w| w.trim_end_matches(',').parse().ok()).collect();
             assert!(
                 wins.len() == 5 && wins[1] > 10 && wins[3] > 10 && wins[1] + wins[3] == 100,
                 "seed {seed}, cpus {cpus}: {line}"

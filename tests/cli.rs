@@ -53,7 +53,10 @@ fn a_mistyped_program_gets_the_nearest_name() {
     assert!(err.contains("unknown program 'helo' (did you mean 'hello'?); valid programs: hello, "), "{err}");
     let out = spindle_without_building(&["fault", "--kind", "pnic"]);
     let err = stderr(&out);
-    assert!(err.contains("unknown kind 'pnic' for program fault (did you mean 'panic'?); valid kinds: panic, "), "{err}");
+    assert!(
+        err.contains("unknown kind 'pnic' for program fault (did you mean 'panic'?); valid kinds: panic, "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -90,7 +93,12 @@ fn an_unwritable_trace_or_timeline_path_is_refused_before_booting() {
 fn too_little_memory_is_refused_with_the_least_that_boots() {
     let out = spindle_without_building(&["hello", "--memory", "16"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--memory 16 is too little to boot: with BIOS firmware the machine needs at least 32 MiB"), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--memory 16 is too little to boot: with BIOS firmware the machine needs at least 32 MiB"),
+        "{}",
+        stderr(&out)
+    );
     let out = spindle_without_building(&["hello", "--memory", "48", "--uefi"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("with UEFI firmware the machine needs at least 64 MiB"), "{}", stderr(&out));

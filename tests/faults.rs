@@ -181,11 +181,11 @@ fn a_fault_report_names_the_source_line_of_its_ip() {
 fn a_failure_while_the_run_ends_is_reported_and_ends_the_run() {
     let report = boot(2, "fault kind=panic-in-report");
     expect_outcome(&report, Outcome::Failure);
+    expect_line(&report, "fatal error while ending the run [routine 1 on cpu ");
     expect_line(
         &report,
-        "fatal error while ending the run [routine 1 on cpu ",
+        "]: panic: the report's own message failed (program fault, kind=panic-in-report) at kernel/src/programs/internal/fault.rs:",
     );
-    expect_line(&report, "]: panic: the report's own message failed (program fault, kind=panic-in-report) at kernel/src/programs/internal/fault.rs:");
 }
 
 /// The run ends (main returns, or panics) while every other core allocates

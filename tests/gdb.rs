@@ -67,7 +67,10 @@ fn gdb_stops_in_kernel_main_and_in_a_routine_and_its_backtrace_names_them() {
     assert!(output.contains("Breakpoint 1, "), "gdb printed:\n{output}");
     assert!(output.contains(" kernel::kernel_main (boot_info="), "gdb printed:\n{output}");
     assert!(output.contains("Breakpoint 2, "), "gdb printed:\n{output}");
-    assert!(output.contains(" kernel::programs::user::hello::main () at kernel/src/programs/user/hello.rs:"), "gdb printed:\n{output}");
+    assert!(
+        output.contains(" kernel::programs::user::hello::main () at kernel/src/programs/user/hello.rs:"),
+        "gdb printed:\n{output}"
+    );
     // The reset vector is outside every symbol now, not a misnamed function.
     assert!(!output.contains("core::option::"), "gdb printed:\n{output}");
     expect_outcome(&report, Outcome::DebuggerEnded);

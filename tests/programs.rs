@@ -13,11 +13,7 @@ fn routine_lines(report: &Report) -> Vec<&String> {
 /// without lines that report measured times.
 fn transcript(report: &Report) -> Vec<String> {
     let first = report.console.iter().position(|l| l.starts_with("[cpu ")).expect("the program printed");
-    report.console[first..]
-        .iter()
-        .filter(|l| !l.starts_with("wall time:") && !l.contains(" ms"))
-        .cloned()
-        .collect()
+    report.console[first..].iter().filter(|l| !l.starts_with("wall time:") && !l.contains(" ms")).cloned().collect()
 }
 
 #[test]
@@ -91,7 +87,8 @@ fn blocking_calls_and_preemption_hand_the_core_over() {
     let report = boot(2, "blocking cpus=1");
     expect_outcome(&report, Outcome::Success);
     let lines: Vec<String> = routine_lines(&report).iter().map(|l| l.to_string()).collect();
-    let at = |text: &str| lines.iter().position(|l| l.contains(text)).unwrap_or_else(|| panic!("no {text:?} in {lines:#?}"));
+    let at =
+        |text: &str| lines.iter().position(|l| l.contains(text)).unwrap_or_else(|| panic!("no {text:?} in {lines:#?}"));
     // The line right after a routine blocks comes from another routine.
     let slept = at("sleeper: going to sleep");
     assert!(!lines[slept + 1].contains("sleeper"), "{lines:#?}");
@@ -109,11 +106,8 @@ fn status_check_reports_every_link_every_round() {
     let links = ["golang.org", "rust-lang.org", "stackoverflow.com", "example.com", "spindle.local"];
     for round in 1..=3 {
         for link in links {
-            let reports = report
-                .console
-                .iter()
-                .filter(|l| l.contains(&format!("round {round}: http://{link} is ")))
-                .count();
+            let reports =
+                report.console.iter().filter(|l| l.contains(&format!("round {round}: http://{link} is "))).count();
             assert_eq!(reports, 1, "{link} in round {round}:\n{}", report.text());
         }
     }

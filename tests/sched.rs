@@ -18,9 +18,11 @@ fn routine_lines(report: &Report) -> Vec<String> {
 
 /// The number just before `word` in the first line containing `prefix`.
 fn number_before(report: &Report, prefix: &str, word: &str) -> u64 {
-    let line = report.console.iter().find(|l| l.contains(prefix)).unwrap_or_else(|| {
-        panic!("no line contains {prefix:?}; console:\n{}", report.text())
-    });
+    let line = report
+        .console
+        .iter()
+        .find(|l| l.contains(prefix))
+        .unwrap_or_else(|| panic!("no line contains {prefix:?}; console:\n{}", report.text()));
     let words: Vec<&str> = line.split_whitespace().collect();
     let at = words.iter().position(|w| w.trim_end_matches([',', ';']) == word).expect(word);
     words[at - 1].parse().unwrap_or_else(|_| panic!("no number before {word:?} in {line:?}"))
@@ -140,5 +142,8 @@ fn unjoined_results_are_dropped_by_routines_where_drop_may_block() {
 fn a_sleep_to_the_end_of_time_never_ends_and_breaks_nothing() {
     let report = boot(2, "selfcheck kind=sleep-forever");
     expect_outcome(&report, Outcome::Success);
-    expect_line(&report, "exit: main returned; routines spawned 3, finished 1, abandoned 2 (2 blocked, 0 runnable, 0 running)");
+    expect_line(
+        &report,
+        "exit: main returned; routines spawned 3, finished 1, abandoned 2 (2 blocked, 0 runnable, 0 running)",
+    );
 }

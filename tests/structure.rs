@@ -36,12 +36,8 @@ const FATAL_PATH: &[&str] = &["panic", "stop"];
 const KNOT: &[&str] = &["cpu", "sched", "trace"];
 
 /// Macros exported at the crate root, and the file that defines each.
-const MACROS: &[(&str, &str)] = &[
-    ("println!", "console"),
-    ("print!", "console"),
-    ("summary!", "console"),
-    ("select!", "sync/select"),
-];
+const MACROS: &[(&str, &str)] =
+    &[("println!", "console"), ("print!", "console"), ("summary!", "console"), ("select!", "sync/select")];
 
 fn kernel_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("kernel/src")
@@ -280,21 +276,17 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let sources = modules(&kernel_src());
     let files: BTreeSet<String> = sources.keys().cloned().collect();
     DIR_MODULES.with(|dirs| {
-        *dirs.borrow_mut() = sources
-            .keys()
-            .filter(|m| kernel_src().join(m).join("mod.rs").exists())
-            .cloned()
-            .collect();
+        *dirs.borrow_mut() = sources.keys().filter(|m| kernel_src().join(m).join("mod.rs").exists()).cloned().collect();
     });
     CHILDREN.with(|children| *children.borrow_mut() = files.clone());
     let mut graph = BTreeMap::new();
     for (module, source) in &sources {
         let mut uses = BTreeSet::new();
         for path in referenced_paths(module, source) {
-            if let Some(target) = resolve(&path, &files) {
-                if target != *module {
-                    uses.insert(target);
-                }
+            if let Some(target) = resolve(&path, &files)
+                && target != *module
+            {
+                uses.insert(target);
             }
         }
         graph.insert(module.clone(), uses);
@@ -386,11 +378,7 @@ fn every_kernel_file_uses_only_its_own_layer_or_lower_ones() {
     for (from, uses) in &graph {
         for to in uses {
             if layer_of(to) > layer_of(from) && !FATAL_PATH.contains(&top(to)) {
-                upward.push(format!(
-                    "  {from} ({}) uses {to} ({})",
-                    LAYERS[layer_of(from)].0,
-                    LAYERS[layer_of(to)].0
-                ));
+                upward.push(format!("  {from} ({}) uses {to} ({})", LAYERS[layer_of(from)].0, LAYERS[layer_of(to)].0));
             }
         }
     }
@@ -410,10 +398,8 @@ fn the_only_import_cycle_is_the_core_the_scheduler_and_the_trace() {
     graph.values_mut().for_each(|uses| uses.retain(|to| !FATAL_PATH.contains(&top(to))));
     let mut bad = Vec::new();
     for component in cycles(&graph) {
-        let outside: Vec<&String> = component
-            .iter()
-            .filter(|m| !KNOT.contains(&top(m)) && !FATAL_PATH.contains(&top(m)))
-            .collect();
+        let outside: Vec<&String> =
+            component.iter().filter(|m| !KNOT.contains(&top(m)) && !FATAL_PATH.contains(&top(m))).collect();
         if !outside.is_empty() {
             bad.push(format!("  {{{}}}", component.iter().cloned().collect::<Vec<_>>().join(", ")));
         }
@@ -461,10 +447,10 @@ fn program_list() -> Vec<(String, String, bool)> {
         let Some(rest) = line.strip_prefix('"') else { continue };
         let Some((name, rest)) = rest.split_once('"') else { continue };
         let words: Vec<&str> = rest.split_whitespace().take(2).collect();
-        if let [_variant, module] = words[..] {
-            if let Some(module) = module.strip_suffix(':') {
-                found.push((name.to_string(), module.to_string(), user));
-            }
+        if let [_variant, module] = words[..]
+            && let Some(module) = module.strip_suffix(':')
+        {
+            found.push((name.to_string(), module.to_string(), user));
         }
     }
     found
@@ -500,7 +486,9 @@ fn every_user_program_has_a_readme_row_and_a_test() {
         if !user {
             continue;
         }
-        let row = readme.lines().any(|l| l.starts_with("| ") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{name}`"))));
+        let row = readme
+            .lines()
+            .any(|l| l.starts_with("| ") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{name}`"))));
         assert!(row, "README.md's program table has no row for `{name}`");
         let booted = [format!("\"{name}\""), format!("\"{name} "), format!("\"{name}\\")];
         assert!(booted.iter().any(|b| tests.contains(b.as_str())), "no test in tests/ boots `{name}`");

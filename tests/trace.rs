@@ -22,9 +22,8 @@ fn a_tight_loop_on_one_core_shows_a_preemption() {
     let (report, trace) = boot_traced(2, "selfcheck kind=preempt cpus=1");
     expect_outcome(&report, Outcome::Success);
     assert!(trace.complete);
-    let preempted = all_events(&trace)
-        .filter(|e| e.kind == Kind::RunStop as u8 && e.flag == StopReason::Preempted as u8)
-        .count();
+    let preempted =
+        all_events(&trace).filter(|e| e.kind == Kind::RunStop as u8 && e.flag == StopReason::Preempted as u8).count();
     assert!(preempted >= 1, "no preemption in the trace");
     assert_eq!(trace.cores.len(), 1, "one core ran routines");
 }
@@ -97,8 +96,7 @@ fn the_runner_writes_chrome_json_and_an_svg_timeline_with_one_track_per_core() {
 /// The wakes in a trace: (waker, woken, core it was woken on,
 /// cross-core flag, core it starts on).
 fn wakes(trace: &spindle_boot::trace::Trace) -> Vec<(u32, u32, u32, u8, u16)> {
-    all_events(trace)
-        .filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, e.c, e.flag, e.cpu)).collect()
+    all_events(trace).filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, e.c, e.flag, e.cpu)).collect()
 }
 
 #[test]
@@ -114,7 +112,11 @@ fn the_trace_says_who_woke_whom() {
     assert!(between_players >= 2 * hits - 2, "{between_players} wakes between players for {hits} round trips");
     assert!(players.len() <= 3, "wakes name more routines than main, pong and the kernel: {players:?}");
     for (waker, woken, woken_on, cross, cpu) in &pingpong_wakes {
-        assert_eq!((*cross, *woken_on), (0, *cpu as u32), "{waker} woke {woken} on another core, with one core running");
+        assert_eq!(
+            (*cross, *woken_on),
+            (0, *cpu as u32),
+            "{waker} woke {woken} on another core, with one core running"
+        );
     }
     // A hand-off reads as the wake, then the waker's stop and the woken
     // routine's start, at one instant.

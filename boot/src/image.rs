@@ -67,10 +67,12 @@ pub fn create(elf: &Path, firmware: Firmware, progress: Progress) -> Result<Path
 /// here on first use: its UEFI loader is compiled only for runs that boot it.
 fn create_uefi_image(kernel: &Path, image: &Path, progress: Progress) -> Result<(), String> {
     if progress == Progress::Shown {
-        eprintln!("spindle: building the UEFI image maker (the first --uefi run compiles the UEFI loader: 1.5 to 3 min on 2 cores)");
+        eprintln!(
+            "spindle: building the UEFI image maker (the first --uefi run compiles the UEFI loader: 1.5 to 3 min on 2 cores)"
+        );
     }
-    let messages = cargo_build(&["-p", UEFI_IMAGE_MAKER], progress)
-        .map_err(|e| format!("building the UEFI image maker: {e}"))?;
+    let messages =
+        cargo_build(&["-p", UEFI_IMAGE_MAKER], progress).map_err(|e| format!("building the UEFI image maker: {e}"))?;
     let maker = executable_from_messages(&messages, UEFI_IMAGE_MAKER)
         .ok_or_else(|| format!("cargo built {UEFI_IMAGE_MAKER} but reported no executable"))?;
     let config = serde_json::to_string(&boot_config()).map_err(|e| format!("writing the boot config: {e}"))?;

@@ -30,10 +30,7 @@ use std::path::PathBuf;
 
 /// The workspace root (where the top-level Cargo.toml is).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("boot/ lives inside the workspace")
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("boot/ lives inside the workspace").to_path_buf()
 }
 
 /// Where the runner keeps the files of its runs (raw traces, gdb scripts):

@@ -112,10 +112,7 @@ impl Machine {
         }
         // snapshot=on: writes go to a throwaway overlay, so any number of
         // machines can boot the same image at once.
-        cmd.arg("-drive").arg(format!(
-            "format=raw,snapshot=on,file={}",
-            escape_commas(&self.image.to_string_lossy())
-        ));
+        cmd.arg("-drive").arg(format!("format=raw,snapshot=on,file={}", escape_commas(&self.image.to_string_lossy())));
         if let Some(port) = self.gdb_port {
             // Only this machine's loopback: a gdb stub gives control of the guest.
             cmd.arg("-gdb").arg(format!("tcp:127.0.0.1:{port}")).arg("-S");

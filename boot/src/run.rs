@@ -94,10 +94,9 @@ impl std::fmt::Display for Outcome {
                 "the guest did not finish within {} s and was stopped (raise it with --timeout)",
                 after.as_secs_f64()
             ),
-            Outcome::Reset => write!(
-                f,
-                "the guest reset itself (a triple fault: an exception the kernel could not handle)"
-            ),
+            Outcome::Reset => {
+                write!(f, "the guest reset itself (a triple fault: an exception the kernel could not handle)")
+            }
             Outcome::DebuggerEnded => write!(f, "the debugger ended the run"),
             Outcome::QemuFailed(why) => write!(f, "QEMU failed: {why}"),
         }
@@ -182,17 +181,17 @@ pub fn without_control_sequences(line: &str) -> String {
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\x1b' => match chars.next() {
-                // CSI: parameter and intermediate bytes, then one final byte in @..~.
-                Some('[') => {
-                    while let Some(c) = chars.next() {
+            // CSI (`ESC [`): parameter and intermediate bytes, then one final
+            // byte in @..~. Any other escape is two characters: both dropped.
+            '\x1b' => {
+                if chars.next() == Some('[') {
+                    for c in chars.by_ref() {
                         if ('@'..='~').contains(&c) {
                             break;
                         }
                     }
                 }
-                _ => {} // a two-character escape: both dropped
-            },
+            }
             '\t' => out.push(c),
             c if c.is_control() => {}
             c => out.push(c),
@@ -325,10 +324,10 @@ fn wait_until(child: &mut Child, deadline: impl Fn() -> Option<(Instant, Duratio
             Ok(None) => {}
             Err(_) => break Duration::ZERO,
         }
-        if let Some((at, limit)) = deadline() {
-            if Instant::now() >= at {
-                break limit;
-            }
+        if let Some((at, limit)) = deadline()
+            && Instant::now() >= at
+        {
+            break limit;
         }
         thread::sleep(POLL_INTERVAL);
     };
@@ -358,7 +357,10 @@ mod tests {
     #[test]
     fn the_kernels_first_line_is_found_after_firmware_output_on_the_same_line() {
         assert_eq!(kernel_banner("spindle 0.1.0: kernel entered"), Some("spindle 0.1.0: kernel entered"));
-        assert_eq!(kernel_banner("\x1b[2J\x1b[01;01Hspindle 0.2.0: kernel entered"), Some("spindle 0.2.0: kernel entered"));
+        assert_eq!(
+            kernel_banner("\x1b[2J\x1b[01;01Hspindle 0.2.0: kernel entered"),
+            Some("spindle 0.2.0: kernel entered")
+        );
         assert_eq!(kernel_banner("BdsDxe: starting Boot0002"), None);
         assert_eq!(kernel_banner("spindle 0.1.0: kernel entered twice"), None);
     }

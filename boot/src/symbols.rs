@@ -158,9 +158,13 @@ mod tests {
 
     #[test]
     fn the_ip_is_read_from_fault_reports_only() {
-        let report = "fatal error: page fault [routine 2 on cpu 0]: ip 0x10000046656, address 0xdead0000, error code 0x0";
+        let report =
+            "fatal error: page fault [routine 2 on cpu 0]: ip 0x10000046656, address 0xdead0000, error code 0x0";
         assert_eq!(reported_ip(report), Some(0x10000046656));
-        assert_eq!(reported_ip("fatal error: invalid opcode [routine 2 on cpu 1]: ip 0x1000004a0c1"), Some(0x1000004a0c1));
+        assert_eq!(
+            reported_ip("fatal error: invalid opcode [routine 2 on cpu 1]: ip 0x1000004a0c1"),
+            Some(0x1000004a0c1)
+        );
         assert_eq!(reported_ip("[cpu 0 r2]  my ip 0x1234 is"), None, "a routine's own line");
         assert_eq!(reported_ip("fatal error: unexpected non-maskable interrupt [cpu 0]: ip 0x0"), None);
     }

@@ -193,14 +193,9 @@ fn move_of(cpu: u32, event: &Event) -> Option<Move> {
             routine: event.c,
             routines: event.b,
         }),
-        Kind::Wake if event.flag == 1 => Some(Move {
-            kind: MoveKind::Wake,
-            time_ns,
-            from_cpu: event.c,
-            to_cpu: cpu,
-            routine: event.b,
-            routines: 1,
-        }),
+        Kind::Wake if event.flag == 1 => {
+            Some(Move { kind: MoveKind::Wake, time_ns, from_cpu: event.c, to_cpu: cpu, routine: event.b, routines: 1 })
+        }
         _ => None,
     }
 }
@@ -246,8 +241,7 @@ mod tests {
     #[test]
     fn steals_and_only_cross_core_wakes_are_moves() {
         let moves = moves(&sample_trace());
-        let summary: Vec<(MoveKind, u32, u32)> =
-            moves.iter().map(|m| (m.kind, m.from_cpu, m.to_cpu)).collect();
+        let summary: Vec<(MoveKind, u32, u32)> = moves.iter().map(|m| (m.kind, m.from_cpu, m.to_cpu)).collect();
         assert_eq!(summary, [(MoveKind::Steal, 0, 1), (MoveKind::Wake, 0, 1)]);
     }
 }

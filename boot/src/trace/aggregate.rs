@@ -36,12 +36,7 @@ pub struct Merged {
 /// Builds the picture's parts with a threshold of `start_px`, doubling it
 /// until the parts (summed over lanes) fit in `budget` or the threshold
 /// spans the whole `width_px`. Returns the parts and the threshold used.
-pub fn fit<T>(
-    start_px: f64,
-    width_px: f64,
-    budget: usize,
-    build: impl Fn(f64) -> Vec<Vec<T>>,
-) -> (Vec<Vec<T>>, f64) {
+pub fn fit<T>(start_px: f64, width_px: f64, budget: usize, build: impl Fn(f64) -> Vec<Vec<T>>) -> (Vec<Vec<T>>, f64) {
     let mut threshold_px = start_px;
     loop {
         let parts = build(threshold_px);
@@ -112,9 +107,7 @@ pub fn clusters(times: &[u64], window_ns: f64) -> Vec<Cluster> {
     let mut clusters: Vec<Cluster> = Vec::new();
     for &time_ns in times {
         match clusters.last_mut() {
-            Some(cluster) if (time_ns.saturating_sub(cluster.time_ns) as f64) < window_ns => {
-                cluster.count += 1
-            }
+            Some(cluster) if (time_ns.saturating_sub(cluster.time_ns) as f64) < window_ns => cluster.count += 1,
             _ => clusters.push(Cluster { time_ns, count: 1 }),
         }
     }
@@ -167,8 +160,7 @@ mod tests {
     #[test]
     fn the_threshold_doubles_until_the_parts_fit_the_budget() {
         // 166 runs 3 px wide with 3 px gaps on a 1,000 px lane of 10 ms.
-        let runs: Vec<Run> =
-            (0..166).map(|i| run(i, i as u64 * 60_000, i as u64 * 60_000 + 30_000)).collect();
+        let runs: Vec<Run> = (0..166).map(|i| run(i, i as u64 * 60_000, i as u64 * 60_000 + 30_000)).collect();
         let ns_per_px = 10_000.0;
         let (lanes, threshold_px) = fit(2.0, 1_000.0, 50, |px| vec![lane_bars(&runs, px * ns_per_px)]);
         assert_eq!((lanes[0].len(), threshold_px), (1, 4.0));
@@ -179,11 +171,7 @@ mod tests {
         let found = clusters(&[0, 3, 5, 20, 21, 40], 10.0);
         assert_eq!(
             found,
-            [
-                Cluster { time_ns: 0, count: 3 },
-                Cluster { time_ns: 20, count: 2 },
-                Cluster { time_ns: 40, count: 1 }
-            ]
+            [Cluster { time_ns: 0, count: 3 }, Cluster { time_ns: 20, count: 2 }, Cluster { time_ns: 40, count: 1 }]
         );
     }
 

@@ -20,9 +20,12 @@ pub fn chrome_json(trace: &Trace) -> String {
     for core in &trace.cores {
         let activity = core_activity(core);
         timed.extend(activity.runs.iter().map(|run| (run.start_ns, run_slice(run))));
-        timed.extend(activity.idle.iter().map(|idle| {
-            (idle.start_ns, slice("idle", "idle", core.cpu, idle.start_ns, idle.end_ns, json!({})))
-        }));
+        timed.extend(
+            activity
+                .idle
+                .iter()
+                .map(|idle| (idle.start_ns, slice("idle", "idle", core.cpu, idle.start_ns, idle.end_ns, json!({})))),
+        );
         timed.extend(instants(core));
     }
     for (id, m) in moves(trace).iter().enumerate() {
@@ -75,9 +78,7 @@ fn instants(core: &CoreTrace) -> impl Iterator<Item = (u64, Value)> + '_ {
                 (format!("preempt r{}", event.a), "preempt", json!({ "routine": event.a }))
             }
             Kind::Tick => ("tick".to_string(), "tick", json!({ "preempted": event.flag == 1 })),
-            Kind::Spawn => {
-                (format!("spawn r{}", event.b), "spawn", json!({ "parent": event.a, "child": event.b }))
-            }
+            Kind::Spawn => (format!("spawn r{}", event.b), "spawn", json!({ "parent": event.a, "child": event.b })),
             _ => return None,
         };
         let instant = json!({
@@ -137,8 +138,7 @@ mod tests {
             .into_iter()
             .filter(|e| e["cat"] == "run")
             .map(|e| {
-                let (tid, name, stop) =
-                    (e["tid"].as_u64().unwrap(), e["name"].as_str().unwrap(), &e["args"]["stop"]);
+                let (tid, name, stop) = (e["tid"].as_u64().unwrap(), e["name"].as_str().unwrap(), &e["args"]["stop"]);
                 (tid, name, nanos(&e["ts"]), nanos(&e["dur"]), stop.as_str().unwrap())
             })
             .collect();
@@ -175,14 +175,12 @@ mod tests {
         assert_eq!(starts.len(), 2);
         assert_eq!(finishes.len(), 2);
         for start in starts {
-            let finish =
-                finishes.iter().find(|f| f["id"] == start["id"]).expect("every flow start has its finish");
+            let finish = finishes.iter().find(|f| f["id"] == start["id"]).expect("every flow start has its finish");
             assert_eq!(finish["cat"], start["cat"]);
             assert_eq!(finish["bp"], "e");
             assert_eq!((start["tid"].as_u64(), finish["tid"].as_u64()), (Some(0), Some(1)));
         }
-        let categories: Vec<&str> =
-            with_phase(&events, "s").iter().map(|s| s["cat"].as_str().unwrap()).collect();
+        let categories: Vec<&str> = with_phase(&events, "s").iter().map(|s| s["cat"].as_str().unwrap()).collect();
         assert_eq!(categories, ["steal", "wake"]);
     }
 

@@ -8,8 +8,8 @@
 //! Event kinds this runner does not know are kept as they are. A `Switch`
 //! event is read as the `RunStop` and `RunStart` it stands for.
 
-use spindle_shared::trace::{self,
-    CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, MAGIC, TRAILER, VERSION,
+use spindle_shared::trace::{
+    self, CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, MAGIC, TRAILER, VERSION,
 };
 
 /// A decoded trace: one entry per core block, in stream order.
@@ -66,8 +66,7 @@ pub fn decode(stream: &[u8]) -> Result<Trace, String> {
         if rest.starts_with(TRAILER) {
             return finish(trace, offset, announced, stream.len());
         }
-        if !expect_magic(stream, offset, CORE_MAGIC, "a core block (\"CORE\") or the trailer (\"TRCEND!!\")")?
-        {
+        if !expect_magic(stream, offset, CORE_MAGIC, "a core block (\"CORE\") or the trailer (\"TRCEND!!\")")? {
             return Ok(trace);
         }
         if trace.cores.len() as u64 >= u64::from(announced) {
@@ -157,11 +156,14 @@ mod tests {
             b,
             c: 1,
         };
-        let raw = vec![CoreTrace { cpu: 0, events: vec![switch(10, 1, 2), switch(20, 2, 1)], dropped: 0 }, CoreTrace {
-            cpu: 1,
-            events: vec![Event { time_ns: 15, kind: Kind::Idle as u8, flag: 0, cpu: 1, a: 0, b: 0, c: 0 }],
-            dropped: 0,
-        }];
+        let raw = vec![
+            CoreTrace { cpu: 0, events: vec![switch(10, 1, 2), switch(20, 2, 1)], dropped: 0 },
+            CoreTrace {
+                cpu: 1,
+                events: vec![Event { time_ns: 15, kind: Kind::Idle as u8, flag: 0, cpu: 1, a: 0, b: 0, c: 0 }],
+                dropped: 0,
+            },
+        ];
         let trace = decode(&encode(&raw, true)).unwrap();
         assert!(trace.complete);
         assert_eq!(trace.cores.len(), 2);

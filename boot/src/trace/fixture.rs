@@ -39,7 +39,15 @@ pub fn sample_cores() -> Vec<CoreTrace> {
         event(5_000, Tick, 1, 0, 0, 0, 0),
         event(5_000, RunStop, StopReason::Preempted as u8, 0, 1, 0, 0),
         event(5_100, RunStart, 0, 0, 2, 0, 0),
-        event(7_000, RunStop, StopReason::Block as u8, 0, 2, WAIT_REASONS.iter().position(|r| *r == "chan receive").unwrap() as u32, 0),
+        event(
+            7_000,
+            RunStop,
+            StopReason::Block as u8,
+            0,
+            2,
+            WAIT_REASONS.iter().position(|r| *r == "chan receive").unwrap() as u32,
+            0,
+        ),
         event(7_100, RunStart, 0, 0, 1, 0, 0),
         event(9_000, Tick, 0, 0, 0, 0, 0),
     ];

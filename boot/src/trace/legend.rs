@@ -128,15 +128,8 @@ impl Sample {
                 ],
             ),
             Sample::Preemption => {
-                let points = format!(
-                    "{},{} {},{} {},{}",
-                    Px(x + 3.0),
-                    top,
-                    Px(x + 11.0),
-                    top,
-                    Px(x + 7.0),
-                    Px(LEGEND_Y - 2.0)
-                );
+                let points =
+                    format!("{},{} {},{} {},{}", Px(x + 3.0), top, Px(x + 11.0), top, Px(x + 7.0), Px(LEGEND_Y - 2.0));
                 svg.empty("polygon", &[("class", &"preempt"), ("points", &points)]);
             }
             Sample::Arrow(class, head) => {
@@ -177,11 +170,7 @@ mod tests {
     #[test]
     fn omitted_arrows_are_noted_with_how_many_and_the_thinning() {
         let legend = Legend { merged_below_px: 2.0, dropped: false, arrows_omitted: (1_500, 2_500, 3) };
-        assert!(
-            legend.notes().contains("1500 of 2500 arrows omitted (one in 3 shown)"),
-            "{}",
-            legend.notes()
-        );
+        assert!(legend.notes().contains("1500 of 2500 arrows omitted (one in 3 shown)"), "{}", legend.notes());
         let none_omitted = Legend { arrows_omitted: (0, 10, 1), ..legend };
         assert!(!none_omitted.notes().contains("omitted"));
     }

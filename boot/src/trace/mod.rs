@@ -40,8 +40,7 @@ pub fn dropped_report(trace: &Trace) -> Option<String> {
     if dropping.is_empty() {
         return None;
     }
-    let per_core: Vec<String> =
-        dropping.iter().map(|core| format!("cpu {}: {}", core.cpu, core.dropped)).collect();
+    let per_core: Vec<String> = dropping.iter().map(|core| format!("cpu {}: {}", core.cpu, core.dropped)).collect();
     Some(format!(
         "trace: events dropped: {} ({}); those cores' buffers filled up and kept their first \
          events: raise --trace-buf (events per core, at most {})",

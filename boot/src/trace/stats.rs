@@ -96,8 +96,7 @@ fn write_cores(out: &mut String, trace: &Trace, activities: &[CoreActivity], spa
 
 fn write_completeness(out: &mut String, trace: &Trace) {
     if !trace.complete {
-        writeln!(out, "the stream was cut short (no trailer): the guest stopped before sending all of it")
-            .unwrap();
+        writeln!(out, "the stream was cut short (no trailer): the guest stopped before sending all of it").unwrap();
     }
 }
 
@@ -166,8 +165,7 @@ mod tests {
         assert_eq!(routines[0], ["r1", "4.900", "us", "2", "1", "0"]);
         assert_eq!(routines[1], ["r2", "2.600", "us", "2", "0", "0,1"]);
         assert_eq!(routines[2], ["r3", "2.700", "us", "1", "0", "1"]);
-        let order: Vec<usize> =
-            ["r1", "r3", "r2"].iter().map(|r| text.find(&format!("  {r} ")).unwrap()).collect();
+        let order: Vec<usize> = ["r1", "r3", "r2"].iter().map(|r| text.find(&format!("  {r} ")).unwrap()).collect();
         assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
     }
 

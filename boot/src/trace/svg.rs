@@ -30,12 +30,7 @@ impl Svg {
         let view_box = format!("0 0 {w} {h}");
         svg.open(
             "svg",
-            &[
-                ("xmlns", &"http://www.w3.org/2000/svg"),
-                ("width", &w),
-                ("height", &h),
-                ("viewBox", &view_box),
-            ],
+            &[("xmlns", &"http://www.w3.org/2000/svg"), ("width", &w), ("height", &h), ("viewBox", &view_box)],
         );
         svg.text("style", &[], style);
         svg

@@ -34,15 +34,12 @@ fn a_short_trace_draws_every_run_as_its_own_labelled_bar() {
     let document = Document::parse(&svg).unwrap();
     assert_eq!(with_class(&document, "run").iter().filter(|n| n.has_tag_name("rect")).count(), 1 + 5);
     assert!(
-        with_class(&document, "merged")
-            .iter()
-            .all(|n| n.ancestors().any(|a| a.attribute("class") == Some("legend")))
+        with_class(&document, "merged").iter().all(|n| n.ancestors().any(|a| a.attribute("class") == Some("legend")))
     );
     let labels: Vec<String> = with_class(&document, "label").into_iter().map(own_text).collect();
     assert_eq!(labels, ["r1", "r2", "r1", "r3", "r2"]);
-    let blocked = document
-        .descendants()
-        .find(|n| n.has_tag_name("title") && own_text(*n).contains("block (chan receive)"));
+    let blocked =
+        document.descendants().find(|n| n.has_tag_name("title") && own_text(*n).contains("block (chan receive)"));
     assert!(blocked.is_some(), "the blocked run's tooltip names what it waits for");
 }
 
@@ -61,10 +58,8 @@ fn preemptions_are_marked_and_moves_are_arrows_between_lanes() {
         let arrows = in_lanes(class);
         assert_eq!(arrows.len(), 1, "{class} arrows");
         assert_eq!(arrows[0].attribute("marker-end"), Some(head));
-        let (y1, y2): (f64, f64) = (
-            arrows[0].attribute("y1").unwrap().parse().unwrap(),
-            arrows[0].attribute("y2").unwrap().parse().unwrap(),
-        );
+        let (y1, y2): (f64, f64) =
+            (arrows[0].attribute("y1").unwrap().parse().unwrap(), arrows[0].attribute("y2").unwrap().parse().unwrap());
         assert!(y2 > y1, "{class}: from cpu 0's lane down to cpu 1's");
     }
 }
@@ -102,9 +97,8 @@ fn a_ten_second_trace_of_200_000_runs_is_merged_within_the_caps() {
     assert!(arrows <= ARROW_BUDGET + 2, "{arrows} arrows");
     let notes = own_text(with_class(&document, "note")[0]);
     assert!(notes.contains("arrows omitted (one in"), "{notes}");
-    let merged_tooltip = document
-        .descendants()
-        .find(|n| n.has_tag_name("title") && own_text(*n).contains("runs on cpu 0 merged"));
+    let merged_tooltip =
+        document.descendants().find(|n| n.has_tag_name("title") && own_text(*n).contains("runs on cpu 0 merged"));
     assert!(merged_tooltip.is_some(), "a merged bar says how many runs it covers");
 }
 
@@ -120,9 +114,8 @@ fn the_title_gives_the_span_and_what_is_missing_and_the_next_line_the_counts() {
     assert!(title.contains("stream cut short") && title.contains("34 events dropped"), "{title}");
     let counts = own_text(with_class(&document, "counts")[0]);
     assert_eq!(counts, "21 events: 5 runs, 1 preemption, 1 steal, 1 cross-core wake");
-    let full = with_class(&document, "full")
-        .into_iter()
-        .find(|n| n.parent().unwrap().attribute("data-cpu") == Some("1"));
+    let full =
+        with_class(&document, "full").into_iter().find(|n| n.parent().unwrap().attribute("data-cpu") == Some("1"));
     assert!(full.is_some(), "cpu 1's lane shows where its buffer filled");
 }
 

@@ -78,20 +78,15 @@ pub fn timeline_svg(trace: &Trace) -> String {
     });
     let preemptions: Vec<Vec<u64>> = activities
         .iter()
-        .map(|activity| {
-            activity.runs.iter().filter(|run| run.end == RunEnd::Preempted).map(|run| run.end_ns).collect()
-        })
+        .map(|activity| activity.runs.iter().filter(|run| run.end == RunEnd::Preempted).map(|run| run.end_ns).collect())
         .collect();
     let (marks, _) = fit(MARK_PX, PLOT_WIDTH, MARK_BUDGET, |px| {
         preemptions.iter().map(|times| clusters(times, px * scale.ns_per_px)).collect()
     });
-    let lane_of: HashMap<u32, usize> =
-        trace.cores.iter().enumerate().map(|(lane, core)| (core.cpu, lane)).collect();
+    let lane_of: HashMap<u32, usize> = trace.cores.iter().enumerate().map(|(lane, core)| (core.cpu, lane)).collect();
     let drawable: Vec<Move> = moves(trace)
         .into_iter()
-        .filter(|m| {
-            m.from_cpu != m.to_cpu && lane_of.contains_key(&m.from_cpu) && lane_of.contains_key(&m.to_cpu)
-        })
+        .filter(|m| m.from_cpu != m.to_cpu && lane_of.contains_key(&m.from_cpu) && lane_of.contains_key(&m.to_cpu))
         .collect();
     let move_count = drawable.len();
     let (arrows, every) = every_kth(drawable, ARROW_BUDGET);
@@ -135,11 +130,7 @@ fn draw_lane(svg: &mut Svg, scale: &Scale, lane: usize, core: &CoreTrace, bars: 
             ("height", &lane_height),
         ],
     );
-    svg.text(
-        "text",
-        &[("x", &Px(8.0)), ("y", &Px(top + LANE_HEIGHT / 2.0 + 3.0))],
-        &format!("cpu {}", core.cpu),
-    );
+    svg.text("text", &[("x", &Px(8.0)), ("y", &Px(top + LANE_HEIGHT / 2.0 + 3.0))], &format!("cpu {}", core.cpu));
     for bar in bars {
         match bar {
             Bar::Run(run) => draw_run(svg, scale, top, run),
@@ -200,11 +191,7 @@ fn draw_run(svg: &mut Svg, scale: &Scale, top: f64, run: &Run) {
         &tooltip,
     );
     if width >= name.len() as f64 * LABEL_CHAR_PX + 4.0 {
-        svg.text(
-            "text",
-            &[("class", &"label"), ("x", &Px(x + 2.0)), ("y", &Px(y + BAR_HEIGHT / 2.0 + 4.0))],
-            &name,
-        );
+        svg.text("text", &[("class", &"label"), ("x", &Px(x + 2.0)), ("y", &Px(y + BAR_HEIGHT / 2.0 + 4.0))], &name);
     }
 }
 
@@ -246,8 +233,7 @@ fn draw_merged(svg: &mut Svg, scale: &Scale, top: f64, cpu: u32, merged: &Merged
 /// A small red triangle pointing down at the moment of the preemption(s).
 fn draw_preemption(svg: &mut Svg, scale: &Scale, top: f64, mark: &Cluster) {
     let x = scale.x(mark.time_ns);
-    let points =
-        format!("{},{} {},{} {},{}", Px(x - 4.0), Px(top), Px(x + 4.0), Px(top), Px(x), Px(top + 7.0));
+    let points = format!("{},{} {},{} {},{}", Px(x - 4.0), Px(top), Px(x + 4.0), Px(top), Px(x), Px(top + 7.0));
     let tooltip = match mark.count {
         1 => format!("preempted at {}", scale.at(mark.time_ns)),
         n => format!("{n} preemptions from {}", scale.at(mark.time_ns)),
@@ -259,8 +245,7 @@ fn draw_preemption(svg: &mut Svg, scale: &Scale, top: f64, mark: &Cluster) {
 fn draw_arrow(svg: &mut Svg, scale: &Scale, from_lane: usize, to_lane: usize, m: &Move) {
     let x = Px(scale.x(m.time_ns));
     let from_y = lane_top(from_lane) + LANE_HEIGHT / 2.0;
-    let to_y =
-        if to_lane > from_lane { lane_top(to_lane) + 2.0 } else { lane_top(to_lane) + LANE_HEIGHT - 4.0 };
+    let to_y = if to_lane > from_lane { lane_top(to_lane) + 2.0 } else { lane_top(to_lane) + LANE_HEIGHT - 4.0 };
     let (class, head) = match m.kind {
         MoveKind::Steal => ("steal", "url(#head-steal)"),
         MoveKind::Wake => ("wake", "url(#head-wake)"),
@@ -286,14 +271,7 @@ fn draw_arrow(svg: &mut Svg, scale: &Scale, from_lane: usize, to_lane: usize, m:
     };
     svg.titled(
         "line",
-        &[
-            ("class", &class),
-            ("x1", &x),
-            ("y1", &Px(from_y)),
-            ("x2", &x),
-            ("y2", &Px(to_y)),
-            ("marker-end", &head),
-        ],
+        &[("class", &class), ("x1", &x), ("y1", &Px(from_y)), ("x2", &x), ("y2", &Px(to_y)), ("marker-end", &head)],
         &tooltip,
     );
 }
@@ -310,15 +288,8 @@ fn draw_axis(svg: &mut Svg, scale: &Scale, span_ns: u64, axis_y: f64) {
         svg.text("text", &[("x", &x), ("y", &Px(axis_y + 18.0)), ("text-anchor", &"middle")], &label);
     }
     let (left, right) = (Px(PLOT_LEFT), Px(PLOT_LEFT + PLOT_WIDTH));
-    svg.empty(
-        "line",
-        &[("class", &"axis"), ("x1", &left), ("y1", &Px(axis_y)), ("x2", &right), ("y2", &Px(axis_y))],
-    );
-    svg.text(
-        "text",
-        &[("class", &"note"), ("x", &Px(8.0)), ("y", &Px(axis_y + 34.0))],
-        "time since the first event",
-    );
+    svg.empty("line", &[("class", &"axis"), ("x1", &left), ("y1", &Px(axis_y)), ("x2", &right), ("y2", &Px(axis_y))]);
+    svg.text("text", &[("class", &"note"), ("x", &Px(8.0)), ("y", &Px(axis_y + 34.0))], "time since the first event");
     svg.close("g");
 }
 
@@ -338,11 +309,8 @@ fn headline(trace: &Trace, span: Stretch, activities: &[CoreActivity]) -> (Strin
         title.push_str(&format!("; {} dropped", plural(trace.dropped() as usize, "event")));
     }
     let runs: usize = activities.iter().map(|activity| activity.runs.len()).sum();
-    let preemptions = activities
-        .iter()
-        .flat_map(|activity| &activity.runs)
-        .filter(|run| run.end == RunEnd::Preempted)
-        .count();
+    let preemptions =
+        activities.iter().flat_map(|activity| &activity.runs).filter(|run| run.end == RunEnd::Preempted).count();
     let all_moves = moves(trace);
     let steals = all_moves.iter().filter(|m| m.kind == MoveKind::Steal).count();
     let counts = format!(

@@ -23,11 +23,7 @@ fn unit_for(ns: u64) -> TimeUnit {
 /// `ns` in its unit, to the thousandth: "2.500 ms", "740 ns".
 pub fn format_duration(ns: u64) -> String {
     let unit = unit_for(ns);
-    if unit.ns == 1 {
-        format!("{ns} ns")
-    } else {
-        format!("{:.3} {}", ns as f64 / unit.ns as f64, unit.symbol)
-    }
+    if unit.ns == 1 { format!("{ns} ns") } else { format!("{:.3} {}", ns as f64 / unit.ns as f64, unit.symbol) }
 }
 
 /// The smallest step of the form 1, 2 or 5 times a power of ten (in
@@ -52,9 +48,8 @@ fn round_step(span_ns: u64, max_steps: u64) -> u64 {
 pub fn axis_ticks(span_ns: u64, max_steps: u64) -> Vec<(u64, String)> {
     let step = round_step(span_ns, max_steps);
     let unit = unit_for(span_ns.max(step));
-    let decimals = (0..)
-        .find(|&d| (step * 10u64.pow(d)).is_multiple_of(unit.ns))
-        .expect("the unit is a power of ten") as usize;
+    let decimals =
+        (0..).find(|&d| (step * 10u64.pow(d)).is_multiple_of(unit.ns)).expect("the unit is a power of ten") as usize;
     (0..=span_ns / step)
         .map(|k| {
             let at_ns = k * step;
@@ -91,8 +86,7 @@ mod tests {
 
     #[test]
     fn axis_ticks_are_labelled_in_the_spans_unit_with_the_decimals_the_step_needs() {
-        let labels =
-            |span_ns| axis_ticks(span_ns, 10).into_iter().map(|(_, label)| label).collect::<Vec<_>>();
+        let labels = |span_ns| axis_ticks(span_ns, 10).into_iter().map(|(_, label)| label).collect::<Vec<_>>();
         assert_eq!(labels(2_993_000), ["0.0 ms", "0.5 ms", "1.0 ms", "1.5 ms", "2.0 ms", "2.5 ms"]);
         assert_eq!(labels(8_500), ["0 us", "1 us", "2 us", "3 us", "4 us", "5 us", "6 us", "7 us", "8 us"]);
         assert_eq!(labels(10_000_000_000).last().unwrap(), "10 s");
