@@ -3,8 +3,9 @@
 //! The kernel is its own package in the workspace, built by a nested
 //! `cargo build -p kernel --target x86_64-unknown-none --profile kernel`.
 //! The `kernel` profile (top-level Cargo.toml) is optimised whatever profile
-//! the host was built with, so tests, `cargo run` and benchmarks boot the
-//! same kernel.
+//! the host was built with, so `cargo run` and benchmarks boot the same
+//! kernel. The integration tests boot `kernel-checked`, the same kernel with
+//! debug assertions on (see [`check_invariants`]).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -16,6 +17,23 @@ use crate::workspace_root;
 pub const TARGET: &str = "x86_64-unknown-none";
 /// The cargo profile the kernel is compiled with.
 pub const PROFILE: &str = "kernel";
+/// The profile with the kernel's debug assertions on, for tests.
+pub const CHECKED_PROFILE: &str = "kernel-checked";
+
+/// Set once this process boots the checked kernel (see [`check_invariants`]).
+static CHECKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on this process builds and boots the kernel with its debug
+/// assertions on (profile `kernel-checked`): what the integration tests
+/// do. Call before the first build.
+pub fn check_invariants() {
+    CHECKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The profile this process builds the kernel with.
+pub fn profile() -> &'static str {
+    if CHECKED.load(std::sync::atomic::Ordering::Relaxed) { CHECKED_PROFILE } else { PROFILE }
+}
 
 /// Whether a nested cargo shows its progress. The `spindle` command shows
 /// it (a first build compiles the kernel's dependencies for a minute or
@@ -29,7 +47,7 @@ pub enum Progress {
 /// Builds the kernel (cargo decides whether anything changed) and returns the
 /// ELF's path. A failed build returns cargo's diagnostics.
 pub fn build(progress: Progress) -> Result<PathBuf, String> {
-    let args = ["-p", "kernel", "--target", TARGET, "--profile", PROFILE];
+    let args = ["-p", "kernel", "--target", TARGET, "--profile", profile()];
     let messages = cargo_build(&args, progress).map_err(|e| format!("building the kernel: {e}"))?;
     executable_from_messages(&messages, "kernel")
         .ok_or_else(|| "cargo built the kernel but reported no executable".to_string())

@@ -33,6 +33,8 @@
 //! `println!` tags each line with the core and routine that printed it;
 //! `summary!` prints a result line untagged (and even with `quiet`).
 
+#![forbid(unsafe_code)]
+
 use core::time::Duration;
 
 pub use crate::sched::{JoinHandle, go, yield_now};

@@ -36,6 +36,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use spindle_shared::cmdline::MAX_CPUS;
 use spindle_shared::trace::{self, EVENT_SIZE, Kind, SWITCH_HANDOFF, StopReason};
 
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::serial::Uart;
 use crate::{cpu, time};
 
@@ -111,6 +112,7 @@ pub fn enabled() -> bool {
 /// dropped if the buffer is full. Interrupts off.
 #[inline(always)]
 fn store(core: &cpu::Cpu, words: Slot) {
+    debug_assert_interrupts_off();
     let buffer = &core.trace;
     let slot = buffer.next.get();
     if slot == buffer.end.get() {

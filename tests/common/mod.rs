@@ -32,9 +32,12 @@ pub fn start(run: Run) -> Report {
     run.start().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The kernel ELF and the image for `firmware`, built once per test binary.
+/// The kernel ELF and the image for `firmware`, built once per test binary:
+/// the kernel with its debug assertions on (`kernel-checked`), so that every
+/// boot of the tests also checks the kernel's invariants.
 #[track_caller]
 pub fn prepared(firmware: Firmware) -> (std::path::PathBuf, std::path::PathBuf) {
+    spindle_boot::kernel::check_invariants();
     spindle_boot::prepare(firmware, spindle_boot::Progress::Quiet)
         .unwrap_or_else(|e| panic!("building the kernel and its {firmware:?} image: {e}"))
 }

@@ -23,6 +23,7 @@ use super::queue::RoutineQueue;
 use super::routine::Routine;
 use super::{active_cores, end_of_run, timers};
 use crate::arch;
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::cpu;
 use crate::lock::SpinLock;
 use crate::{time, trace};
@@ -88,6 +89,7 @@ fn global_push_spill(spill: Spill<'_, Routine, CAPACITY>) {
 /// Takes a batch from the global queue (Go's globrunqget): one to run now,
 /// and up to a fair share of the rest into this core's ring.
 fn global_take(core: &CoreSched, batch: bool) -> Option<*mut Routine> {
+    debug_assert_interrupts_off();
     if global_is_empty() {
         return None;
     }
@@ -109,6 +111,7 @@ fn global_take(core: &CoreSched, batch: bool) -> Option<*mut Routine> {
 
 /// Queues `routine` on this core: next in line, or at the tail.
 pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
+    debug_assert_interrupts_off();
     if next {
         core.runq.push_next(routine, global_push_spill);
     } else {
@@ -119,6 +122,7 @@ pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
 /// The next routine from this core's own queues and the global queue, and
 /// whether it inherits the current time slice. No stealing, no waiting.
 pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
+    debug_assert_interrupts_off();
     // Counts down to the next look at the global queue.
     let tick = core.schedtick.get();
     core.schedtick.set(if tick == 0 { GLOBAL_QUEUE_INTERVAL - 1 } else { tick - 1 });
@@ -218,6 +222,7 @@ fn found_work(core: &CoreSched) {
 /// Finds the next routine for this core, halting until there is one.
 /// From the core's idle context, interrupts off.
 pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
+    debug_assert_interrupts_off();
     let me = cpu::index();
     loop {
         if let Some(found) = pick_local(core) {

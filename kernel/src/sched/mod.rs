@@ -213,7 +213,7 @@ pub fn current() -> *mut Routine {
 /// The running routine, for callers that hold a spin lock (interrupts are
 /// off, so the routine cannot move to another core while this reads).
 pub fn current_locked() -> *mut Routine {
-    debug_assert!(!crate::arch::interrupts::interrupts_enabled());
+    crate::arch::interrupts::debug_assert_interrupts_off();
     this_core().current.load(Ordering::Relaxed)
 }
 

@@ -13,6 +13,7 @@ use spindle_shared::runq::RunQueue;
 use super::routine::Routine;
 use super::schedule::PostSwitch;
 use super::timers::TimerQueue;
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::lock::SpinLock;
 use crate::mem::stack::Stack;
 
@@ -124,6 +125,7 @@ impl CoreSched {
 
     /// Takes a free stack from this core's cache. Interrupts off.
     pub fn cached_stack(&self) -> Option<Stack> {
+        debug_assert_interrupts_off();
         // SAFETY: own core, interrupts off.
         unsafe { (*self.stacks.get()).pop() }
     }
@@ -131,6 +133,7 @@ impl CoreSched {
     /// Keeps a free stack for later, or gives it back to the global pool.
     /// Interrupts off.
     pub fn cache_stack(&self, stack: Stack) {
+        debug_assert_interrupts_off();
         // SAFETY: own core, interrupts off.
         let stacks = unsafe { &mut *self.stacks.get() };
         if stacks.len() < STACK_CACHE {

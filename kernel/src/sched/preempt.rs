@@ -18,6 +18,7 @@ use super::percore::{CoreCounters, CoreSched, LATENESS_SAMPLES};
 use super::schedule::{PostSwitch, switch_away};
 use super::timers::{self, arm_by};
 use super::{SLICE_NS, this_core};
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::mem::frames;
 use crate::{cpu, time, trace};
 
@@ -26,6 +27,7 @@ use crate::{cpu, time, trace};
 /// preemption already counted and the next slice armed; the interrupt then
 /// diverts the routine into [`preempt_current`].
 pub fn on_timer() -> bool {
+    debug_assert_interrupts_off();
     let core = this_core();
     core.armed.set(0);
     // A core that runs routines but never spawns keeps its page-fault
@@ -69,6 +71,7 @@ pub fn on_timer() -> bool {
 /// The routine `on_timer` found had used up its slice gives up the core, to
 /// the global queue (as Go does). On its own stack, interrupts off.
 pub fn preempt_current() {
+    debug_assert_interrupts_off();
     let running = this_core().current.load(Ordering::Relaxed);
     debug_assert!(!running.is_null(), "preempting with no routine running");
     switch_away(PostSwitch::RequeueGlobal(running), StopReason::Preempted);

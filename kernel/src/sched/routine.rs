@@ -19,6 +19,7 @@ use super::join::JoinState;
 use super::percore::CoreCounters;
 use super::schedule::{PostSwitch, finish_switch, id_of, make_ready, switch_away};
 use super::{MAIN_ROUTINE, NEXT_ID, end_of_run, find, this_core};
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::{disable_interrupts, enable_interrupts};
 use crate::arch::switch::new_context;
 use crate::lock::SpinLock;
@@ -297,6 +298,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    debug_assert_interrupts_off();
     let core = this_core();
     // The page-fault path takes frames from this reserve; top it up here,
     // where no lock is held.

@@ -22,6 +22,7 @@ use super::preempt::record_lateness;
 use super::routine::{Routine, State, Wait};
 use super::timers::arm_by;
 use super::{SLICE_NS, this_core};
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::disable_interrupts;
 use crate::arch::switch::switch;
 use crate::{cpu, time, trace};
@@ -34,6 +35,7 @@ pub fn scheduler_loop() -> ! {
     disable_interrupts();
     let core = this_core();
     loop {
+        debug_assert_interrupts_off();
         // Coming from idle there is no slice to inherit: always a fresh one.
         let (next, _) = find_work(core);
         if trace::enabled() {
@@ -49,6 +51,7 @@ pub fn scheduler_loop() -> ! {
 /// `next`; `inherit` keeps the current time slice (runnext). This is the
 /// hot path of every switch: it reads the clock only when a new slice starts.
 fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool) {
+    debug_assert_interrupts_off();
     // SAFETY: `next` came out of a run queue: it is runnable and ours.
     let r = unsafe { &*next };
     r.set_state(State::Running);
@@ -70,6 +73,7 @@ fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: 
 /// local routine, or the idle loop if there is none. Returns when the
 /// routine is switched back in.
 fn switch_away_to(then: PostSwitch, reason: StopReason, next: Option<(*mut Routine, bool)>) {
+    debug_assert_interrupts_off();
     let cpu = cpu::current();
     let core = &cpu.sched;
     // SAFETY: `current` is the running routine: the caller.
@@ -123,6 +127,7 @@ pub enum PostSwitch {
 /// Does what the context that just left asked for (see `Then`). Called by
 /// every context right after it is switched in.
 pub fn finish_switch() {
+    debug_assert_interrupts_off();
     let core = this_core();
     match core.post_switch.replace(PostSwitch::Nothing) {
         PostSwitch::Nothing => {}
@@ -147,6 +152,7 @@ pub fn finish_switch() {
 
 /// `yield_now`: run something else if anything else is runnable here.
 pub fn yield_core() {
+    debug_assert_interrupts_off();
     let core = this_core();
     if let Some(next) = find::pick_local(core) {
         switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed)), StopReason::Yield, Some(next));
@@ -155,6 +161,7 @@ pub fn yield_core() {
 
 /// Parks the running routine; `lock` is released by `unlock` after the switch.
 pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ())) {
+    debug_assert_interrupts_off();
     let routine = this_core().current.load(Ordering::Relaxed);
     assert!(!routine.is_null(), "park outside a routine");
     // SAFETY: the running routine is ours to change.
@@ -167,6 +174,7 @@ pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ()))
 
 /// Makes a parked routine runnable next on this core.
 pub fn make_ready(routine: *mut Routine) {
+    debug_assert_interrupts_off();
     // SAFETY: the caller took the routine from whatever it was parked on.
     let r = unsafe { &*routine };
     debug_assert_eq!(r.state(), State::Parked);

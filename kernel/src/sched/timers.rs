@@ -17,6 +17,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use super::percore::CoreSched;
 use super::routine::Routine;
 use super::{Wait, park, ready, this_core};
+use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::lock::SpinLockGuard;
 use crate::time;
@@ -98,6 +99,7 @@ impl TimerQueue {
 /// Arms `core`'s timer for `deadline` unless it is already armed earlier.
 /// Interrupts off, on `core` itself.
 pub fn arm_by(core: &CoreSched, deadline: u64) {
+    debug_assert_interrupts_off();
     let armed = core.armed.get();
     if armed == 0 || deadline < armed {
         core.armed.set(deadline);
@@ -110,6 +112,7 @@ pub fn arm_by(core: &CoreSched, deadline: u64) {
 /// between choosing the queue and arming that core's timer. Returns the
 /// queue, still locked (a sleeper parks under it).
 fn queue(deadline: u64, action: impl FnOnce(&CoreSched) -> Action) -> SpinLockGuard<'static, TimerQueue> {
+    debug_assert_interrupts_off();
     let core = this_core();
     let mut timers = core.timers.lock();
     timers.push(deadline, action(core));

@@ -43,6 +43,15 @@ pub fn disable_interrupts_unchecked() {
     interrupts::disable();
 }
 
+/// Checks, in builds with debug assertions (the tests' kernel), that
+/// interrupts are off here: the caller relies on it (it touches per-core
+/// state, or must not be moved to another core or preempted).
+#[inline(always)]
+#[track_caller]
+pub fn debug_assert_interrupts_off() {
+    debug_assert!(!interrupts_enabled(), "interrupts must be off here");
+}
+
 /// Whether interrupts are enabled on this core.
 #[inline]
 pub fn interrupts_enabled() -> bool {
