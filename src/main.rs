@@ -27,6 +27,10 @@ const USAGE: u8 = 2;
 const NO_QEMU: u8 = 4;
 
 fn main() -> ExitCode {
+    // `lab ...`: the course labs (labs/), with their own commands.
+    if std::env::args().nth(1).as_deref() == Some("lab") {
+        return spindle_labs::main(std::env::args().skip(2));
+    }
     let cli = Cli::parse();
     if cli.list {
         print_programs();

@@ -6,7 +6,7 @@
 //! the host was built with, so tests, `cargo run` and benchmarks boot the
 //! same kernel.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -20,11 +20,21 @@ pub const PROFILE: &str = "kernel";
 /// Builds the kernel (cargo decides whether anything changed) and returns the
 /// ELF's path. A failed build returns cargo's diagnostics.
 pub fn build() -> Result<PathBuf, String> {
+    build_in(&workspace_root(), None)
+}
+
+/// Builds the kernel of the project tree at `root` (another copy of this
+/// workspace: a lab grader grades students' trees this way), into
+/// `target_dir` if given, else where cargo would put it.
+pub fn build_in(root: &Path, target_dir: Option<&Path>) -> Result<PathBuf, String> {
     // Under `cargo run`/`cargo test`, CARGO is the cargo that built us.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
-        .current_dir(workspace_root())
-        .args(["build", "-p", "kernel", "--target", TARGET, "--profile", PROFILE])
+    let mut command = Command::new(&cargo);
+    command.current_dir(root).args(["build", "-p", "kernel", "--target", TARGET, "--profile", PROFILE]);
+    if let Some(dir) = target_dir {
+        command.arg("--target-dir").arg(dir);
+    }
+    let output = command
         .args(["--message-format=json-render-diagnostics", "--quiet"])
         .stderr(Stdio::inherit())
         .output()
