@@ -189,7 +189,7 @@ fn build_image(options: &Options) -> Result<PathBuf, String> {
 fn calibrate(image: &Path) -> Duration {
     let mut machine = Machine::new(image.to_path_buf(), Firmware::Bios);
     machine.smp = 4;
-    machine.cmdline = "hello cpus=1 quiet".into();
+    machine.cmdline = "hello cpus=1".into();
     let measured = Run::new(machine, Duration::from_secs(300)).start().ok().and_then(|r| r.arrival_of(UP_LINE));
     let boot = measured.unwrap_or(DEFAULT_BOOT);
     println!(

@@ -25,6 +25,7 @@ use crate::{cpu, time, trace};
 /// re-arms. Returns whether the running routine used up its slice, with its
 /// preemption already counted and the next slice armed; the interrupt then
 /// diverts the routine into [`preempt_current`].
+// lab(preempt): fire due timers, re-arm, and decide whether the running routine used up its slice (then start the next slice)
 pub fn on_timer() -> bool {
     let core = this_core();
     core.armed.set(0);
@@ -68,6 +69,7 @@ pub fn on_timer() -> bool {
 
 /// The routine `on_timer` found had used up its slice gives up the core, to
 /// the global queue (as Go does). On its own stack, interrupts off.
+// lab(preempt): the running routine gives up the core to the global queue
 pub fn preempt_current() {
     let running = this_core().current.load(Ordering::Relaxed);
     debug_assert!(!running.is_null(), "preempting with no routine running");

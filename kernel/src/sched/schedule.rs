@@ -122,6 +122,7 @@ pub enum PostSwitch {
 
 /// Does what the context that just left asked for (see `Then`). Called by
 /// every context right after it is switched in.
+// lab(switch): do the post-switch action the previous context left (requeue, requeue globally, unlock, release)
 pub fn finish_switch() {
     let core = this_core();
     match core.post_switch.replace(PostSwitch::Nothing) {

@@ -97,6 +97,7 @@ impl TimerQueue {
 
 /// Arms `core`'s timer for `deadline` unless it is already armed earlier.
 /// Interrupts off, on `core` itself.
+// lab(preempt): arm the core's timer for `deadline` unless it is already armed for an earlier moment
 pub fn arm_by(core: &CoreSched, deadline: u64) {
     let armed = core.armed.get();
     if armed == 0 || deadline < armed {
@@ -118,6 +119,7 @@ fn queue(deadline: u64, action: impl FnOnce(&CoreSched) -> Action) -> SpinLockGu
 }
 
 /// Parks the running routine until `deadline` (ns since boot).
+// lab(preempt): queue a wake-up for the running routine at `deadline` and park it under the timer queue's lock
 pub fn sleep_until(deadline: u64) {
     let were_enabled = disable_interrupts();
     let timers = queue(deadline, |core| Action::Wake(core.current.load(Ordering::Relaxed)));
@@ -133,6 +135,7 @@ pub fn call_at(deadline: u64, callback: Callback) {
 }
 
 /// Fires every due entry of `core`'s queue. From the timer interrupt.
+// lab(preempt): take each due entry out under the lock and act on it after: wake the sleeper, or run the callback (and requeue it if periodic)
 pub fn fire_due(core: &CoreSched) {
     loop {
         let now = time::now();
