@@ -1,7 +1,8 @@
 //! The labs and their checks: the one table `lab list`, `lab start` and
 //! `lab grade` read. A lab's regions are marked in the kernel's source
 //! (see [`crate::markers`]); its handout is `labs/NAME/README.md`; exact
-//! transcripts it compares against are in `labs/NAME/expected/`.
+//! transcripts it compares against are in `labs/NAME/expected/` (or, when
+//! several labs share one, `labs/expected/`).
 //!
 //! Each check is one of three kinds: host tests of `kernel/shared` (the
 //! run queue and channel logic, with their loom model where there is one);
@@ -84,7 +85,8 @@ pub struct Boot {
     pub ends: Ends,
     /// Lines that must appear on the console (substrings).
     pub lines: &'static [&'static str],
-    /// The exact transcript to match: a file in `labs/LAB/expected/`.
+    /// The exact transcript to match: a file under `labs/` (`expected/` for
+    /// those several labs share, `LAB/expected/` for a lab's own).
     pub transcript: Option<&'static str>,
     pub properties: &'static [Property],
 }
@@ -128,7 +130,7 @@ const INTERLEAVE: Check = Check {
     name: "interleave",
     points: 3,
     what: "one core: three yielding routines take turns in round-robin order (exact transcript)",
-    how: How::Boot(Boot { program: "selfcheck", kind: Some("interleave"), transcript: Some("interleave.txt"), ..ONE_CORE }),
+    how: How::Boot(Boot { program: "selfcheck", kind: Some("interleave"), transcript: Some("expected/interleave.txt"), ..ONE_CORE }),
 };
 
 const SPAWN_TRACED: Check = Check {
@@ -426,7 +428,7 @@ pub const LABS: &[Lab] = &[
                     program: "labcheck",
                     kind: Some("sleepers"),
                     trace_buf: BIG_TRACE,
-                    transcript: Some("sleepers.txt"),
+                    transcript: Some("preempt/expected/sleepers.txt"),
                     properties: &[("no sleeper runs before its deadline", props::sleepers_wake_no_earlier_than_asked)],
                     ..ONE_CORE
                 }),
@@ -462,7 +464,7 @@ pub const LABS: &[Lab] = &[
                 name: "sieve",
                 points: 2,
                 what: "one core: the concurrent prime sieve (exact transcript)",
-                how: How::Boot(Boot { program: "sieve", n: Some(30), transcript: Some("sieve.txt"), ..ONE_CORE }),
+                how: How::Boot(Boot { program: "sieve", n: Some(30), transcript: Some("channels/expected/sieve.txt"), ..ONE_CORE }),
             },
             Check {
                 name: "pingpong",
@@ -502,7 +504,7 @@ pub const LABS: &[Lab] = &[
                 name: "mutex-order",
                 points: 2,
                 what: "one core: a Mutex is handed to its waiters in arrival order; a WaitGroup wakes its waiters (exact transcript)",
-                how: How::Boot(Boot { program: "labcheck", kind: Some("mutex-order"), transcript: Some("mutex-order.txt"), ..ONE_CORE }),
+                how: How::Boot(Boot { program: "labcheck", kind: Some("mutex-order"), transcript: Some("select/expected/mutex-order.txt"), ..ONE_CORE }),
             },
             SYNCCHECK,
             CHANCHECK,

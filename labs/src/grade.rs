@@ -107,7 +107,7 @@ pub fn grade(lab: &'static Lab, options: &Options) -> Result<Vec<CheckResult>, S
                 match image.as_ref().expect("built above") {
                     Ok(image) => {
                         let boot_time = calibration.expect("calibrated with the image");
-                        boot_check(lab, check, boot, image, boot_time, options, &artifacts, &mut result)
+                        boot_check(check, boot, image, boot_time, options, &artifacts, &mut result)
                     }
                     Err(e) => result.reasons.push(format!("the kernel did not build: {e}")),
                 }
@@ -254,7 +254,7 @@ fn failure_line(console: &[String]) -> Option<&String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn boot_check(lab: &Lab, check: &Check, boot: &Boot, image: &Path, boot_time: Duration, options: &Options, dir: &Path, result: &mut CheckResult) {
+fn boot_check(check: &Check, boot: &Boot, image: &Path, boot_time: Duration, options: &Options, dir: &Path, result: &mut CheckResult) {
     let timeout = FLOOR.max(boot_time * boot.budget);
     let mut seeds = vec![boot.seed];
     if boot.seeded {
@@ -277,7 +277,7 @@ fn boot_check(lab: &Lab, check: &Check, boot: &Boot, image: &Path, boot_time: Du
                 continue;
             }
         };
-        judge(lab, boot, seed, &report, trace.as_ref(), options, dir, &label, result);
+        judge(boot, seed, &report, trace.as_ref(), options, dir, &label, result);
         if result.reasons.len() > before {
             let console = dir.join(format!("{label}.console.txt"));
             let _ = std::fs::write(&console, report.text() + "\n");
@@ -325,7 +325,7 @@ fn run_once(boot: &Boot, seed: u64, image: &Path, timeout: Duration, dir: &Path,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn judge(lab: &Lab, boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::trace::Trace>, options: &Options, dir: &Path, label: &str, result: &mut CheckResult) {
+fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::trace::Trace>, options: &Options, dir: &Path, label: &str, result: &mut CheckResult) {
     let fail = |result: &mut CheckResult, why: String| result.reasons.push(if seed == boot.seed { why } else { format!("seed {seed}: {why}") });
     let expected = match boot.ends {
         Ends::Success => Outcome::Success,
@@ -352,7 +352,7 @@ fn judge(lab: &Lab, boot: &Boot, seed: u64, report: &Report, trace: Option<&spin
         fail(result, format!("the console lacks {} expected line(s), first: {:?}{also}", missing.len(), missing[0]));
     }
     if let Some(file) = boot.transcript {
-        let path = options.tree.join("labs").join(lab.name).join("expected").join(file);
+        let path = options.tree.join("labs").join(file);
         let got = transcript(&report.console);
         if std::env::var_os("SPINDLE_LAB_BLESS").is_some() && report.outcome == expected {
             let _ = std::fs::create_dir_all(path.parent().expect("a file has a parent"));
