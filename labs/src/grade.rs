@@ -346,7 +346,7 @@ fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::t
     let missing: Vec<&&str> = boot.lines.iter().filter(|needle| !report.console.iter().any(|l| l.contains(**needle))).collect();
     if !missing.is_empty() {
         let also = match kernel_failed {
-            Some(line) if expected == Outcome::Failure && !line.contains("deadlock") && !boot.lines.iter().any(|n| line.contains(n)) => format!(" (the run ended with: {line})"),
+            Some(line) if !boot.lines.iter().any(|n| line.contains(n)) => format!(" (the run ended with: {line})"),
             _ => String::new(),
         };
         fail(result, format!("the console lacks {} expected line(s), first: {:?}{also}", missing.len(), missing[0]));

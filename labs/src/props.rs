@@ -167,6 +167,22 @@ pub fn every_core_ran_work(ev: &Evidence) -> Result<(), String> {
     if idle.is_empty() { Ok(()) } else { Err(format!("cpus {idle:?} never ran a routine (of {} cores)", ev.cpus)) }
 }
 
+/// Routines were stolen: the trace has a steal, and routines ran on two
+/// cores or more. (Not that every core ran one: the stealing program stops
+/// once its work has spread, which on a loaded host may leave a core out.)
+pub fn routines_were_stolen(ev: &Evidence) -> Result<(), String> {
+    let trace = ev.trace()?;
+    let steals = trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == Kind::Steal as u8).count();
+    let cores: BTreeSet<u32> = runs(trace).iter().map(|r| r.cpu).collect();
+    if steals == 0 {
+        return Err("no routine was stolen".into());
+    }
+    if cores.len() < 2 {
+        return Err(format!("routines ran only on cpu {cores:?}"));
+    }
+    Ok(())
+}
+
 /// At some instant, routines ran on two cores or more.
 pub fn routines_ran_in_parallel(ev: &Evidence) -> Result<(), String> {
     let runs = runs(ev.trace()?);
