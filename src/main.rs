@@ -24,6 +24,10 @@ use spindle_boot::{Firmware, Progress, Run, RunnerExit, gdb, qemu};
 use spindle_shared::programs::PROGRAMS;
 
 fn main() -> ExitCode {
+    // `lab ...`: the course labs (labs/), with their own commands.
+    if std::env::args().nth(1).as_deref() == Some("lab") {
+        return spindle_labs::main(std::env::args().skip(2));
+    }
     let cli = Cli::parse();
     if cli.list {
         print_programs();

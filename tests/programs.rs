@@ -168,3 +168,35 @@ fn quiet_keeps_only_the_programs_summary() {
     expect_line(&report, "max parallel: ");
     assert!(!report.console.iter().any(|l| l.contains("cores online")), "{}", report.text());
 }
+
+#[test]
+fn fan_in_merges_every_value_and_closes() {
+    for cpus in [1, 4] {
+        let report = boot(4, &format!("fan-in cpus={cpus}"));
+        expect_outcome(&report, Outcome::Success);
+        expect_line(&report, "fan-in: received 40 values from 4 producers, sum 820 (correct)");
+    }
+}
+
+#[test]
+fn worker_pool_runs_no_more_jobs_at_once_than_workers() {
+    let report = boot(4, "worker-pool cpus=4");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "worker-pool: 24 jobs, results checked; at most ");
+    let most: usize = report
+        .console
+        .iter()
+        .find_map(|l| l.split_once("at most ").and_then(|(_, r)| r.split(' ').next()?.parse().ok()))
+        .expect("an `at most` figure");
+    assert!((1..=3).contains(&most), "{most} jobs at once with 3 workers:\n{}", report.text());
+}
+
+#[test]
+fn main_waits_for_every_worker() {
+    let report = boot(4, "main-waits");
+    expect_outcome(&report, Outcome::Success);
+    for worker in 1..=3 {
+        expect_line(&report, &format!("worker {worker}: finished"));
+    }
+    expect_line(&report, "main: all 3 workers reported");
+}

@@ -7,7 +7,7 @@
 //! kernel. The integration tests boot `kernel-checked`, the same kernel with
 //! debug assertions on (see [`check_invariants`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -47,8 +47,19 @@ pub enum Progress {
 /// Builds the kernel (cargo decides whether anything changed) and returns the
 /// ELF's path. A failed build returns cargo's diagnostics.
 pub fn build(progress: Progress) -> Result<PathBuf, String> {
-    let args = ["-p", "kernel", "--target", TARGET, "--profile", profile()];
-    let messages = cargo_build(&args, progress).map_err(|e| format!("building the kernel: {e}"))?;
+    build_in(&workspace_root(), None, progress)
+}
+
+/// Builds the kernel of the project tree at `root` (another copy of this
+/// workspace: a lab grader grades students' trees this way), into
+/// `target_dir` if given, else where cargo would put it.
+pub fn build_in(root: &Path, target_dir: Option<&Path>, progress: Progress) -> Result<PathBuf, String> {
+    let mut args = vec!["-p", "kernel", "--target", TARGET, "--profile", profile()];
+    let target_dir = target_dir.map(|dir| dir.to_string_lossy().into_owned());
+    if let Some(dir) = &target_dir {
+        args.extend(["--target-dir", dir]);
+    }
+    let messages = cargo_build_in(root, &args, progress).map_err(|e| format!("building the kernel: {e}"))?;
     executable_from_messages(&messages, "kernel")
         .ok_or_else(|| "cargo built the kernel but reported no executable".to_string())
 }
@@ -57,11 +68,16 @@ pub fn build(progress: Progress) -> Result<PathBuf, String> {
 /// `Progress::Shown` its progress) on our stderr, and returns its JSON
 /// messages.
 pub(crate) fn cargo_build(args: &[&str], progress: Progress) -> Result<String, String> {
+    cargo_build_in(&workspace_root(), args, progress)
+}
+
+/// [`cargo_build`] in the workspace at `root`.
+fn cargo_build_in(root: &Path, args: &[&str], progress: Progress) -> Result<String, String> {
     // Under `cargo run`/`cargo test`, CARGO is the cargo that built us.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
     command
-        .current_dir(workspace_root())
+        .current_dir(root)
         .arg("build")
         .args(args)
         .arg("--message-format=json-render-diagnostics")

@@ -98,6 +98,7 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
     }
 
     /// The first waiter in `queue` that can still be claimed.
+    // lab(channels): pop waiters until one can be claimed (a select case that fired elsewhere cannot)
     fn claim_first(queue: &mut VecDeque<W>) -> Option<W> {
         while let Some(w) = queue.pop_front() {
             if w.claim() {
@@ -110,6 +111,7 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
     /// Sends without waiting. `Ok(Some(w))`: handed to waiting receiver `w`,
     /// which the caller must wake. `Ok(None)`: buffered. `Err`: the value
     /// back, and why.
+    // lab(channels): refuse if closed; hand the value to a waiting receiver; else buffer it if there is room; else it would block
     pub fn try_send(&mut self, value: T) -> Result<Option<W>, (T, Refusal)> {
         if self.closed {
             return Err((value, Refusal::Closed));
@@ -133,6 +135,7 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
     /// Receives without waiting. `Ok((value, Some(w)))`: a waiting sender
     /// `w` completed too and must be woken. `Err(Closed)` only once the
     /// buffer is drained.
+    // lab(channels): from the buffer (refilled from the oldest waiting sender), else from a waiting sender, else closed or would block
     pub fn try_recv(&mut self) -> Result<(T, Option<W>), Refusal> {
         if let Some(value) = self.buf.pop_front() {
             // The slot just freed goes to the oldest waiting sender.
@@ -176,6 +179,7 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
     /// Closes the channel. Returns every waiter that was completed (with
     /// [`Completion::Closed`]) and must be woken, or `Err` if it was closed
     /// already.
+    // lab(channels): refuse a second close; complete every waiter (receivers, then senders) with Closed and return them to wake
     pub fn close(&mut self) -> Result<Vec<W>, Refusal> {
         if self.closed {
             return Err(Refusal::Closed);

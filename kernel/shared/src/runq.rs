@@ -115,6 +115,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     }
 
     /// Takes `runnext` if something is there, racing the owner and thieves.
+    // lab(runqueue): take runnext if it holds an entry, racing the owner and thieves (compare-and-swap)
     fn take_runnext(&self) -> Option<*mut T> {
         let next = self.runnext.load(Ordering::Acquire);
         if next.is_null() {
@@ -125,6 +126,7 @@ impl<T, const N: usize> RunQueue<T, N> {
 
     /// Owner only: puts `entry` in `runnext`, moving whatever was there to
     /// the tail of the ring (see [`push`](Self::push) for `spill`).
+    // lab(runqueue): put `entry` in runnext; the routine it displaces goes to the tail of the ring
     pub fn push_next(&self, entry: *mut T, spill: impl FnOnce(Spill<'_, T, N>)) {
         let old = self.runnext.swap(entry, Ordering::AcqRel);
         if !old.is_null() {
@@ -135,6 +137,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     /// Owner only: puts `entry` at the tail of the ring. When the ring is
     /// full, claims its older half and hands that half, then `entry`, to
     /// `spill`, which must move them to the global queue.
+    // lab(runqueue): store at the tail; when the ring is full, claim its older half with a CAS on head and hand it, then `entry`, to `spill`
     pub fn push(&self, entry: *mut T, spill: impl FnOnce(Spill<'_, T, N>)) {
         loop {
             let head = self.head.load(Ordering::Acquire);
@@ -155,6 +158,7 @@ impl<T, const N: usize> RunQueue<T, N> {
 
     /// Owner only: takes the next entry, `runnext` first. The flag says
     /// whether it came from `runnext` (Go: the routine inherits the time slice).
+    // lab(runqueue): runnext first (say so), else the head of the ring, claimed by CAS on head
     pub fn pop(&self) -> Option<(*mut T, bool)> {
         if let Some(next) = self.take_runnext() {
             return Some((next, true));
@@ -176,6 +180,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     /// belong to the calling core and be empty), and returns one of them to
     /// run now plus how many were moved in all. With `take_runnext`, an
     /// otherwise empty victim gives up its `runnext`.
+    // lab(runqueue): grab half of the victim into your ring, publish all but the last, and return the last to run now
     pub fn steal_into(&self, into: &RunQueue<T, N>, take_runnext: bool) -> Option<(*mut T, usize)> {
         let into_tail = into.tail.load(Ordering::Relaxed);
         let n = self.grab(into, into_tail, take_runnext);
@@ -191,6 +196,7 @@ impl<T, const N: usize> RunQueue<T, N> {
 
     /// Copies up to half of the ring into `into`'s slots from `into_tail`
     /// on, and claims them; returns how many.
+    // lab(runqueue): copy up to half (rounded up) of the ring into `into` from `into_tail`, then claim them with one CAS on head
     fn grab(&self, into: &RunQueue<T, N>, into_tail: u32, take_runnext: bool) -> u32 {
         loop {
             let head = self.head.load(Ordering::Acquire);

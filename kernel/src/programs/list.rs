@@ -19,6 +19,9 @@ programs! {
         "pingpong" Pingpong pingpong: "two routines bounce a ball over unbuffered channels (--n round trips)", [],
         "fanout" Fanout fanout: "one producer, --n workers, results gathered", [],
         "parallel-sum" ParallelSum parallel_sum: "the same sum on one core, then split over --cpus cores: the speedup", [],
+        "fan-in" FanIn fan_in: "four producers' channels merged into one (the programs lab writes the merge)", [],
+        "worker-pool" WorkerPool worker_pool: "24 jobs on 3 worker routines: bounded parallelism (the programs lab writes the pool)", [],
+        "main-waits" MainWaits main_waits: "main-exits fixed: main waits for every worker's report (the programs lab writes main)", [],
     }
     internal {
         "bench" Bench bench: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, preempt, memory (--only NAME)",
@@ -34,5 +37,7 @@ programs! {
             ["all", "send-closed", "close-twice", "waitgroup-negative", "deadlock"],
         "chancheck" Chancheck chancheck: "Go's channel semantics: same-channel select cases, nil channels, len/cap, wide and dynamic select (kind=all, or a blocked run)",
             ["all", "nil-send", "nil-recv", "nil-select", "close-nil", "dropped-sender"],
+        "labcheck" Labcheck labcheck: "what the lab grader checks, one behaviour per kind (see labs/)",
+            ["first-frame", "recycle", "global-fair", "slices", "sleepers", "select-fair", "mutex-order", "all-asleep"],
     }
 }

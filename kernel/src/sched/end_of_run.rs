@@ -75,6 +75,7 @@ fn abandoned() -> Abandoned {
 
 /// Every active core is idle and no timer is pending: no routine can ever
 /// run again. Reports the parked routines and ends the run with failure.
+// lab(deadlock): stop the machine, print Go's message and every parked routine with what it waits for, end with failure
 pub fn deadlock() -> ! {
     stop_the_machine();
     console::write_report(format_args!("fatal error: all routines are asleep - deadlock!\n"));

@@ -121,6 +121,7 @@ pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
 
 /// The next routine from this core's own queues and the global queue, and
 /// whether it inherits the current time slice. No stealing, no waiting.
+// lab(findwork): every 61st decision the global queue first; then runnext and the ring; then a batch from the global queue
 pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
     debug_assert_interrupts_off();
     // Counts down to the next look at the global queue.
@@ -136,6 +137,7 @@ pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
 
 /// Steals from another active core, in random order (Go's randomOrder: a
 /// random start and a stride coprime to the number of cores).
+// lab(findwork): up to 4 passes over the other cores in random order (a random start and a coprime stride); runnext only on the last pass
 fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
     let n = active_cores();
     if n < 2 {
@@ -255,6 +257,7 @@ pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
 /// work on other cores (enough cores are spinning) only rechecks its own
 /// queue and the global one: the spinners will take the rest, and looking
 /// at it would only send this core round the loop without halting.
+// lab(findwork): join the idle set under IDLE_LOCK, look at every queue once more, then halt until an interrupt
 fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
     let bit = 1u64 << me;
     {
@@ -270,11 +273,13 @@ fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
             leave_idle_set();
             return;
         }
+        // lab(deadlock) begin: end the run with the deadlock report if every active core is idle and no timer is pending
         // Pending first, then IDLE: a core whose timer fires leaves IDLE
         // before the timer stops counting as pending.
         if timers::PENDING.load(Ordering::SeqCst) == 0 && IDLE.load(Ordering::SeqCst) == active_mask() {
             end_of_run::deadlock();
         }
+        // lab(deadlock) end
     }
     let slept = time::now();
     trace::record(Kind::Idle, 0, 0, 0, 0);
@@ -312,6 +317,7 @@ pub fn wake_a_core() {
 }
 
 #[cold]
+// lab(findwork): become the spinning core, clear one idle core's bit and send it the wake-up interrupt
 fn wake_an_idle_core() {
     if SPINNING.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err() {
         return;

@@ -26,6 +26,7 @@ use crate::{cpu, time, trace};
 /// re-arms. Returns whether the running routine used up its slice, with its
 /// preemption already counted and the next slice armed; the interrupt then
 /// diverts the routine into [`preempt_current`].
+// lab(preempt): fire due timers, re-arm, and decide whether the running routine used up its slice (then start the next slice)
 pub fn on_timer() -> bool {
     debug_assert_interrupts_off();
     let core = this_core();
@@ -70,6 +71,7 @@ pub fn on_timer() -> bool {
 
 /// The routine `on_timer` found had used up its slice gives up the core, to
 /// the global queue (as Go does). On its own stack, interrupts off.
+// lab(preempt): the running routine gives up the core to the global queue
 pub fn preempt_current() {
     debug_assert_interrupts_off();
     let running = this_core().current.load(Ordering::Relaxed);

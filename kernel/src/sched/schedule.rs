@@ -126,6 +126,7 @@ pub enum PostSwitch {
 
 /// Does what the context that just left asked for (see `Then`). Called by
 /// every context right after it is switched in.
+// lab(switch): do the post-switch action the previous context left (requeue, requeue globally, unlock, release)
 pub fn finish_switch() {
     debug_assert_interrupts_off();
     let core = this_core();

@@ -98,6 +98,7 @@ impl TimerQueue {
 
 /// Arms `core`'s timer for `deadline` unless it is already armed earlier.
 /// Interrupts off, on `core` itself.
+// lab(preempt): arm the core's timer for `deadline` unless it is already armed for an earlier moment
 pub fn arm_by(core: &CoreSched, deadline: u64) {
     debug_assert_interrupts_off();
     let armed = core.armed.get();
@@ -121,6 +122,7 @@ fn queue(deadline: u64, action: impl FnOnce(&CoreSched) -> Action) -> SpinLockGu
 }
 
 /// Parks the running routine until `deadline` (ns since boot).
+// lab(preempt): queue a wake-up for the running routine at `deadline` and park it under the timer queue's lock
 pub fn sleep_until(deadline: u64) {
     let were_enabled = disable_interrupts();
     let timers = queue(deadline, |core| Action::Wake(core.current.load(Ordering::Relaxed)));
@@ -136,6 +138,7 @@ pub fn call_at(deadline: u64, callback: Callback) {
 }
 
 /// Fires every due entry of `core`'s queue. From the timer interrupt.
+// lab(preempt): take each due entry out under the lock and act on it after: wake the sleeper, or run the callback (and requeue it if periodic)
 pub fn fire_due(core: &CoreSched) {
     loop {
         let now = time::now();

@@ -48,6 +48,7 @@ impl<T> Mutex<T> {
     }
 
     /// Locks the mutex, parking until it is free.
+    // lab(select): take the mutex if free; else queue and park until `unlock` hands it over, still locked
     pub fn lock(&self) -> MutexGuard<'_, T> {
         let mut state = self.state.lock();
         if !state.locked {
@@ -60,6 +61,7 @@ impl<T> Mutex<T> {
         MutexGuard { mutex: self, _data: PhantomData }
     }
 
+    // lab(select): hand the mutex to the longest waiter (it stays locked), or mark it free
     fn unlock(&self) {
         let mut state = self.state.lock();
         match state.waiters.pop_front() {

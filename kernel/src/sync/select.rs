@@ -379,6 +379,7 @@ pub fn select(cases: &mut [&mut dyn Case], has_default: bool) -> Option<usize> {
 }
 
 /// [`select`] with its bookkeeping in `poll` and `locks` (each as long as `cases`).
+// lab(select): lock every channel once in address order, poll in a random order, else queue a waiter per case and park; clean up the losers
 fn run(cases: &mut [&mut dyn Case], has_default: bool, poll: &mut [usize], locks: &mut [ChanLock]) -> Option<usize> {
     // Every distinct channel once, in address order. Nil cases have none.
     let mut held = 0;

@@ -92,6 +92,7 @@ impl<T> PartialEq for NodeRef<T> {
 
 // Called by `ChanCore` under the channel's lock: the waiter rule holds.
 impl<T> Waiter<T> for NodeRef<T> {
+    // lab(select): a plain waiter is always claimed; a select case only if it is the first of its select to fire (CAS on the shared state)
     fn claim(&self) -> bool {
         // SAFETY: the waiter rule.
         match unsafe { (*self.0).select } {

@@ -28,6 +28,7 @@ impl WaitGroup {
 
     /// Adds `delta` (may be negative) to the counter; at zero, every waiter
     /// wakes. Panics if the counter would go below zero.
+    // lab(select): add to the counter; below zero panic as Go does; at zero wake every waiter
     pub fn add(&self, delta: i64) {
         let count = self.0.count.fetch_add(delta, Ordering::AcqRel) + delta;
         if count < 0 {
@@ -47,6 +48,7 @@ impl WaitGroup {
     }
 
     /// Waits until the counter is zero.
+    // lab(select): return at zero; else queue under the waiters' lock, checking the counter again there, and park
     pub fn wait(&self) {
         if self.0.count.load(Ordering::Acquire) == 0 {
             return;

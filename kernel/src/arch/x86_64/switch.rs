@@ -17,6 +17,7 @@ use core::arch::naked_asm;
 /// # Safety
 /// Interrupts must be off. `to` must be a stack pointer saved by `switch` or
 /// made by [`new_context`], on a stack that nothing else is running on.
+// lab(switch): push the callee-saved registers, save rsp to *from, load `to`, pop them, return into the new context
 #[unsafe(naked)]
 pub unsafe extern "C" fn switch(from: *mut usize, to: usize) {
     naked_asm!(
@@ -40,6 +41,7 @@ pub unsafe extern "C" fn switch(from: *mut usize, to: usize) {
 
 /// First code of a new context: calls `entry(arg)` from r12 and rbx, which
 /// the first [`switch`] to it popped from the frame [`new_context`] built.
+// lab(switch): the first code a new context runs: call its entry with its argument (as new_context laid them out)
 #[unsafe(naked)]
 unsafe extern "C" fn context_start() -> ! {
     naked_asm!("mov rdi, rbx", "call r12", "ud2")
@@ -50,6 +52,7 @@ unsafe extern "C" fn context_start() -> ! {
 ///
 /// # Safety
 /// The 72 bytes below `top` must be writable and unused.
+// lab(switch): lay out a frame below `top` that the first switch to it pops, returning into context_start
 pub unsafe fn new_context(top: usize, entry: extern "C" fn(usize) -> !, arg: usize) -> usize {
     debug_assert!(top.is_multiple_of(16));
     // After `ret` into context_start the stack pointer is `top - 16`,
