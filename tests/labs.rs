@@ -40,7 +40,15 @@ fn text(out: &std::process::Output) -> String {
 
 #[test]
 fn every_lab_has_marked_regions_a_handout_and_its_transcripts() {
-    let sections = ["## Goal", "## Background", "## What to write", "## Difficulty", "## Hints", "## From the timeline", "## Challenges"];
+    let sections = [
+        "## Goal",
+        "## Background",
+        "## What to write",
+        "## Difficulty",
+        "## Hints",
+        "## From the timeline",
+        "## Challenges",
+    ];
     for lab in catalog::LABS {
         let regions = tree::lab_regions(&root(), lab.name).unwrap();
         assert!(!regions.is_empty());
@@ -50,12 +58,11 @@ fn every_lab_has_marked_regions_a_handout_and_its_transcripts() {
             assert!(handout.contains(section), "labs/{}/README.md has no {section:?} section", lab.name);
         }
         for check in lab.checks {
-            if let catalog::How::Boot(boot) = &check.how {
-                if let Some(file) = boot.transcript {
+            if let catalog::How::Boot(boot) = &check.how
+                && let Some(file) = boot.transcript {
                     let path = root().join("labs").join(file);
                     assert!(path.is_file(), "{}/{}: no transcript {}", lab.name, check.name, path.display());
                 }
-            }
         }
     }
     let instructors = std::fs::read_to_string(root().join("labs/README.md")).unwrap();
@@ -72,7 +79,12 @@ fn restoring_each_labs_regions_gives_back_the_reference_byte_for_byte() {
             let skeleton = markers::skeleton(&reference, lab.name).unwrap();
             assert_ne!(skeleton, reference, "{}: {}", lab.name, file.display());
             for region in &regions {
-                assert!(skeleton.contains(&markers::todo_message(region).replace('{', "{{").replace('}', "}}")), "{}: {}", lab.name, region.function);
+                assert!(
+                    skeleton.contains(&markers::todo_message(region).replace('{', "{{").replace('}', "}}")),
+                    "{}: {}",
+                    lab.name,
+                    region.function
+                );
                 let body = &reference[region.span.clone()];
                 if body.lines().count() > 2 {
                     assert!(!skeleton.contains(body), "{}: the body of {} is still there", lab.name, region.function);
@@ -118,8 +130,9 @@ fn grade(lab: &str, tree: &Path, build: &Path) -> (serde_json::Value, String) {
     }
     let out = spindle(&args);
     let printed = text(&out);
-    let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_else(|e| panic!("{e}:\n{printed}")))
-        .unwrap_or_else(|e| panic!("{e}:\n{printed}"));
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_else(|e| panic!("{e}:\n{printed}")))
+            .unwrap_or_else(|e| panic!("{e}:\n{printed}"));
     assert_eq!(out.status.success(), value["score"] == value["max"], "exit status and score disagree:\n{printed}");
     (value, printed)
 }
@@ -145,7 +158,12 @@ fn skeleton_fails_and_restored_tree_passes(lab: &str) {
     // directory: the bootloader's build script (minutes) is shared, and
     // `check` writes no binary that the reference's could be mistaken for.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let check = Command::new(&cargo).current_dir(&student).args(["check", "--quiet", "--target-dir"]).arg(root().join("target")).output().unwrap();
+    let check = Command::new(&cargo)
+        .current_dir(&student)
+        .args(["check", "--quiet", "--target-dir"])
+        .arg(root().join("target"))
+        .output()
+        .unwrap();
     assert!(check.status.success(), "lab {lab}: the skeleton's host crates do not build:\n{}", text(&check));
 
     let (graded, printed) = grade(lab, &student, &build);
@@ -153,7 +171,11 @@ fn skeleton_fails_and_restored_tree_passes(lab: &str) {
     let todo = format!("lab {lab}: ");
     for check in graded["checks"].as_array().unwrap() {
         let reasons = check["reasons"].to_string();
-        assert!(reasons.contains(&todo), "lab {lab}: check {} failed without the todo! message:\n{printed}", check["name"]);
+        assert!(
+            reasons.contains(&todo),
+            "lab {lab}: check {} failed without the todo! message:\n{printed}",
+            check["name"]
+        );
     }
 
     for (file, _) in tree::lab_regions(&root(), lab).unwrap() {
@@ -164,7 +186,10 @@ fn skeleton_fails_and_restored_tree_passes(lab: &str) {
         std::fs::write(student.join(&file), restored).unwrap();
     }
     let (graded, printed) = grade(lab, &student, &build);
-    assert_eq!(graded["score"], graded["max"], "lab {lab}: the reference code written back did not get full marks:\n{printed}");
+    assert_eq!(
+        graded["score"], graded["max"],
+        "lab {lab}: the reference code written back did not get full marks:\n{printed}"
+    );
 }
 
 #[test]
@@ -202,6 +227,10 @@ fn the_reference_tree_gets_full_marks_in_every_lab() {
     let _turn = TREES.lock().unwrap_or_else(|e| e.into_inner());
     for lab in catalog::LABS {
         let (graded, printed) = grade(lab.name, &root(), &root().join("target"));
-        assert_eq!(graded["score"], graded["max"], "lab {}: the reference did not get full marks:\n{printed}", lab.name);
+        assert_eq!(
+            graded["score"], graded["max"],
+            "lab {}: the reference did not get full marks:\n{printed}",
+            lab.name
+        );
     }
 }

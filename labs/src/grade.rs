@@ -65,10 +65,16 @@ pub struct CheckResult {
 
 /// Grades `lab`; prints as it goes; returns the results.
 pub fn grade(lab: &'static Lab, options: &Options) -> Result<Vec<CheckResult>, String> {
-    let checks: Vec<&Check> = lab.checks.iter().filter(|c| options.only.as_deref().is_none_or(|o| o == c.name)).collect();
+    let checks: Vec<&Check> =
+        lab.checks.iter().filter(|c| options.only.as_deref().is_none_or(|o| o == c.name)).collect();
     if checks.is_empty() {
         let names: Vec<&str> = lab.checks.iter().map(|c| c.name).collect();
-        return Err(format!("lab {} has no check {:?}; its checks are: {}", lab.name, options.only.as_deref().unwrap_or(""), names.join(", ")));
+        return Err(format!(
+            "lab {} has no check {:?}; its checks are: {}",
+            lab.name,
+            options.only.as_deref().unwrap_or(""),
+            names.join(", ")
+        ));
     }
     let max: u32 = checks.iter().map(|c| c.points).sum();
     println!("lab {}: {} checks, {max} points, tree {}", lab.name, checks.len(), options.tree.display());
@@ -96,7 +102,9 @@ pub fn grade(lab: &'static Lab, options: &Options) -> Result<Vec<CheckResult>, S
             artifacts: Vec::new(),
         };
         match &check.how {
-            How::Host { filter, skip, loom, tests } => host_check(options, *filter, *skip, *loom, *tests, &artifacts, check, &mut result),
+            How::Host { filter, skip, loom, tests } => {
+                host_check(options, filter, *skip, *loom, *tests, &artifacts, check, &mut result)
+            }
             How::Boot(boot) => {
                 if image.is_none() {
                     image = Some(build_image(options));
@@ -181,7 +189,8 @@ fn build_image(options: &Options) -> Result<PathBuf, String> {
     if options.own_tree && options.target_dir.is_none() {
         return spindle_boot::prepare(Firmware::Bios, spindle_boot::Progress::Shown).map(|(_, image)| image);
     }
-    let elf = spindle_boot::kernel::build_in(&options.tree, options.target_dir.as_deref(), spindle_boot::Progress::Shown)?;
+    let elf =
+        spindle_boot::kernel::build_in(&options.tree, options.target_dir.as_deref(), spindle_boot::Progress::Shown)?;
     spindle_boot::image::create(&elf, Firmware::Bios, spindle_boot::Progress::Shown)
 }
 
@@ -208,7 +217,14 @@ fn cli_args(boot: &Boot, seed: u64, timeline: Option<&Path>) -> Vec<String> {
     if let Some(kind) = boot.kind {
         args.extend(["--kind".into(), kind.into()]);
     }
-    args.extend(["--smp".into(), boot.smp.to_string(), "--cpus".into(), boot.cpus.to_string(), "--seed".into(), seed.to_string()]);
+    args.extend([
+        "--smp".into(),
+        boot.smp.to_string(),
+        "--cpus".into(),
+        boot.cpus.to_string(),
+        "--seed".into(),
+        seed.to_string(),
+    ]);
     if let Some(ms) = boot.slice_ms {
         args.extend(["--slice".into(), ms.to_string()]);
     }
@@ -254,7 +270,15 @@ fn failure_line(console: &[String]) -> Option<&String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn boot_check(check: &Check, boot: &Boot, image: &Path, boot_time: Duration, options: &Options, dir: &Path, result: &mut CheckResult) {
+fn boot_check(
+    check: &Check,
+    boot: &Boot,
+    image: &Path,
+    boot_time: Duration,
+    options: &Options,
+    dir: &Path,
+    result: &mut CheckResult,
+) {
     let timeout = FLOOR.max(boot_time * boot.budget);
     let mut seeds = vec![boot.seed];
     if boot.seeded {
@@ -264,12 +288,14 @@ fn boot_check(check: &Check, boot: &Boot, image: &Path, boot_time: Duration, opt
         let label = if seed == boot.seed { check.name.to_string() } else { format!("{}-seed{seed}", check.name) };
         let before = result.reasons.len();
         let mut report = run_once(boot, seed, image, timeout, dir, &label);
-        if let Ok((r, _)) = &report {
-            if matches!(r.outcome, Outcome::Timeout(_)) {
-                result.notes.push(format!("seed {seed}: timed out after {} s; ran again with twice the time", timeout.as_secs()));
+        if let Ok((r, _)) = &report
+            && matches!(r.outcome, Outcome::Timeout(_)) {
+                result.notes.push(format!(
+                    "seed {seed}: timed out after {} s; ran again with twice the time",
+                    timeout.as_secs()
+                ));
                 report = run_once(boot, seed, image, timeout * 2, dir, &label);
             }
-        }
         let (report, trace) = match report {
             Ok(found) => found,
             Err(e) => {
@@ -289,7 +315,8 @@ fn boot_check(check: &Check, boot: &Boot, image: &Path, boot_time: Duration, opt
                 let _ = std::fs::write(&json, spindle_boot::trace::chrome_json(trace));
                 result.artifacts.extend([svg, json]);
             }
-            let timeline = boot.trace_buf.map(|_| dir.strip_prefix(&options.tree).unwrap_or(dir).join(format!("{label}.svg")));
+            let timeline =
+                boot.trace_buf.map(|_| dir.strip_prefix(&options.tree).unwrap_or(dir).join(format!("{label}.svg")));
             let mut command = format!("cargo run -- {}", cli_args(boot, seed, timeline.as_deref()).join(" "));
             if !options.own_tree {
                 command = format!("cd {} && {command}", options.tree.display());
@@ -300,7 +327,14 @@ fn boot_check(check: &Check, boot: &Boot, image: &Path, boot_time: Duration, opt
 }
 
 /// Boots once; returns the report and the decoded trace (if one was asked for).
-fn run_once(boot: &Boot, seed: u64, image: &Path, timeout: Duration, dir: &Path, label: &str) -> Result<(Report, Option<spindle_boot::trace::Trace>), String> {
+fn run_once(
+    boot: &Boot,
+    seed: u64,
+    image: &Path,
+    timeout: Duration,
+    dir: &Path,
+    label: &str,
+) -> Result<(Report, Option<spindle_boot::trace::Trace>), String> {
     let mut machine = Machine::new(image.to_path_buf(), Firmware::Bios);
     machine.smp = boot.smp;
     machine.cmdline = kernel_cmdline(boot, seed)?;
@@ -325,8 +359,19 @@ fn run_once(boot: &Boot, seed: u64, image: &Path, timeout: Duration, dir: &Path,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::trace::Trace>, options: &Options, dir: &Path, label: &str, result: &mut CheckResult) {
-    let fail = |result: &mut CheckResult, why: String| result.reasons.push(if seed == boot.seed { why } else { format!("seed {seed}: {why}") });
+fn judge(
+    boot: &Boot,
+    seed: u64,
+    report: &Report,
+    trace: Option<&spindle_boot::trace::Trace>,
+    options: &Options,
+    dir: &Path,
+    label: &str,
+    result: &mut CheckResult,
+) {
+    let fail = |result: &mut CheckResult, why: String| {
+        result.reasons.push(if seed == boot.seed { why } else { format!("seed {seed}: {why}") })
+    };
     let expected = match boot.ends {
         Ends::Success => Outcome::Success,
         Ends::Failure => Outcome::Failure,
@@ -335,7 +380,10 @@ fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::t
     if report.outcome != expected {
         let why = match (&report.outcome, kernel_failed) {
             (Outcome::Failure, Some(line)) => line.clone(),
-            (Outcome::Timeout(_), _) => format!("{} (a lost wake-up, a routine that never gets the core, or a kernel spinning?)", report.outcome),
+            (Outcome::Timeout(_), _) => format!(
+                "{} (a lost wake-up, a routine that never gets the core, or a kernel spinning?)",
+                report.outcome
+            ),
             (outcome, _) => outcome.to_string(),
         };
         fail(result, why);
@@ -343,7 +391,8 @@ fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::t
             return;
         }
     }
-    let missing: Vec<&&str> = boot.lines.iter().filter(|needle| !report.console.iter().any(|l| l.contains(**needle))).collect();
+    let missing: Vec<&&str> =
+        boot.lines.iter().filter(|needle| !report.console.iter().any(|l| l.contains(**needle))).collect();
     if !missing.is_empty() {
         let also = match kernel_failed {
             Some(line) if !boot.lines.iter().any(|n| line.contains(n)) => format!(" (the run ended with: {line})"),
@@ -363,7 +412,9 @@ fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::t
                 Err(e) => fail(result, format!("cannot read the expected transcript {}: {e}", path.display())),
                 Ok(want) => {
                     let want: Vec<&str> = want.lines().collect();
-                    if let Some(at) = (0..got.len().max(want.len())).find(|&i| got.get(i).map(String::as_str) != want.get(i).copied()) {
+                    if let Some(at) =
+                        (0..got.len().max(want.len())).find(|&i| got.get(i).map(String::as_str) != want.get(i).copied())
+                    {
                         let saved = dir.join(format!("{label}.transcript.txt"));
                         let _ = std::fs::write(&saved, got.join("\n") + "\n");
                         result.artifacts.push(saved);
@@ -398,7 +449,16 @@ fn judge(boot: &Boot, seed: u64, report: &Report, trace: Option<&spindle_boot::t
 }
 
 #[allow(clippy::too_many_arguments)]
-fn host_check(options: &Options, filter: &str, skip: Option<&str>, loom: bool, tests: usize, dir: &Path, check: &Check, result: &mut CheckResult) {
+fn host_check(
+    options: &Options,
+    filter: &str,
+    skip: Option<&str>,
+    loom: bool,
+    tests: usize,
+    dir: &Path,
+    check: &Check,
+    result: &mut CheckResult,
+) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target = options
         .target_dir
@@ -435,7 +495,12 @@ fn host_check(options: &Options, filter: &str, skip: Option<&str>, loom: bool, t
     };
     let log = dir.join(format!("{}.log", check.name));
     let _ = std::fs::write(&log, &output);
-    let passed: usize = output.lines().filter_map(|l| l.strip_prefix("test result: ")).filter_map(|l| l.split_once(" passed")).filter_map(|(l, _)| l.rsplit(' ').next()?.parse::<usize>().ok()).sum();
+    let passed: usize = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: "))
+        .filter_map(|l| l.split_once(" passed"))
+        .filter_map(|(l, _)| l.rsplit(' ').next()?.parse::<usize>().ok())
+        .sum();
     let failed_line = output.lines().any(|l| l.starts_with("test result: FAILED"));
     let panics: Vec<String> = output
         .lines()
@@ -452,7 +517,9 @@ fn host_check(options: &Options, filter: &str, skip: Option<&str>, loom: bool, t
         result.reasons.push(format!("{failed} host test(s) failed, {passed} passed"));
         result.reasons.extend(panics.into_iter().take(3));
     } else if passed < tests {
-        result.reasons.push(format!("only {passed} host tests ran and passed; expected at least {tests} (filter {filter})"));
+        result
+            .reasons
+            .push(format!("only {passed} host tests ran and passed; expected at least {tests} (filter {filter})"));
     }
     if !result.reasons.is_empty() {
         result.artifacts.push(log);
@@ -496,8 +563,12 @@ mod tests {
 
     #[test]
     fn the_kernel_command_line_and_the_reproduce_command_say_the_same() {
-        let boot = Boot { program: "selfcheck", kind: Some("interleave"), n: Some(3), trace_buf: Some(1024), ..ONE_CORE };
-        assert_eq!(kernel_cmdline(&boot, 9).unwrap(), "selfcheck seed=9 slice=1000 cpus=1 n=3 kind=interleave trace-buf=1024 trace");
+        let boot =
+            Boot { program: "selfcheck", kind: Some("interleave"), n: Some(3), trace_buf: Some(1024), ..ONE_CORE };
+        assert_eq!(
+            kernel_cmdline(&boot, 9).unwrap(),
+            "selfcheck seed=9 slice=1000 cpus=1 n=3 kind=interleave trace-buf=1024 trace"
+        );
         let args = cli_args(&boot, 9, Some(Path::new("target/lab/x/y.svg"))).join(" ");
         assert_eq!(
             args,
@@ -509,7 +580,10 @@ mod tests {
 
     #[test]
     fn a_transcript_starts_at_the_first_routine_line() {
-        let console: Vec<String> = ["smp: 1 cores online, 5 us", "[cpu 0 r2]  a  ", "exit: main returned"].iter().map(|s| s.to_string()).collect();
+        let console: Vec<String> = ["smp: 1 cores online, 5 us", "[cpu 0 r2]  a  ", "exit: main returned"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(transcript(&console), ["[cpu 0 r2]  a", "exit: main returned"]);
     }
 }

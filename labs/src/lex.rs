@@ -86,7 +86,13 @@ fn skip_non_code(b: &[u8], i: usize) -> Option<usize> {
         b'b' if !after_ident && at(i + 1) == b'"' => Some(skip_string(b, i + 2)),
         b'b' if !after_ident && at(i + 1) == b'\'' => Some(skip_char(b, i + 1).unwrap_or(i + 2)),
         b'r' | b'b' if !after_ident => {
-            let start = if b[i] == b'b' && at(i + 1) == b'r' { i + 2 } else if b[i] == b'r' { i + 1 } else { return None };
+            let start = if b[i] == b'b' && at(i + 1) == b'r' {
+                i + 2
+            } else if b[i] == b'r' {
+                i + 1
+            } else {
+                return None;
+            };
             let hashes = b[start..].iter().take_while(|&&c| c == b'#').count();
             if at(start + hashes) != b'"' {
                 return None;

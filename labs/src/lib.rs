@@ -103,18 +103,30 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         "start" => {
-            let out = take_value(&mut rest, "--out")?.ok_or("lab start needs --out DIR (a new directory for the lab's tree)")?;
+            let out = take_value(&mut rest, "--out")?
+                .ok_or("lab start needs --out DIR (a new directory for the lab's tree)")?;
             let lab = lab_named(one_name(&rest, "lab start")?)?;
             let out = PathBuf::from(out);
             let removed = tree::start(&own_tree(), lab.name, &out)?;
             let functions: usize = removed.values().map(Vec::len).sum();
-            println!("lab {}: wrote {} ({} regions in {} files replaced by todo!)", lab.name, out.display(), functions, removed.len());
+            println!(
+                "lab {}: wrote {} ({} regions in {} files replaced by todo!)",
+                lab.name,
+                out.display(),
+                functions,
+                removed.len()
+            );
             for (file, regions) in &removed {
                 for r in regions {
                     println!("  {}:{}  {}", file.display(), r.line, r.function);
                 }
             }
-            println!("next: cd {} && cat labs/{}/README.md && cargo run -- lab grade {}", out.display(), lab.name, lab.name);
+            println!(
+                "next: cd {} && cat labs/{}/README.md && cargo run -- lab grade {}",
+                out.display(),
+                lab.name,
+                lab.name
+            );
             Ok(ExitCode::SUCCESS)
         }
         "grade" => {
@@ -124,7 +136,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let target_dir = take_value(&mut rest, "--target-dir")?.map(|d| absolute(Path::new(&d)));
             let seeds = match take_value(&mut rest, "--seeds")? {
                 None => 0,
-                Some(n) => n.parse::<u32>().ok().filter(|n| *n <= 100).ok_or_else(|| format!("--seeds {n} is not a count from 0 to 100"))?,
+                Some(n) => n
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .ok_or_else(|| format!("--seeds {n} is not a count from 0 to 100"))?,
             };
             let lab = lab_named(one_name(&rest, "lab grade")?)?;
             let own = own_tree();

@@ -160,7 +160,10 @@ pub fn regions(src: &str) -> Result<Vec<Region>, MarkerError> {
             }
             Some(Marker::Begin { lab, hint }) => {
                 if let Some((at, other, _)) = open {
-                    return Err(err(n, format!("lab({lab}) begins inside lab({other}), which began on line {}", at + 1)));
+                    return Err(err(
+                        n,
+                        format!("lab({lab}) begins inside lab({other}), which began on line {}", at + 1),
+                    ));
                 }
                 open = Some((n, lab, hint));
             }
@@ -169,7 +172,10 @@ pub fn regions(src: &str) -> Result<Vec<Region>, MarkerError> {
                     return Err(err(n, format!("lab({lab}) end without a begin")));
                 };
                 if began != lab {
-                    return Err(err(n, format!("lab({lab}) end closes lab({began}), which began on line {}", begin + 1)));
+                    return Err(err(
+                        n,
+                        format!("lab({lab}) end closes lab({began}), which began on line {}", begin + 1),
+                    ));
                 }
                 if begin + 1 == n {
                     return Err(err(begin, format!("lab({lab}) begin/end marks no lines")));
@@ -207,7 +213,14 @@ pub fn regions(src: &str) -> Result<Vec<Region>, MarkerError> {
 
 /// The function a marker on line `n` binds to: the next line that is not
 /// a doc comment, an attribute or a comment must declare it.
-fn bind_function(src: &str, starts: &[usize], lines: &[&str], n: usize, lab: &str, hint: &str) -> Result<Region, String> {
+fn bind_function(
+    src: &str,
+    starts: &[usize],
+    lines: &[&str],
+    n: usize,
+    lab: &str,
+    hint: &str,
+) -> Result<Region, String> {
     let mut naked = false;
     for k in n + 1..lines.len() {
         let line = lines[k].trim_start();
@@ -398,7 +411,11 @@ pub unsafe extern "C" fn switch(from: *mut usize, to: usize) {
         assert!(skeleton.contains("let extra = 1;"), "another lab's region stays");
         assert!(skeleton.contains("todo!(\"lab demo: push: put it at the tail\")"));
         assert!(skeleton.contains("call {todo}"));
-        assert!(skeleton.contains("extern \"C\" fn lab_todo_switch() -> ! {\n    todo!(\"lab demo: switch: switch stacks\")\n}"));
+        assert!(
+            skeleton.contains(
+                "extern \"C\" fn lab_todo_switch() -> ! {\n    todo!(\"lab demo: switch: switch stacks\")\n}"
+            )
+        );
         assert!(skeleton.contains("    // lab(demo): put it at the tail\n    #[inline]\n    pub fn push"));
         let other = super::skeleton(SOURCE, "other").unwrap();
         assert!(other.contains("        // lab(other) begin: count the extra slot\n        todo!(\"lab other: len: count the extra slot\");\n        // lab(other) end\n"));

@@ -33,7 +33,11 @@ impl Evidence<'_> {
 
     /// The number after `prefix` on the first console line that has it.
     pub fn number_after(&self, prefix: &str) -> Result<u64, String> {
-        let line = self.console.iter().find_map(|l| l.split_once(prefix).map(|(_, rest)| rest)).ok_or_else(|| format!("no console line says {prefix:?}"))?;
+        let line = self
+            .console
+            .iter()
+            .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest))
+            .ok_or_else(|| format!("no console line says {prefix:?}"))?;
         let digits: String = line.trim_start().chars().take_while(char::is_ascii_digit).collect();
         digits.parse().map_err(|_| format!("no number after {prefix:?} in {line:?}"))
     }
@@ -72,7 +76,14 @@ pub fn runs(trace: &Trace) -> Vec<Run> {
                         run.end = e.time_ns;
                         runs.push(run);
                     }
-                    open = Some(Run { cpu: core.cpu, routine: e.a, start: e.time_ns, end: e.time_ns, inherited: e.flag == 1, stop: None });
+                    open = Some(Run {
+                        cpu: core.cpu,
+                        routine: e.a,
+                        start: e.time_ns,
+                        end: e.time_ns,
+                        inherited: e.flag == 1,
+                        stop: None,
+                    });
                 }
                 Some(Kind::RunStop) => {
                     if let Some(mut run) = open.take() {
@@ -134,13 +145,20 @@ pub fn spawned_routines_start_once_and_exit_once(ev: &Evidence) -> Result<(), St
         }
         let exits: Vec<&&Run> = runs.iter().filter(|r| r.ended(StopReason::Exited)).collect();
         if exits.len() > 1 {
-            return Err(format!("routine {routine} exited {} times (on cpus {} and {})", exits.len(), exits[0].cpu, exits[1].cpu));
+            return Err(format!(
+                "routine {routine} exited {} times (on cpus {} and {})",
+                exits.len(),
+                exits[0].cpu,
+                exits[1].cpu
+            ));
         }
-        if let Some(exit) = exits.first() {
-            if let Some(after) = runs.iter().find(|r| r.start >= exit.end && !std::ptr::eq(**r, **exit)) {
-                return Err(format!("routine {routine} exited on cpu {} at {} ns and ran again on cpu {} at {} ns", exit.cpu, exit.end, after.cpu, after.start));
+        if let Some(exit) = exits.first()
+            && let Some(after) = runs.iter().find(|r| r.start >= exit.end && !std::ptr::eq(**r, **exit)) {
+                return Err(format!(
+                    "routine {routine} exited on cpu {} at {} ns and ran again on cpu {} at {} ns",
+                    exit.cpu, exit.end, after.cpu, after.start
+                ));
             }
-        }
     }
     let main = 1;
     let never: Vec<u32> = spawned.iter().copied().filter(|r| !by.contains_key(r)).take(5).collect();
@@ -154,7 +172,9 @@ pub fn spawned_routines_start_once_and_exit_once(ev: &Evidence) -> Result<(), St
         .take(5)
         .collect();
     if !unfinished.is_empty() {
-        return Err(format!("spawned routines never exited although the program joins them all: {unfinished:?} (first few)"));
+        return Err(format!(
+            "spawned routines never exited although the program joins them all: {unfinished:?} (first few)"
+        ));
     }
     Ok(())
 }
@@ -186,7 +206,8 @@ pub fn routines_were_stolen(ev: &Evidence) -> Result<(), String> {
 /// At some instant, routines ran on two cores or more.
 pub fn routines_ran_in_parallel(ev: &Evidence) -> Result<(), String> {
     let runs = runs(ev.trace()?);
-    let mut edges: Vec<(u64, i32)> = runs.iter().filter(|r| r.end > r.start).flat_map(|r| [(r.start, 1), (r.end, -1)]).collect();
+    let mut edges: Vec<(u64, i32)> =
+        runs.iter().filter(|r| r.end > r.start).flat_map(|r| [(r.start, 1), (r.end, -1)]).collect();
     edges.sort();
     let (mut now, mut most) = (0, 0);
     for (_, d) in edges {
@@ -202,16 +223,21 @@ pub fn routines_ran_in_parallel(ev: &Evidence) -> Result<(), String> {
 pub fn preempted_routines_return_within_62_decisions(ev: &Evidence) -> Result<(), String> {
     const BOUND: usize = 62;
     let trace = ev.trace()?;
-    let all_starts: Vec<&Event> = trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == Kind::RunStart as u8).collect();
+    let all_starts: Vec<&Event> =
+        trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == Kind::RunStart as u8).collect();
     for core in &trace.cores {
-        let stops = core.events.iter().filter(|e| e.kind == Kind::RunStop as u8 && e.flag == StopReason::Preempted as u8);
+        let stops =
+            core.events.iter().filter(|e| e.kind == Kind::RunStop as u8 && e.flag == StopReason::Preempted as u8);
         for stop in stops {
             // It may run again anywhere (the global queue is every core's).
-            let back = all_starts.iter().filter(|s| s.a == stop.a && s.time_ns >= stop.time_ns).map(|s| s.time_ns).min();
+            let back =
+                all_starts.iter().filter(|s| s.a == stop.a && s.time_ns >= stop.time_ns).map(|s| s.time_ns).min();
             let waited = core
                 .events
                 .iter()
-                .filter(|e| e.kind == Kind::RunStart as u8 && e.time_ns >= stop.time_ns && back.is_none_or(|b| e.time_ns < b))
+                .filter(|e| {
+                    e.kind == Kind::RunStart as u8 && e.time_ns >= stop.time_ns && back.is_none_or(|b| e.time_ns < b)
+                })
                 .count();
             if waited >= BOUND {
                 let when = match back {
@@ -247,10 +273,22 @@ pub fn preempted_runs_used_their_slice(ev: &Evidence) -> Result<(), String> {
     for run in preempted.iter().filter(|r| !r.inherited) {
         let len = run.end - run.start;
         if len + EARLY_NS < ev.slice_ns {
-            return Err(format!("routine {} was preempted on cpu {} after {} us, before its {} us slice was up", run.routine, run.cpu, len / 1000, ev.slice_ns / 1000));
+            return Err(format!(
+                "routine {} was preempted on cpu {} after {} us, before its {} us slice was up",
+                run.routine,
+                run.cpu,
+                len / 1000,
+                ev.slice_ns / 1000
+            ));
         }
         if len > ev.slice_ns + LATE_NS {
-            return Err(format!("routine {} ran {} us on cpu {} before it was preempted: its slice is {} us", run.routine, len / 1000, run.cpu, ev.slice_ns / 1000));
+            return Err(format!(
+                "routine {} ran {} us on cpu {} before it was preempted: its slice is {} us",
+                run.routine,
+                len / 1000,
+                run.cpu,
+                ev.slice_ns / 1000
+            ));
         }
     }
     Ok(())
@@ -267,7 +305,9 @@ pub fn sleepers_wake_no_earlier_than_asked(ev: &Evidence) -> Result<(), String> 
     for line in ev.console {
         let Some((tag, text)) = line.split_once(']') else { continue };
         let Some(routine) = tag.rsplit_once(" r").and_then(|(_, r)| r.parse::<u32>().ok()) else { continue };
-        if let Some(us) = text.split_once(": sleeping ").and_then(|(_, r)| r.split_whitespace().next()?.parse::<u64>().ok()) {
+        if let Some(us) =
+            text.split_once(": sleeping ").and_then(|(_, r)| r.split_whitespace().next()?.parse::<u64>().ok())
+        {
             asked.entry(routine).or_default().push(us * 1000);
         }
     }
@@ -278,9 +318,15 @@ pub fn sleepers_wake_no_earlier_than_asked(ev: &Evidence) -> Result<(), String> 
     let by = by_routine(&runs);
     for (routine, durations) in &asked {
         let runs = by.get(routine).ok_or_else(|| format!("sleeper routine {routine} never ran"))?;
-        let sleeps: Vec<usize> = (0..runs.len()).filter(|&i| runs[i].stop.is_some_and(|e| e.flag == StopReason::Block as u8 && e.b == sleep)).collect();
+        let sleeps: Vec<usize> = (0..runs.len())
+            .filter(|&i| runs[i].stop.is_some_and(|e| e.flag == StopReason::Block as u8 && e.b == sleep))
+            .collect();
         if sleeps.len() < durations.len() {
-            let other = runs.iter().filter_map(|r| r.stop).map(|e| StopReason::from_u8(e.flag).map_or("?", |s| s.name())).collect::<Vec<_>>();
+            let other = runs
+                .iter()
+                .filter_map(|r| r.stop)
+                .map(|e| StopReason::from_u8(e.flag).map_or("?", |s| s.name()))
+                .collect::<Vec<_>>();
             return Err(format!(
                 "routine {routine} asked for {} sleeps but blocked to sleep {} times (its runs ended: {other:?}): a sleeper must park, not spin or yield",
                 durations.len(),
@@ -291,7 +337,11 @@ pub fn sleepers_wake_no_earlier_than_asked(ev: &Evidence) -> Result<(), String> 
             let Some(next) = runs.get(i + 1) else { continue };
             let slept = next.start.saturating_sub(runs[i].end);
             if slept + SLACK_NS < d {
-                return Err(format!("routine {routine} asked to sleep {} us but ran again after {} us", d / 1000, slept / 1000));
+                return Err(format!(
+                    "routine {routine} asked to sleep {} us but ran again after {} us",
+                    d / 1000,
+                    slept / 1000
+                ));
             }
         }
     }
@@ -302,15 +352,24 @@ pub fn sleepers_wake_no_earlier_than_asked(ev: &Evidence) -> Result<(), String> 
 /// when there is nothing to do).
 pub fn idle_cores_halt(ev: &Evidence) -> Result<(), String> {
     let trace = ev.trace()?;
-    let halted: BTreeSet<u32> = trace.cores.iter().filter(|c| c.events.iter().any(|e| e.kind == Kind::Idle as u8)).map(|c| c.cpu).collect();
+    let halted: BTreeSet<u32> =
+        trace.cores.iter().filter(|c| c.events.iter().any(|e| e.kind == Kind::Idle as u8)).map(|c| c.cpu).collect();
     let never: Vec<u32> = (0..ev.cpus).filter(|c| !halted.contains(c)).collect();
-    if never.is_empty() { Ok(()) } else { Err(format!("cpus {never:?} never halted, though the program leaves them nothing to do")) }
+    if never.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("cpus {never:?} never halted, though the program leaves them nothing to do"))
+    }
 }
 
 /// Counts printed as `select-fair: counts A B C of N` are each within six
 /// standard deviations of N/k (a fair choice fails this about once in 10^8 runs).
 pub fn select_choices_are_fair(ev: &Evidence) -> Result<(), String> {
-    let line = ev.console.iter().find_map(|l| l.split_once("select-fair: counts ").map(|(_, r)| r.to_string())).ok_or("no `select-fair: counts` line")?;
+    let line = ev
+        .console
+        .iter()
+        .find_map(|l| l.split_once("select-fair: counts ").map(|(_, r)| r.to_string()))
+        .ok_or("no `select-fair: counts` line")?;
     let (counts, total) = line.split_once(" of ").ok_or_else(|| format!("cannot read {line:?}"))?;
     let counts: Vec<f64> = counts.split_whitespace().filter_map(|c| c.parse().ok()).collect();
     let total: f64 = total.trim().parse().map_err(|_| format!("cannot read {line:?}"))?;
@@ -318,7 +377,10 @@ pub fn select_choices_are_fair(ev: &Evidence) -> Result<(), String> {
     let (mean, sd) = (total / k, (total * (1.0 / k) * (1.0 - 1.0 / k)).sqrt());
     for (case, &c) in counts.iter().enumerate() {
         if (c - mean).abs() > 6.0 * sd {
-            return Err(format!("case {case} was chosen {c} times of {total}; a fair choice gives {mean:.0} +- {:.0} (6 sd)", 6.0 * sd));
+            return Err(format!(
+                "case {case} was chosen {c} times of {total}; a fair choice gives {mean:.0} +- {:.0} (6 sd)",
+                6.0 * sd
+            ));
         }
     }
     Ok(())
@@ -328,7 +390,13 @@ pub fn select_choices_are_fair(ev: &Evidence) -> Result<(), String> {
 pub fn stacks_are_recycled(ev: &Evidence) -> Result<(), String> {
     const MOST_KIB: u64 = 1024;
     let kib = ev.number_after("one after another mapped ")?;
-    if kib <= MOST_KIB { Ok(()) } else { Err(format!("routines run one after another mapped {kib} KiB of new stack: exited routines' stacks are not reused (the post-switch action must release them)")) }
+    if kib <= MOST_KIB {
+        Ok(())
+    } else {
+        Err(format!(
+            "routines run one after another mapped {kib} KiB of new stack: exited routines' stacks are not reused (the post-switch action must release them)"
+        ))
+    }
 }
 
 /// `worker-pool: ... at most K jobs at once with W workers`: K <= W, and K > 1 on several cores.
@@ -348,8 +416,13 @@ pub fn pool_parallelism_is_bounded(ev: &Evidence) -> Result<(), String> {
 pub fn pool_spawns_only_its_workers(ev: &Evidence) -> Result<(), String> {
     let workers = ev.number_after("jobs at once with ")?;
     let trace = ev.trace()?;
-    let spawns = trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == Kind::Spawn as u8 && e.a != 0).count() as u64;
-    if spawns <= workers + 1 { Ok(()) } else { Err(format!("{spawns} routines spawned for a pool of {workers} workers: one routine per job is not a pool")) }
+    let spawns =
+        trace.cores.iter().flat_map(|c| &c.events).filter(|e| e.kind == Kind::Spawn as u8 && e.a != 0).count() as u64;
+    if spawns <= workers + 1 {
+        Ok(())
+    } else {
+        Err(format!("{spawns} routines spawned for a pool of {workers} workers: one routine per job is not a pool"))
+    }
 }
 
 #[cfg(test)]
@@ -363,7 +436,11 @@ mod tests {
 
     fn trace(cores: Vec<Vec<Event>>) -> Trace {
         Trace {
-            cores: cores.into_iter().enumerate().map(|(cpu, events)| CoreTrace { cpu: cpu as u32, events, dropped: 0 }).collect(),
+            cores: cores
+                .into_iter()
+                .enumerate()
+                .map(|(cpu, events)| CoreTrace { cpu: cpu as u32, events, dropped: 0 })
+                .collect(),
             complete: true,
         }
     }
@@ -379,7 +456,10 @@ mod tests {
             vec![ev(Kind::RunStart, 40, 0, 5, 0), ev(Kind::RunStop, 60, 0, 5, 0)],
         ]);
         assert!(check(no_routine_on_two_cores, &both).unwrap_err().contains("routine 5"));
-        let after = trace(vec![vec![ev(Kind::RunStart, 10, 0, 5, 0), ev(Kind::RunStop, 50, 0, 5, 0)], vec![ev(Kind::RunStart, 50, 0, 5, 0)]]);
+        let after = trace(vec![
+            vec![ev(Kind::RunStart, 10, 0, 5, 0), ev(Kind::RunStop, 50, 0, 5, 0)],
+            vec![ev(Kind::RunStart, 50, 0, 5, 0)],
+        ]);
         assert!(check(no_routine_on_two_cores, &after).is_ok());
     }
 
@@ -395,7 +475,8 @@ mod tests {
             ev(Kind::RunStop, 6, exited, 2, 0),
         ]]);
         assert!(check(spawned_routines_start_once_and_exit_once, &twice).unwrap_err().contains("exited 2 times"));
-        let never = trace(vec![vec![ev(Kind::Spawn, 1, 0, 0, 1), ev(Kind::Spawn, 2, 0, 1, 2), ev(Kind::RunStart, 3, 0, 1, 0)]]);
+        let never =
+            trace(vec![vec![ev(Kind::Spawn, 1, 0, 0, 1), ev(Kind::Spawn, 2, 0, 1, 2), ev(Kind::RunStart, 3, 0, 1, 0)]]);
         assert!(check(spawned_routines_start_once_and_exit_once, &never).unwrap_err().contains("never ran"));
     }
 

@@ -42,7 +42,8 @@ fn walk(root: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(root.join(&dir)).map_err(|e| format!("reading {}: {e}", root.join(&dir).display()))?;
+        let entries =
+            std::fs::read_dir(root.join(&dir)).map_err(|e| format!("reading {}: {e}", root.join(&dir).display()))?;
         for entry in entries {
             let entry = entry.map_err(|e| e.to_string())?;
             let rel = dir.join(entry.file_name());
@@ -136,9 +137,11 @@ pub fn start(root: &Path, lab: &str, out: &Path) -> Result<BTreeMap<PathBuf, Vec
     }
     for file in files(root)? {
         let (from, to) = (root.join(&file), out.join(&file));
-        std::fs::create_dir_all(to.parent().expect("a file has a parent")).map_err(|e| format!("{}: {e}", to.display()))?;
+        std::fs::create_dir_all(to.parent().expect("a file has a parent"))
+            .map_err(|e| format!("{}: {e}", to.display()))?;
         if regions.contains_key(&file) {
-            let text = markers::skeleton(&read(&from)?, lab).map_err(|e| format!("{}:{}: {}", file.display(), e.line, e.message))?;
+            let text = markers::skeleton(&read(&from)?, lab)
+                .map_err(|e| format!("{}:{}: {}", file.display(), e.line, e.message))?;
             std::fs::write(&to, text).map_err(|e| format!("writing {}: {e}", to.display()))?;
             let mode = std::fs::metadata(&from).map_err(|e| e.to_string())?.permissions();
             std::fs::set_permissions(&to, mode).map_err(|e| e.to_string())?;
@@ -149,14 +152,33 @@ pub fn start(root: &Path, lab: &str, out: &Path) -> Result<BTreeMap<PathBuf, Vec
     git(out, &["init", "-q", "-b", "main"])?;
     git(out, &["add", "-A"])?;
     let message = format!("lab {lab}: the starting point\n\n{}", catalog::lab(lab).map_or("", |l| l.summary));
-    git(out, &["-c", "user.name=Spindle labs", "-c", "user.email=labs@spindle.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", &message])?;
+    git(
+        out,
+        &[
+            "-c",
+            "user.name=Spindle labs",
+            "-c",
+            "user.email=labs@spindle.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "-m",
+            &message,
+        ],
+    )?;
     Ok(regions)
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<(), String> {
     let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(|e| format!("running git: {e}"))?;
     if !out.status.success() {
-        return Err(format!("git {} in {}: {}", args.join(" "), dir.display(), String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "git {} in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(())
 }
@@ -194,11 +216,8 @@ pub fn find_leaks(reference: &Path, lab: &str, student: &Path) -> Result<LeakRep
     let mut kept = BTreeSet::new();
     for file in files(reference)?.into_iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
         let text = read(&reference.join(&file))?;
-        let text = if regions.contains_key(&file) {
-            markers::skeleton(&text, lab).map_err(|e| e.to_string())?
-        } else {
-            text
-        };
+        let text =
+            if regions.contains_key(&file) { markers::skeleton(&text, lab).map_err(|e| e.to_string())? } else { text };
         kept.extend(text.lines().filter_map(telling).map(String::from));
     }
     let total = removed.len();

@@ -31,7 +31,7 @@ struct Aligned([u8; 16]);
 fn frame_is_aligned() -> bool {
     let local = Aligned([0; 16]);
     let address = core::hint::black_box(&local) as *const Aligned as usize;
-    address % 16 == 0
+    address.is_multiple_of(16)
 }
 
 /// New routines start with their closure (their argument) and a stack
