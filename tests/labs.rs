@@ -59,10 +59,11 @@ fn every_lab_has_marked_regions_a_handout_and_its_transcripts() {
         }
         for check in lab.checks {
             if let catalog::How::Boot(boot) = &check.how
-                && let Some(file) = boot.transcript {
-                    let path = root().join("labs").join(file);
-                    assert!(path.is_file(), "{}/{}: no transcript {}", lab.name, check.name, path.display());
-                }
+                && let Some(file) = boot.transcript
+            {
+                let path = root().join("labs").join(file);
+                assert!(path.is_file(), "{}/{}: no transcript {}", lab.name, check.name, path.display());
+            }
         }
     }
     let instructors = std::fs::read_to_string(root().join("labs/README.md")).unwrap();

@@ -126,6 +126,40 @@ fn sieve_prints_the_right_primes() {
     expect_line(&thousand, "sieve: prime number 1000 is 7919");
 }
 
+/// Each hand-off wakes the other player next in line on the waker's core,
+/// so the pair stays together: another core takes one of them only now and
+/// then (an idle core stealing a player whose core looked busy).
+#[test]
+fn the_pingpong_pair_stays_on_one_core_but_for_rare_moves() {
+    let report = boot(4, "pingpong n=2000 quiet");
+    expect_outcome(&report, Outcome::Success);
+    let line = report.console.iter().find(|l| l.starts_with("pingpong: 2000 round trips")).expect("the summary");
+    let changes: u64 = line
+        .rsplit("changed cores ")
+        .next()
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no change count in {line:?}"));
+    // 4000 hits; a move of the pair costs each player one change.
+    assert!(changes <= 200, "the players changed cores {changes} times in 4000 hits: {line}");
+}
+
+/// hello's routines call themselves by the id their lines are tagged with.
+#[test]
+fn hello_names_its_routines_as_their_tags_do() {
+    let report = boot(4, "hello");
+    expect_outcome(&report, Outcome::Success);
+    let mut seen = 0;
+    let lines = report.console.iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+    for line in lines.filter(|l| l.contains("] routine ")) {
+        let tag = line.split(']').next().unwrap().rsplit(" r").next().unwrap();
+        let named = line.split("] routine ").nth(1).unwrap().split(':').next().unwrap().trim();
+        assert_eq!(tag, named, "{line}");
+        seen += 1;
+    }
+    assert_eq!(seen, 16, "4 routines x (3 steps + done):\n{}", report.text());
+}
+
 #[test]
 fn pingpong_and_fanout_complete() {
     let ping = boot(4, "pingpong n=2000");

@@ -147,3 +147,16 @@ fn a_sleep_to_the_end_of_time_never_ends_and_breaks_nothing() {
         "exit: main returned; routines spawned 3, finished 1, abandoned 2 (2 blocked, 0 runnable, 0 running)",
     );
 }
+
+/// When main returns right after a routine woke it, and that routine is
+/// still running, the summary says so plainly rather than leave a student
+/// to read a bare "1 running" as a bug in a correct program.
+#[test]
+fn the_exit_summary_names_the_routine_that_had_just_woken_main() {
+    let report = boot(2, "selfcheck kind=woke-main");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(
+        &report,
+        "exit: main returned; routines spawned 2, finished 1, abandoned 1 (0 blocked, 0 runnable, 1 running); routine 2 had just woken main and had not returned yet",
+    );
+}

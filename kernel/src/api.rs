@@ -67,6 +67,14 @@ pub fn now() -> Duration {
     Duration::from_nanos(crate::time::now())
 }
 
+/// The calling routine's id: the `N` of the `[cpu C rN]` tag its lines are
+/// printed with (main is 1, then in spawn order). Go has no such id; this
+/// one is Spindle's, for matching a program's output with its tags and its
+/// timeline.
+pub fn routine_id() -> u64 {
+    crate::sched::current_id().map_or(0, |(id, _)| id)
+}
+
 /// The core the calling routine runs on (it may move at any switch).
 pub fn cpu() -> usize {
     crate::cpu::index()

@@ -289,13 +289,13 @@ fn boot_check(
         let before = result.reasons.len();
         let mut report = run_once(boot, seed, image, timeout, dir, &label);
         if let Ok((r, _)) = &report
-            && matches!(r.outcome, Outcome::Timeout(_)) {
-                result.notes.push(format!(
-                    "seed {seed}: timed out after {} s; ran again with twice the time",
-                    timeout.as_secs()
-                ));
-                report = run_once(boot, seed, image, timeout * 2, dir, &label);
-            }
+            && matches!(r.outcome, Outcome::Timeout(_))
+        {
+            result
+                .notes
+                .push(format!("seed {seed}: timed out after {} s; ran again with twice the time", timeout.as_secs()));
+            report = run_once(boot, seed, image, timeout * 2, dir, &label);
+        }
         let (report, trace) = match report {
             Ok(found) => found,
             Err(e) => {

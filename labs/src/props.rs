@@ -153,12 +153,13 @@ pub fn spawned_routines_start_once_and_exit_once(ev: &Evidence) -> Result<(), St
             ));
         }
         if let Some(exit) = exits.first()
-            && let Some(after) = runs.iter().find(|r| r.start >= exit.end && !std::ptr::eq(**r, **exit)) {
-                return Err(format!(
-                    "routine {routine} exited on cpu {} at {} ns and ran again on cpu {} at {} ns",
-                    exit.cpu, exit.end, after.cpu, after.start
-                ));
-            }
+            && let Some(after) = runs.iter().find(|r| r.start >= exit.end && !std::ptr::eq(**r, **exit))
+        {
+            return Err(format!(
+                "routine {routine} exited on cpu {} at {} ns and ran again on cpu {} at {} ns",
+                exit.cpu, exit.end, after.cpu, after.start
+            ));
+        }
     }
     let main = 1;
     let never: Vec<u32> = spawned.iter().copied().filter(|r| !by.contains_key(r)).take(5).collect();

@@ -32,7 +32,7 @@ programs! {
              "hang", "panic-in-report"],
         "selfcheck" Selfcheck selfcheck: "scheduler checks the tests run, one per kind (interleave, parallel, preempt, ...)",
             ["interleave", "parallel", "preempt", "steal", "spawn", "abandon", "deadlock", "panic", "stack-edge",
-             "exit-while-allocating", "panic-while-allocating", "unjoined-results", "sleep-forever"],
+             "exit-while-allocating", "panic-while-allocating", "unjoined-results", "sleep-forever", "woke-main"],
         "synccheck" Synccheck synccheck: "channel, select, WaitGroup, Mutex, Once and timer checks (kind=all, or a misuse)",
             ["all", "send-closed", "close-twice", "waitgroup-negative", "deadlock"],
         "chancheck" Chancheck chancheck: "Go's channel semantics: same-channel select cases, nil channels, len/cap, wide and dynamic select (kind=all, or a blocked run)",

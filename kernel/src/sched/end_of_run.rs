@@ -3,10 +3,12 @@
 //! (`crate::stop`), so nothing here allocates or waits for a lock.
 
 use core::fmt;
+use core::sync::atomic::Ordering;
 
 use spindle_shared::exit::GuestExit;
 
-use super::routine::{self, State};
+use super::routine::{self, RoutineId, State};
+use super::schedule::MAIN_WOKEN_BY;
 use super::stats::{print_stats, stats_wanted, totals};
 use crate::console;
 use crate::stop::{end_run, stop_the_machine};
@@ -35,9 +37,12 @@ struct Abandoned {
     blocked: u64,
     /// In a run queue.
     runnable: u64,
-    /// On another core. A routine that just woke main (`done`, a send) and
-    /// had not yet returned is one of these: its work was over, its exit not.
+    /// On another core, still inside their closure.
     running: u64,
+    /// A running routine that had just woken main (a WaitGroup's last
+    /// `done`, a send main waited for): main may well have ended the run
+    /// before this one reached its end. Said so, plainly.
+    woke_main: Option<RoutineId>,
 }
 
 impl Abandoned {
@@ -46,27 +51,40 @@ impl Abandoned {
     }
 }
 
-/// "0", or the count and where they were: "3 (1 blocked, 2 runnable, 0 running)".
+/// "0", or the count and where they were: "3 (1 blocked, 2 runnable, 0
+/// running)", and which running one had just woken main.
 impl fmt::Display for Abandoned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Abandoned { blocked, runnable, running, woke_main } = self;
         match self.total() {
-            0 => write!(f, "0"),
-            n => {
-                let Abandoned { blocked, runnable, running } = self;
-                write!(f, "{n} ({blocked} blocked, {runnable} runnable, {running} running)")
-            }
+            0 => write!(f, "0")?,
+            n => write!(f, "{n} ({blocked} blocked, {runnable} runnable, {running} running)")?,
+        }
+        match woke_main {
+            Some(id) => write!(f, "; routine {id} had just woken main and had not returned yet"),
+            None => Ok(()),
         }
     }
 }
 
-/// Counts the routines that have not exited, by what they were doing.
+/// Counts the routines that have not exited, by what they were doing. A
+/// routine whose closure had returned was only cut short on its way out: it
+/// counts as finished.
 fn abandoned() -> Abandoned {
     let mut left = Abandoned::default();
-    for r in routine::all_live().filter(|r| r.id != super::MAIN_ROUTINE) {
+    let main_waker = MAIN_WOKEN_BY.load(Ordering::Relaxed);
+    let unfinished =
+        routine::all_live().filter(|r| r.id != super::MAIN_ROUTINE && !r.has_returned.load(Ordering::Acquire));
+    for r in unfinished {
         match r.state() {
             State::Parked => left.blocked += 1,
             State::Runnable => left.runnable += 1,
-            State::Running => left.running += 1,
+            State::Running => {
+                left.running += 1;
+                if r.id == main_waker {
+                    left.woke_main = Some(r.id);
+                }
+            }
             State::Dead => {}
         }
     }

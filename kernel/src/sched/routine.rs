@@ -11,7 +11,7 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::mem::{align_of, size_of};
-use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use spindle_shared::trace::{Kind, StopReason};
 
@@ -120,6 +120,10 @@ pub struct Routine {
     /// switched in, and times preempted. (Run time is in the trace.)
     pub switches: AtomicU64,
     pub preemptions: AtomicU64,
+    /// The closure has returned: what is left is the routine's exit. Read
+    /// without a lock by the exit summary (which counts such a routine as
+    /// finished).
+    pub(super) has_returned: AtomicBool,
 }
 
 // SAFETY: routines move between cores; fields touched by several cores are
@@ -184,6 +188,7 @@ impl Routine {
     pub(super) fn returned(this: *mut Routine) {
         // SAFETY: the routine is alive: it is running.
         let routine = unsafe { &*this };
+        routine.has_returned.store(true, Ordering::Release);
         let mut join = routine.join.lock();
         join.returned = true;
         let detached = join.detached;
@@ -269,6 +274,7 @@ where
             woken_by: Cell::new(0),
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
+            has_returned: AtomicBool::new(false),
         });
         *(*this).context.get() = new_context(context_top, this as usize);
     }

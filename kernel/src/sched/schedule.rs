@@ -12,7 +12,7 @@
 //!
 //! Everything here runs with interrupts off.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use spindle_shared::trace::{SWITCH_INHERITS, StopReason};
 
@@ -21,7 +21,7 @@ use super::percore::{CoreCounters, CoreSched};
 use super::preempt::record_lateness;
 use super::routine::{Routine, State, Wait};
 use super::timers::arm_by;
-use super::{SLICE_NS, this_core};
+use super::{MAIN_ROUTINE, SLICE_NS, this_core};
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::disable_interrupts;
 use crate::arch::switch::switch;
@@ -188,9 +188,17 @@ pub fn make_ready(routine: *mut Routine) {
         let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
         r.woken_by.set(trace::pack_wake(waker, cpu.index() as u32));
     }
+    if r.id == MAIN_ROUTINE {
+        MAIN_WOKEN_BY.store(id_of(core.current.load(Ordering::Relaxed)), Ordering::Relaxed);
+    }
     find::push_local(core, routine, true);
     find::wake_a_core();
 }
+
+/// The routine that last woke main (0: none, or an interrupt): when main
+/// then returns at once, the exit summary can say which routine was still
+/// on its way out after waking it.
+pub(super) static MAIN_WOKEN_BY: AtomicU64 = AtomicU64::new(0);
 
 /// Records a switch on this core from `prev` to `next` (`None`: the idle
 /// loop). Only called while tracing: the check stays at the call site, so

@@ -27,6 +27,7 @@ pub fn main() {
         "panic-while-allocating" => end_while_allocating(true),
         "unjoined-results" => unjoined_results(),
         "sleep-forever" => sleep_forever(),
+        "woke-main" => woke_main(),
         other => unreachable!("kind {other} is not in the selfcheck table"),
     }
 }
@@ -337,4 +338,21 @@ fn sleep_forever() {
     }));
     sched::sleep_ns(5_000_000);
     println!("main: returning while two routines wait for ever");
+}
+
+/// A routine wakes main (a send main waits for) and keeps running: main
+/// returns at once, and the exit summary says which routine had just woken
+/// it, still running.
+fn woke_main() {
+    let (tx, rx) = crate::sync::chan::<()>(0);
+    drop(go(move || {
+        // Long enough for main to be parked in `recv` first.
+        sched::sleep_ns(20_000_000);
+        tx.send(());
+        loop {
+            core::hint::spin_loop();
+        }
+    }));
+    rx.recv();
+    println!("main: woken; returning");
 }

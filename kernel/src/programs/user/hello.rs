@@ -31,16 +31,18 @@ pub fn main() {
     let start = now();
     println!("main: starting {ROUTINES} routines");
     let wg = WaitGroup::new();
-    for child in 1..=ROUTINES {
+    for _ in 0..ROUTINES {
         wg.add(1);
         let wg = wg.clone();
         go(move || {
+            // The id in this routine's `[cpu C rN]` tag, and on the timeline.
+            let me = routine_id();
             for step in 1..=STEPS {
-                println!("routine {child}: step {step}");
+                println!("routine {me}: step {step}");
                 work();
                 yield_now();
             }
-            println!("routine {child}: done");
+            println!("routine {me}: done");
             wg.done();
         });
     }

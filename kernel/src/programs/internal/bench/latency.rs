@@ -140,7 +140,7 @@ pub fn trace_overhead() {
 
     // The program: a whole rally per run.
     overhead("trace-program", "the pingpong program", PROGRAM_PAIRS, || {
-        let (elapsed, _) = pingpong::rally(program_trips, 0);
+        let elapsed = pingpong::rally(program_trips, 0).elapsed;
         elapsed.as_nanos() as f64 / program_trips as f64
     });
 
