@@ -109,10 +109,12 @@ pub fn opaque(x: u64) -> u64 {
 
 /// Routines started and not yet finished, main included (Go's
 /// `runtime.NumGoroutine`). A routine counts as finished once its function
-/// has returned.
+/// has returned. The counts are summed core by core while routines run,
+/// so a routine spawned on a core already read and finished on one read
+/// later may be counted finished only: the difference saturates at 0.
 pub fn routines() -> u64 {
     let totals = crate::sched::stats::totals();
-    totals.spawned - totals.finished
+    totals.spawned.saturating_sub(totals.finished)
 }
 
 /// Memory figures of the whole machine, at the moment of the call (the

@@ -138,10 +138,11 @@ pub fn allocate_zeroed() -> Option<PhysAddr> {
 
 /// A frame for the page-fault handler, which may have interrupted this
 /// core inside the allocator: then it cannot wait for the lock and gets
-/// `None`; otherwise it waits, as any caller would. `None` also when memory
-/// is exhausted.
+/// `None`. Nor can it on the stop path, where a stopped core may hold the
+/// lock for good (the rule in `stop`). Otherwise it waits, as any caller
+/// would. `None` also when memory is exhausted.
 pub fn allocate_in_fault() -> Option<PhysAddr> {
-    if taking_flag().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+    if crate::stop::on_stop_path() || taking_flag().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
         return FRAMES.try_lock()?.allocate();
     }
     FRAMES.lock().allocate()
