@@ -264,7 +264,7 @@ fn layer_of(module: &str) -> usize {
     LAYERS
         .iter()
         .position(|(_, prefixes)| prefixes.iter().any(matches))
-        .unwrap_or_else(|| panic!("kernel/src/{module}.rs belongs to no layer: add it to LAYERS in tests/layers.rs"))
+        .unwrap_or_else(|| panic!("kernel/src/{module}.rs belongs to no layer: add it to LAYERS in tests/structure.rs"))
 }
 
 fn top(module: &str) -> &str {

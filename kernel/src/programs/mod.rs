@@ -15,7 +15,7 @@
 //!    declaration, the `Program` variant, the dispatch below and the host's
 //!    `--list`, so nothing else needs touching in the kernel or the runner.
 //! 3. Add a row to the README's program table and a test in `tests/`
-//!    (`tests/layers.rs` fails if a program file is missing from the list,
+//!    (`tests/structure.rs` fails if a program file is missing from the list,
 //!    or a user program from the README or the tests).
 
 /// The kernel's side of the program list (`list.rs`): the modules, and

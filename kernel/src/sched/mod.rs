@@ -15,7 +15,8 @@
 //!   the owner pops and other cores steal, claiming entries by CAS.
 //! - New and just-woken routines go to the current core's `runnext` and
 //!   inherit the running routine's time slice, so a producer and a consumer
-//!   that hand work back and forth stay on one core without starving others.
+//!   that hand work back and forth keep to one core (a thief may still take
+//!   one of them now and then) without starving others.
 //! - A full ring moves half of itself to the **global queue** (a locked
 //!   FIFO). A core checks the global queue every 61st scheduling decision,
 //!   so routines there cannot starve behind a busy local queue, and whenever

@@ -68,18 +68,18 @@ fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: 
     unsafe { switch(from, *r.context.get()) };
 }
 
-/// The running routine gives up the core; `then` says what becomes of it
+/// The running routine gives up the core; `action` says what becomes of it
 /// and `reason` why (for the trace). Runs `next` if given, else the next
 /// local routine, or the idle loop if there is none. Returns when the
 /// routine is switched back in.
-fn switch_away_to(then: PostSwitch, reason: StopReason, next: Option<(*mut Routine, bool)>) {
+fn switch_away_to(action: PostSwitch, reason: StopReason, next: Option<(*mut Routine, bool)>) {
     debug_assert_interrupts_off();
     let cpu = cpu::current();
     let core = &cpu.sched;
     // SAFETY: `current` is the running routine: the caller.
     let prev = unsafe { &*core.current.load(Ordering::Relaxed) };
     let next = next.or_else(|| find::pick_local(core));
-    core.post_switch.set(then);
+    core.post_switch.set(action);
     let from = prev.context.get();
     match next {
         Some((next, inherit)) => {
@@ -102,8 +102,8 @@ fn switch_away_to(then: PostSwitch, reason: StopReason, next: Option<(*mut Routi
 }
 
 /// The running routine gives up the core; see [`switch_away_to`].
-pub fn switch_away(then: PostSwitch, reason: StopReason) {
-    switch_away_to(then, reason, None);
+pub fn switch_away(action: PostSwitch, reason: StopReason) {
+    switch_away_to(action, reason, None);
 }
 
 /// The post-context-switch action: what the next context must do for the
@@ -124,7 +124,7 @@ pub enum PostSwitch {
     Release(*mut Routine),
 }
 
-/// Does what the context that just left asked for (see `Then`). Called by
+/// Does what the context that just left asked for (its [`PostSwitch`]). Called by
 /// every context right after it is switched in.
 // lab(switch): do the post-switch action the previous context left (requeue, requeue globally, unlock, release)
 pub fn finish_switch() {

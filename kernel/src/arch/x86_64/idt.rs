@@ -31,7 +31,8 @@ static IDT: spin::Lazy<InterruptDescriptorTable> = spin::Lazy::new(|| {
         idt.page_fault.set_handler_fn(page_fault).set_stack_index(PAGE_FAULT_IST);
     }
     // SAFETY: the entry points save what they clobber and end with `iretq`;
-    // the IST slot is set up as above.
+    // the interrupt stack slot is set up on every core by `percpu::enter`
+    // before this IDT is loaded there.
     unsafe {
         idt[TIMER_VECTOR].set_handler_addr(entry_address(timer_entry)).set_stack_index(INTERRUPT_IST);
         idt[WAKE_VECTOR].set_handler_addr(entry_address(wake_entry)).set_stack_index(INTERRUPT_IST);
