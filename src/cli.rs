@@ -7,13 +7,15 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use spindle_boot::{Accel, Firmware, Machine, qemu};
 use spindle_shared::cmdline::{self, ParseError};
-use spindle_shared::programs::PROGRAMS;
+use spindle_shared::programs::{PROGRAMS, Program};
 
 use crate::suggest;
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Boot Spindle in QEMU and run one of its programs")]
+#[command(version, about = "Boot Spindle in QEMU and run one of its programs", args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Program to run (see --list)
     pub program: Option<String>,
     /// List the programs and exit
@@ -84,6 +86,14 @@ pub struct Cli {
     pub color: Color,
 }
 
+/// What `spindle` does other than running a program.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// The course labs: list them, start one, grade it (labs/README.md)
+    #[command(subcommand)]
+    Lab(spindle_labs::LabCommand),
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum AccelArg {
     Tcg,
@@ -99,16 +109,15 @@ pub enum Color {
 
 /// Seconds a run may take unless `--timeout` says otherwise.
 const DEFAULT_TIMEOUT_S: f64 = 60.0;
-/// Guest memory unless `--memory` says otherwise, in MiB.
+/// Guest memory unless `--memory` or the program says otherwise, in MiB.
 const DEFAULT_MEMORY_MIB: u32 = 512;
-/// `bench` measures how many routines fit in 1 GiB.
-const BENCH_MEMORY_MIB: u32 = 1024;
 
 impl Cli {
-    /// Guest memory in MiB.
+    /// Guest memory in MiB: `--memory`, else what the program asks for,
+    /// else the default.
     pub fn memory_mib(&self) -> u32 {
-        let bench = self.program.as_deref() == Some("bench");
-        self.memory.unwrap_or(if bench { BENCH_MEMORY_MIB } else { DEFAULT_MEMORY_MIB })
+        let program = self.program.as_deref().and_then(Program::from_name);
+        self.memory.or_else(|| program.and_then(Program::memory_mib)).unwrap_or(DEFAULT_MEMORY_MIB)
     }
 
     /// The run's deadline. Under gdb a person sets the pace: no deadline

@@ -17,18 +17,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cleanup::TempFile;
-use cli::Cli;
+use cli::{Cli, Command};
 use output::{Console, TraceOutputs, use_color, write_trace};
 use spindle_boot::run::Report;
 use spindle_boot::{Firmware, Progress, Run, RunnerExit, gdb, qemu};
 use spindle_shared::programs::PROGRAMS;
 
 fn main() -> ExitCode {
-    // `lab ...`: the course labs (labs/), with their own commands.
-    if std::env::args().nth(1).as_deref() == Some("lab") {
-        return spindle_labs::main(std::env::args().skip(2));
-    }
     let cli = Cli::parse();
+    if let Some(Command::Lab(command)) = cli.command {
+        return spindle_labs::main(command);
+    }
     if cli.list {
         print_programs();
         return ExitCode::SUCCESS;
@@ -102,7 +101,7 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
             eprintln!("  | {line}");
         }
     }
-    after_program(cli.program.as_deref(), &report);
+    add_boot_row(&report);
     if !report.outcome.is_success() {
         eprintln!("spindle: {}", report.outcome);
     }
@@ -118,12 +117,11 @@ fn print_gdb_help(script: &Path, port: u16) {
     println!("(software breakpoints work once the kernel has been loaded: after the first stop in it)");
 }
 
-/// What the runner adds to a program's output once the run is over.
-fn after_program(program: Option<&str>, report: &Report) {
-    if program == Some("bench")
-        && let Some(start) = report.arrival_of("bench: ")
-    {
-        // As the runner sees it: QEMU started to the program's first line.
+/// A run that printed benchmark rows (`bench: NAME ...`, the `bench`
+/// program's format) gets one more, measured by the runner: from QEMU's
+/// start to the first row.
+fn add_boot_row(report: &Report) {
+    if let Some(start) = report.arrival_of("bench: ") {
         println!(
             "bench: {:<18} {:>12.1} {:<14} (as the runner sees it, 1 run)",
             "boot-to-program",

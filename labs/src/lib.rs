@@ -21,32 +21,60 @@ pub mod tree;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The `lab` commands (`cargo run -- lab --help`).
+#[derive(clap::Subcommand, Debug)]
+pub enum LabCommand {
+    /// List the labs: name, difficulty, points, one line each
+    List,
+    /// Write a project tree for a lab (a git repository, one commit) with
+    /// the lab's parts of the kernel replaced by todo!; then read labs/NAME/README.md
+    Start {
+        /// The lab (see `lab list`)
+        name: String,
+        /// A new directory for the lab's tree
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Run a lab's checks on this tree (or --tree DIR): one line per check,
+    /// then Score: X/Y; exits 0 only with full marks. Failed checks keep
+    /// their console (and timeline) under target/lab/NAME/
+    Grade {
+        /// The lab (see `lab list`)
+        name: String,
+        /// Write the results as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Add N random seeds (0 to 100) to the checks that take a seed; the seeds used are printed
+        #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+        seeds: u32,
+        /// Run only the check called CHECK
+        #[arg(long, value_name = "CHECK")]
+        only: Option<String>,
+        /// Grade the tree at DIR instead of this one
+        #[arg(long, value_name = "DIR")]
+        tree: Option<PathBuf>,
+        /// Build the graded tree in DIR (shared between trees, to build the bootloader once)
+        #[arg(long = "target-dir", value_name = "DIR")]
+        target_dir: Option<PathBuf>,
+    },
+    /// List the marked regions of every lab, or of one: file, line, function, lines removed
+    Regions {
+        /// Only this lab's regions
+        name: Option<String>,
+    },
+}
+
 /// Exit status for bad arguments (as the rest of the CLI).
 const USAGE: u8 = 2;
-
-const HELP: &str = "\
-usage: cargo run -- lab list
-       cargo run -- lab start NAME --out DIR
-       cargo run -- lab grade NAME [--json FILE] [--seeds N] [--only CHECK] [--tree DIR] [--target-dir DIR]
-       cargo run -- lab regions [NAME]
-
-  start   writes a project tree for the lab (a git repository, one commit) with
-          the lab's parts of the kernel replaced by todo!; read labs/NAME/README.md
-  grade   runs the lab's checks on this tree (or --tree DIR): one line per check,
-          then Score: X/Y; exits 0 only with full marks. --seeds N adds N random
-          seeds to the multi-core checks; --json FILE writes the results; failed
-          checks keep their console (and timeline) under target/lab/NAME/
-  regions lists the marked regions: file, line, function, lines removed";
 
 /// The root of the tree this program was built from.
 fn own_tree() -> PathBuf {
     spindle_boot::workspace_root()
 }
 
-/// Runs `lab ARGS...` (the words after `lab`). Prints what it does; returns the exit status.
-pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
-    let args: Vec<String> = args.into_iter().collect();
-    match run(&args) {
+/// Runs one `lab` command. Prints what it does; returns the exit status.
+pub fn main(command: LabCommand) -> ExitCode {
+    match run(command) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
@@ -55,46 +83,13 @@ pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
     }
 }
 
-/// The value after `--flag` (or in `--flag=value`), taken out of `args`.
-fn take_value(args: &mut Vec<String>, flag: &str) -> Result<Option<String>, String> {
-    if let Some(i) = args.iter().position(|a| a == flag) {
-        if i + 1 >= args.len() {
-            return Err(format!("{flag} needs a value"));
-        }
-        let value = args.remove(i + 1);
-        args.remove(i);
-        return Ok(Some(value));
-    }
-    let prefix = format!("{flag}=");
-    if let Some(i) = args.iter().position(|a| a.starts_with(&prefix)) {
-        return Ok(Some(args.remove(i)[prefix.len()..].to_string()));
-    }
-    Ok(None)
-}
-
-fn one_name<'a>(args: &'a [String], what: &str) -> Result<&'a str, String> {
-    match args {
-        [name] if !name.starts_with('-') => Ok(name),
-        [] => Err(format!("{what} needs a lab name (`cargo run -- lab list` shows them)")),
-        _ => Err(format!("unexpected arguments {args:?}\n{HELP}")),
-    }
-}
-
 fn lab_named(name: &str) -> Result<&'static catalog::Lab, String> {
     catalog::lab(name).ok_or_else(|| catalog::unknown(name))
 }
 
-fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some((command, rest)) = args.split_first() else {
-        println!("{HELP}");
-        return Ok(ExitCode::from(USAGE));
-    };
-    let mut rest = rest.to_vec();
-    match command.as_str() {
-        "list" => {
-            if !rest.is_empty() {
-                return Err(format!("lab list takes no arguments, got {rest:?}"));
-            }
+fn run(command: LabCommand) -> Result<ExitCode, String> {
+    match command {
+        LabCommand::List => {
             let width = catalog::LABS.iter().map(|l| l.name.len()).max().unwrap_or(0);
             for lab in catalog::LABS {
                 let points: u32 = lab.checks.iter().map(|c| c.points).sum();
@@ -102,11 +97,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        "start" => {
-            let out = take_value(&mut rest, "--out")?
-                .ok_or("lab start needs --out DIR (a new directory for the lab's tree)")?;
-            let lab = lab_named(one_name(&rest, "lab start")?)?;
-            let out = PathBuf::from(out);
+        LabCommand::Start { name, out } => {
+            let lab = lab_named(&name)?;
             let removed = tree::start(&own_tree(), lab.name, &out)?;
             let functions: usize = removed.values().map(Vec::len).sum();
             println!(
@@ -129,20 +121,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        "grade" => {
-            let json = take_value(&mut rest, "--json")?.map(PathBuf::from);
-            let only = take_value(&mut rest, "--only")?;
-            let tree_arg = take_value(&mut rest, "--tree")?.map(PathBuf::from);
-            let target_dir = take_value(&mut rest, "--target-dir")?.map(|d| absolute(Path::new(&d)));
-            let seeds = match take_value(&mut rest, "--seeds")? {
-                None => 0,
-                Some(n) => n
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 100)
-                    .ok_or_else(|| format!("--seeds {n} is not a count from 0 to 100"))?,
-            };
-            let lab = lab_named(one_name(&rest, "lab grade")?)?;
+        LabCommand::Grade { name, json, seeds, only, tree: tree_arg, target_dir } => {
+            let lab = lab_named(&name)?;
             let own = own_tree();
             let tree = tree_arg.map(|t| absolute(&t)).unwrap_or_else(|| own.clone());
             if !tree.join("kernel").is_dir() {
@@ -151,7 +131,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let options = grade::Options {
                 own_tree: tree == own,
                 tree,
-                target_dir,
+                target_dir: target_dir.map(|d| absolute(&d)),
                 extra_seeds: random_seeds(seeds),
                 json,
                 only,
@@ -160,11 +140,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let full = results.iter().all(|r| r.reasons.is_empty());
             Ok(if full { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        "regions" => {
-            let wanted = match rest.as_slice() {
-                [] => None,
-                _ => Some(lab_named(one_name(&rest, "lab regions")?)?.name),
-            };
+        LabCommand::Regions { name } => {
+            let wanted = name.map(|name| lab_named(&name).map(|lab| lab.name)).transpose()?;
             for (file, regions) in tree::all_regions(&own_tree())? {
                 let text = tree::read(&own_tree().join(&file))?;
                 for r in regions.iter().filter(|r| wanted.is_none_or(|w| w == r.lab)) {
@@ -174,7 +151,6 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        other => Err(format!("unknown lab command {other:?}\n{HELP}")),
     }
 }
 

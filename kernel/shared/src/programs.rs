@@ -61,6 +61,16 @@ impl Program {
     pub fn name(self) -> &'static str {
         self.info().name
     }
+
+    /// Guest memory the program needs unless `--memory` says otherwise,
+    /// where the runner's default will not do: `bench` measures how many
+    /// parked routines fit in 1 GiB.
+    pub fn memory_mib(self) -> Option<u32> {
+        match self {
+            Program::Bench => Some(1024),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
