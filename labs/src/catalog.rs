@@ -212,6 +212,7 @@ const SYNCCHECK: Check = Check {
     how: How::Boot(Boot {
         program: "synccheck",
         kind: Some("all"),
+        seeded: true,
         lines: &[
             "ok: rendezvous",
             "ok: handoff",
@@ -233,6 +234,7 @@ const CHANCHECK: Check = Check {
     how: How::Boot(Boot {
         program: "chancheck",
         kind: Some("all"),
+        seeded: true,
         lines: &["ok: nil cases", "ok: len and cap", "ok: wide select", "ok: dynamic select", "ok: memory figures"],
         ..BOOT
     }),
@@ -417,6 +419,20 @@ pub const LABS: &[Lab] = &[
                 }),
             },
             STEAL,
+            Check {
+                name: "balance",
+                points: 2,
+                what: "work spawned on one core spreads until every core has run some of it",
+                how: How::Boot(Boot {
+                    program: "labcheck",
+                    kind: Some("balance"),
+                    seeded: true,
+                    trace_buf: BIG_TRACE,
+                    lines: &["balance: 64 routines spawned on one core ran on "],
+                    properties: &[("every core ran routines", props::every_core_ran_work), NO_OVERLAP],
+                    ..BOOT
+                }),
+            },
             Check {
                 name: "wake-idle",
                 points: 3,

@@ -38,6 +38,6 @@ programs! {
         "chancheck" Chancheck chancheck: "Go's channel semantics: same-channel select cases, nil channels, len/cap, wide and dynamic select (kind=all, or a blocked run)",
             ["all", "nil-send", "nil-recv", "nil-select", "close-nil", "dropped-sender"],
         "labcheck" Labcheck labcheck: "what the lab grader checks, one behaviour per kind (see labs/)",
-            ["first-frame", "recycle", "global-fair", "slices", "sleepers", "select-fair", "mutex-order", "all-asleep"],
+            ["first-frame", "recycle", "global-fair", "slices", "sleepers", "select-fair", "mutex-order", "all-asleep", "balance"],
     }
 }

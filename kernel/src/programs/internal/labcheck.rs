@@ -2,7 +2,9 @@
 //! property of the scheduler visible in its output or its trace. `kind=`
 //! picks one.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::time::Duration;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::api::*;
@@ -17,6 +19,7 @@ pub fn main() {
         "select-fair" => select_fair(),
         "mutex-order" => mutex_order(),
         "all-asleep" => all_asleep(),
+        "balance" => balance(),
         other => unreachable!("kind {other} is not in the labcheck table"),
     }
 }
@@ -59,6 +62,39 @@ fn recycle() {
     assert_eq!(sum, ROUTINES * (ROUTINES - 1) / 2);
     let grown = mem_stats().stack_mapped_bytes - before;
     summary!("recycle: {ROUTINES} routines one after another mapped {} KiB of new stack", grown >> 10);
+}
+
+/// Work spawned on one core spreads to all of them (balance): 64 routines
+/// compute until every core that runs routines has run one of them. If
+/// some core never gets one within 30 s, they stop anyway, and the
+/// grader's trace property names the cores that stayed idle.
+fn balance() {
+    const ROUTINES: usize = 64;
+    const GIVE_UP: Duration = Duration::from_secs(30);
+    static CORES_SEEN: AtomicUsize = AtomicUsize::new(0);
+    let seen: Arc<Vec<AtomicBool>> = Arc::new((0..cores()).map(|_| AtomicBool::new(false)).collect());
+    let give_up = now() + GIVE_UP;
+    let children: Vec<_> = (0..ROUTINES)
+        .map(|_| {
+            let seen = seen.clone();
+            go(move || {
+                let mut x = 0u64;
+                loop {
+                    for i in 0..20_000u64 {
+                        x = opaque(x.wrapping_mul(7).wrapping_add(i));
+                    }
+                    if !seen[cpu()].swap(true, Ordering::Relaxed) {
+                        CORES_SEEN.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if CORES_SEEN.load(Ordering::Relaxed) == cores() || now() >= give_up {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    children.into_iter().for_each(JoinHandle::join);
+    summary!("balance: {ROUTINES} routines spawned on one core ran on {} of {} cores", CORES_SEEN.load(Ordering::Relaxed), cores());
 }
 
 /// One core: a routine that never yields shares the core with routines
