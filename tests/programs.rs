@@ -33,26 +33,6 @@ fn hello_shows_one_routine_at_a_time_on_one_core_and_several_on_four() {
     assert!(parallel > 1, "{}", four.text());
 }
 
-/// The exit summary line ("exit: main returned; ...").
-fn exit_summary(report: &Report) -> &str {
-    report
-        .console
-        .iter()
-        .find(|l| l.starts_with("exit: main returned; "))
-        .unwrap_or_else(|| panic!("no exit summary; console:\n{}", report.text()))
-}
-
-/// Where the abandoned routines were, from a summary that names them:
-/// "... abandoned 3 (1 blocked, 2 runnable, 0 running)" gives [1, 2, 0].
-fn abandoned_split(summary: &str) -> [u64; 3] {
-    let counts: Vec<u64> = summary
-        .split_once('(')
-        .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .map(|list| list.split(", ").filter_map(|part| part.split(' ').next()?.parse().ok()).collect())
-        .unwrap_or_default();
-    counts.try_into().unwrap_or_else(|_| panic!("no blocked/runnable/running split in {summary:?}"))
-}
-
 #[test]
 fn main_exits_abandons_its_workers_mid_way() {
     let report = boot(4, "main-exits");

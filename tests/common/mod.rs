@@ -95,3 +95,27 @@ pub fn process_exists(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// The exit summary line ("exit: main returned; ...").
+#[track_caller]
+pub fn exit_summary(report: &Report) -> &str {
+    report
+        .console
+        .iter()
+        .find(|l| l.starts_with("exit: main returned; "))
+        .unwrap_or_else(|| panic!("no exit summary; console:\n{}", report.text()))
+}
+
+/// Where the abandoned routines were, from a summary that names them:
+/// "... abandoned 3 (1 blocked, 2 runnable, 0 running)" gives [1, 2, 0],
+/// whatever follows the split (a note on routines on their way out).
+#[track_caller]
+pub fn abandoned_split(summary: &str) -> [u64; 3] {
+    let counts: Vec<u64> = summary
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list)
+        .map(|list| list.split(", ").filter_map(|part| part.split(' ').next()?.parse().ok()).collect())
+        .unwrap_or_default();
+    counts.try_into().unwrap_or_else(|_| panic!("no blocked/runnable/running split in {summary:?}"))
+}

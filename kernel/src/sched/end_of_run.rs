@@ -39,10 +39,12 @@ struct Abandoned {
     runnable: u64,
     /// On another core, still inside their closure.
     running: u64,
-    /// A running routine that had just woken main (a WaitGroup's last
-    /// `done`, a send main waited for): main may well have ended the run
-    /// before this one reached its end. Said so, plainly.
-    woke_main: Option<RoutineId>,
+    /// Of the runnable and running ones, those that had said they were
+    /// finished: they had called a WaitGroup's `done`, or had just woken
+    /// main (the send main waited for). Main may well end the run before
+    /// such a routine reaches its end; said so, plainly, with the first one.
+    finishing: u64,
+    first_finishing: RoutineId,
 }
 
 impl Abandoned {
@@ -55,14 +57,21 @@ impl Abandoned {
 /// running)", and which running one had just woken main.
 impl fmt::Display for Abandoned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Abandoned { blocked, runnable, running, woke_main } = self;
+        let Abandoned { blocked, runnable, running, finishing, first_finishing } = self;
         match self.total() {
             0 => write!(f, "0")?,
             n => write!(f, "{n} ({blocked} blocked, {runnable} runnable, {running} running)")?,
         }
-        match woke_main {
-            Some(id) => write!(f, "; routine {id} had just woken main and had not returned yet"),
-            None => Ok(()),
+        match finishing {
+            0 => Ok(()),
+            1 => {
+                write!(f, "; routine {first_finishing} had already called done or woken main, and had not returned yet")
+            }
+            n => write!(
+                f,
+                "; {n} of them (routine {first_finishing} and {} more) had already called done or woken main, and had not returned yet",
+                n - 1
+            ),
         }
     }
 }
@@ -76,16 +85,19 @@ fn abandoned() -> Abandoned {
     let unfinished =
         routine::all_live().filter(|r| r.id != super::MAIN_ROUTINE && !r.has_returned.load(Ordering::Acquire));
     for r in unfinished {
-        match r.state() {
+        let state = r.state();
+        match state {
             State::Parked => left.blocked += 1,
             State::Runnable => left.runnable += 1,
-            State::Running => {
-                left.running += 1;
-                if r.id == main_waker {
-                    left.woke_main = Some(r.id);
-                }
-            }
+            State::Running => left.running += 1,
             State::Dead => {}
+        }
+        let said_finished = r.id == main_waker || r.called_done.load(Ordering::Relaxed);
+        if said_finished && matches!(state, State::Runnable | State::Running) {
+            if left.finishing == 0 {
+                left.first_finishing = r.id;
+            }
+            left.finishing += 1;
         }
     }
     left

@@ -124,6 +124,9 @@ pub struct Routine {
     /// without a lock by the exit summary (which counts such a routine as
     /// finished).
     pub(super) has_returned: AtomicBool,
+    /// It called a WaitGroup's `done`: whatever it does now, it said it was
+    /// finished (the exit summary says so of one still on its way out).
+    pub(super) called_done: AtomicBool,
 }
 
 // SAFETY: routines move between cores; fields touched by several cores are
@@ -275,6 +278,7 @@ where
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
             has_returned: AtomicBool::new(false),
+            called_done: AtomicBool::new(false),
         });
         *(*this).context.get() = new_context(context_top, this as usize);
     }
