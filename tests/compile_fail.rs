@@ -28,6 +28,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("misuse_channel_of_an_rc", "E0277", "`Rc<u64>` cannot be sent between threads safely"),
     ("misuse_routine_result_that_is_not_send", "E0277", "`Rc<u64>` cannot be sent between threads safely"),
     ("misuse_unlabeled_break_in_a_select_arm", "E0695", "unlabeled `break` inside of a labeled block"),
+    ("misuse_unlabeled_break_in_a_select_default_arm", "E0695", "unlabeled `break` inside of a labeled block"),
     ("misuse_unlabeled_continue_in_a_select_arm", "E0695", "unlabeled `continue` inside of a labeled block"),
     // `compile_error!` has no code.
     ("misuse_two_default_cases_in_a_select", "", "select! takes at most one `default` case"),

@@ -50,6 +50,17 @@ fn misuse_unlabeled_break_in_a_select_arm() {
     }
 }
 
+/// The same in a `default` arm, the usual place for a loop's way out (E0695).
+fn misuse_unlabeled_break_in_a_select_default_arm() {
+    let (tx, rx) = chan::<u32>(1);
+    loop {
+        select! {
+            recv(rx) -> v => {},
+            default => { break; },
+        }
+    }
+}
+
 /// `continue` in an arm must name its loop too (E0695).
 fn misuse_unlabeled_continue_in_a_select_arm() {
     let (tx, rx) = chan::<u32>(1);
