@@ -19,7 +19,7 @@ pub struct Cli {
     /// List the programs and exit
     #[arg(long)]
     pub list: bool,
-    /// Processors QEMU gives the machine
+    /// Processors QEMU gives the machine (1 to 255)
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub smp: u32,
     /// Cores that run routines (like GOMAXPROCS) [default: all]

@@ -121,6 +121,13 @@ fn zero_cpus_is_refused() {
 }
 
 #[test]
+fn more_processors_than_an_xapic_machine_has_are_refused() {
+    let out = spindle(&["--smp", "256"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--smp 256 is out of range; valid: 1 to 255"), "{}", stderr(&out));
+}
+
+#[test]
 fn more_cpus_than_processors_is_refused() {
     let out = spindle(&["--smp", "2", "--cpus", "3"]);
     assert_eq!(out.status.code(), Some(2));

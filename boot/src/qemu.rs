@@ -18,7 +18,11 @@ use crate::image::Firmware;
 pub const QEMU: &str = "qemu-system-x86_64";
 /// Where Debian's `ovmf` package puts the UEFI firmware; `SPINDLE_OVMF` overrides it.
 pub const DEFAULT_OVMF: &str = "/usr/share/OVMF/OVMF_CODE.fd";
-/// Most processors Spindle supports (its per-core bitmasks are 64 bits wide).
+/// Most processors Spindle supports: every processor an xAPIC machine can
+/// address, which is also the most QEMU 7.2's `pc` machine takes (`-smp
+/// 256` there: "The max CPUs supported by machine 'pc-i440fx-7.2' is 255";
+/// `q35` allows 288, but past 255 only with KVM's in-kernel irqchip and
+/// x2APIC).
 pub const MAX_SMP: u32 = spindle_shared::cmdline::MAX_CPUS;
 
 /// Least guest memory, in MiB, with which every `--smp` up to [`MAX_SMP`]
