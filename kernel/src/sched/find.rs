@@ -136,7 +136,7 @@ pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
 /// Steals from another active core, in random order (Go's randomOrder: a
 /// random start and a stride coprime to the number of cores).
 // lab(findwork): up to 4 passes over the other cores in random order (a random start and a coprime stride); runnext only on the last pass
-fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
+pub(super) fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
     let n = active_cores();
     if n < 2 {
         return None;

@@ -50,7 +50,8 @@ const INIT_DELAY_US: u64 = 10_000;
 const SIPI_DELAY_US: u64 = 200;
 /// How long the APs may take from INIT to arriving before the ones that
 /// have not are given up. Generous: under TCG, many vCPUs share few host
-/// cores (255 of them arrive within about 0.1 s on 2 host cores).
+/// cores (at `-smp 255` on 2 host cores the last AP arrived 62 ms after
+/// the first INIT on a quiet host, 2 s on a busy one).
 const AP_ONLINE_TIMEOUT_US: u64 = 2_000_000;
 
 unsafe extern "C" {

@@ -4,8 +4,9 @@
 //! clock (the bus or core crystal clock, Intel SDM 3A 11.5.4), so the other
 //! cores take its figure, as Linux does (`lapic_timer_period`). Measuring
 //! on every core cost each one 10 ms of reading the TSC in a loop, which
-//! under TCG takes a lock all vCPUs share: with 64 cores starting at once,
-//! most of their start-up time.
+//! under TCG takes a lock all vCPUs share: with the cores starting at once,
+//! `-smp 8` took 325 ms from kernel entry to every core online with it and
+//! 207 ms without (`-smp 64`: 813 and 638 ms; one boot each).
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
