@@ -70,7 +70,7 @@ pub struct Cli {
     /// Record the scheduler trace and draw it as an SVG timeline
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<PathBuf>,
-    /// Trace buffer size, in events per core [default: 65536]
+    /// Trace buffer size, in events per core [default: 65536; past 64 cores, 96 MiB shared out]
     #[arg(long = "trace-buf", value_name = "EVENTS")]
     pub trace_buf: Option<u32>,
     /// Guest memory in MiB [default: 512; 1024 for bench]
