@@ -62,7 +62,7 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     let line = cli.kernel_cmdline().map_err(usage)?;
     cli.check_output_paths().map_err(usage)?;
     let firmware = if cli.uefi { Firmware::Uefi } else { Firmware::Bios };
-    qemu::check_memory(cli.memory_mib(), firmware).map_err(usage)?;
+    qemu::check_memory(cli.memory_mib(), firmware, cli.smp).map_err(usage)?;
     qemu::check_host(firmware).map_err(|message| Refusal::new(RunnerExit::QemuFailed, message))?;
     let (elf, image) = spindle_boot::prepare(firmware, Progress::Shown)
         .map_err(|message| Refusal::new(RunnerExit::BuildFailed, message))?;

@@ -17,10 +17,10 @@ fn bios_boot_greets_and_succeeds() {
 
 #[test]
 fn the_least_memory_the_runner_accepts_boots_under_bios_and_uefi() {
-    use spindle_boot::qemu::{MIN_MEMORY_MIB_BIOS, MIN_MEMORY_MIB_UEFI};
-    for (firmware, memory) in [(Firmware::Bios, MIN_MEMORY_MIB_BIOS), (Firmware::Uefi, MIN_MEMORY_MIB_UEFI)] {
+    use spindle_boot::qemu::least_memory_mib;
+    for firmware in [Firmware::Bios, Firmware::Uefi] {
         let mut machine = machine(firmware, 4, "hello quiet");
-        machine.memory_mib = memory;
+        machine.memory_mib = least_memory_mib(firmware, 4);
         let report = start(Run::new(machine, TEST_TIMEOUT));
         expect_outcome(&report, Outcome::Success);
         expect_line(&report, "max parallel: ");

@@ -94,14 +94,27 @@ fn too_little_memory_is_refused_with_the_least_that_boots() {
     let out = spindle_without_building(&["hello", "--memory", "16"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out)
-            .contains("--memory 16 is too little to boot: with BIOS firmware the machine needs at least 32 MiB"),
+        stderr(&out).contains(
+            "--memory 16 is too little to boot: with BIOS firmware and --smp 4 the machine needs at least 34 MiB"
+        ),
         "{}",
         stderr(&out)
     );
     let out = spindle_without_building(&["hello", "--memory", "48", "--uefi"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("with UEFI firmware the machine needs at least 64 MiB"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("with UEFI firmware and --smp 4 the machine needs at least 66 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    // Each processor brings its own stacks.
+    let out = spindle_without_building(&["hello", "--smp", "255", "--memory", "64"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("with BIOS firmware and --smp 255 the machine needs at least 128 MiB"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -118,6 +131,13 @@ fn zero_cpus_is_refused() {
     let out = spindle(&["--cpus", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--cpus 0 is out of range; valid: 1 to 4"), "{}", stderr(&out));
+}
+
+#[test]
+fn more_processors_than_an_xapic_machine_has_are_refused() {
+    let out = spindle(&["--smp", "256"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--smp 256 is out of range; valid: 1 to 255"), "{}", stderr(&out));
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn running_out_of_memory_says_so_with_the_live_routines() {
 #[test]
 fn the_kernel_refuses_bad_command_lines() {
     for (cmdline, message) in [
-        ("hello cpus=0", "error: cpus=0 is out of range; valid: 1 to 64"),
+        ("hello cpus=0", "error: cpus=0 is out of range; valid: 1 to 255"),
         ("hello cpus=5", "error: cpus=5 is more than the 4 cores online; valid: 1 to 4"),
         ("hello slice=0", "error: slice=0 is out of range; valid: 1 to 1000"),
         ("nosuchprogram", "error: unknown program 'nosuchprogram'; valid programs: hello,"),

@@ -18,33 +18,54 @@ use crate::image::Firmware;
 pub const QEMU: &str = "qemu-system-x86_64";
 /// Where Debian's `ovmf` package puts the UEFI firmware; `SPINDLE_OVMF` overrides it.
 pub const DEFAULT_OVMF: &str = "/usr/share/OVMF/OVMF_CODE.fd";
-/// Most processors Spindle supports (its per-core bitmasks are 64 bits wide).
+/// Most processors Spindle supports: every processor an xAPIC machine can
+/// address, which is also the most QEMU 7.2's `pc` machine takes (`-smp
+/// 256` there: "The max CPUs supported by machine 'pc-i440fx-7.2' is 255";
+/// `q35` allows 288, but past 255 only with KVM's in-kernel irqchip and
+/// x2APIC).
 pub const MAX_SMP: u32 = spindle_shared::cmdline::MAX_CPUS;
 
-/// Least guest memory, in MiB, with which every `--smp` up to [`MAX_SMP`]
-/// boots `hello` under BIOS. Measured (QEMU 7.2, bootloader 0.11.17): at
-/// `-smp 4` 21 MiB boots and 20 hangs silently in the bootloader; at `-smp
-/// 64` 24 MiB boots and 23 runs out while giving the cores their stacks.
-/// Rounded up, so a kernel that grows a little does not cross it.
+/// Least guest memory, in MiB, with which `hello` boots under BIOS at a
+/// few processors. Measured (QEMU 7.2, bootloader 0.11.17): at `-smp 4` 21
+/// MiB boots and 20 hangs silently in the bootloader; at `-smp 64` 24 MiB
+/// boots and 23 runs out while giving the cores their stacks. Rounded up,
+/// so a kernel that grows a little does not cross it.
 pub const MIN_MEMORY_MIB_BIOS: u32 = 32;
 /// The same under UEFI, where the firmware keeps more for itself: at `-smp
 /// 4` 48 MiB boots and 44 does not ("Failed to allocate memory for the file"
 /// in the bootloader); at `-smp 64` 56 boots and 48 does not.
 pub const MIN_MEMORY_MIB_UEFI: u32 = 64;
+/// What each processor adds, in KiB: its kernel stack and four interrupt
+/// stacks (60 KiB each, mapped at once), its `Cpu` (about 8 KiB), the page
+/// tables for them and the page-fault handler's reserve (8 frames): about
+/// 340 KiB, rounded up. Past a few dozen processors this is what decides.
+pub const MEMORY_KIB_PER_PROCESSOR: u32 = 384;
 
-/// Refuses guest memory too small to boot the kernel: the bootloader would
-/// hang or fail before the kernel could say anything.
-pub fn check_memory(memory_mib: u32, firmware: Firmware) -> Result<(), String> {
-    let (least, firmware_name) = match firmware {
-        Firmware::Bios => (MIN_MEMORY_MIB_BIOS, "BIOS"),
-        Firmware::Uefi => (MIN_MEMORY_MIB_UEFI, "UEFI"),
+/// Least guest memory, in MiB, for `smp` processors with `firmware`.
+pub fn least_memory_mib(firmware: Firmware, smp: u32) -> u32 {
+    let base = match firmware {
+        Firmware::Bios => MIN_MEMORY_MIB_BIOS,
+        Firmware::Uefi => MIN_MEMORY_MIB_UEFI,
+    };
+    base + (smp * MEMORY_KIB_PER_PROCESSOR).div_ceil(1024)
+}
+
+/// Refuses guest memory too small to boot the kernel on `smp` processors:
+/// the bootloader would hang or fail, or the kernel run out while starting
+/// the cores, before it could run anything.
+pub fn check_memory(memory_mib: u32, firmware: Firmware, smp: u32) -> Result<(), String> {
+    let least = least_memory_mib(firmware, smp);
+    let firmware_name = match firmware {
+        Firmware::Bios => "BIOS",
+        Firmware::Uefi => "UEFI",
     };
     if memory_mib >= least {
         return Ok(());
     }
     Err(format!(
-        "--memory {memory_mib} is too little to boot: with {firmware_name} firmware the machine needs at \
-         least {least} MiB (the bootloader hangs or fails below that)"
+        "--memory {memory_mib} is too little to boot: with {firmware_name} firmware and --smp {smp} the \
+         machine needs at least {least} MiB ({} KiB per processor, the rest for the bootloader and the kernel)",
+        MEMORY_KIB_PER_PROCESSOR
     ))
 }
 

@@ -41,15 +41,15 @@ pub const MAX: usize = MAX_CPUS as usize;
 static CPUS: [AtomicPtr<Cpu>; MAX] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX];
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Creates the `Cpu` for core `index` and registers it. The core itself must
-/// then call [`Cpu::enter`].
-pub fn create(index: usize, apic_id: u32) -> &'static Cpu {
-    assert!(index < MAX, "more than {MAX} cores");
+/// Creates the `Cpu` of the processor with interrupt-controller id
+/// `apic_id`. The core itself must then call [`Cpu::enter`], which gives it
+/// its index and registers it.
+pub fn create(apic_id: u32) -> &'static Cpu {
     // The interrupt stacks are made here, on the core that creates the Cpu:
     // the core it is for cannot allocate before it has entered it.
     let ist_tops = arch::vectors::IST_SLOTS.map(|_| Stack::eager().expect("memory for the interrupt stacks").leak());
     alloc::boxed::Box::leak(alloc::boxed::Box::new(Cpu {
-        arch: arch::percpu::ArchCpu::new(index, ist_tops),
+        arch: arch::percpu::ArchCpu::new(ist_tops),
         apic_id,
         fault_frames: crate::mem::reserve::FrameReserve::new(),
         sched: crate::sched::CoreSched::new(),
@@ -58,17 +58,20 @@ pub fn create(index: usize, apic_id: u32) -> &'static Cpu {
 }
 
 impl Cpu {
-    /// 0 for the bootstrap core, then 1, 2, ... in the order cores came online.
+    /// 0 for the bootstrap core, then 1, 2, ... in the order the other cores
+    /// arrived in their start-up code (see `smp`).
     pub fn index(&self) -> usize {
         self.arch.index()
     }
 
-    /// Makes this `Cpu` the running core's own: its descriptor tables are
-    /// loaded and [`current`] returns it from now on.
-    pub fn enter(&'static self) {
+    /// Makes this `Cpu` the running core's own, as core `index`: its
+    /// descriptor tables are loaded, [`current`] returns it from now on and
+    /// [`get`] finds it under `index`. Indices are given out without gaps.
+    pub fn enter(&'static self, index: usize) {
+        assert!(index < MAX, "core {index}: Spindle handles at most {MAX} cores");
         // SAFETY: `arch` is the first field of this `#[repr(C)]` Cpu, and the
         // pointer is made from the whole Cpu, which is leaked (never freed).
-        unsafe { arch::percpu::enter(self as *const Cpu as *const arch::percpu::ArchCpu) };
+        unsafe { arch::percpu::enter(self as *const Cpu as *const arch::percpu::ArchCpu, index) };
         arch::idt::load();
         CPUS[self.index()].store(self as *const Cpu as *mut Cpu, Ordering::Release);
         COUNT.fetch_max(self.index() + 1, Ordering::AcqRel);

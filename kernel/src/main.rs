@@ -62,13 +62,13 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     console::set_quiet(options.quiet);
     println!("options: {options}");
     mem::init(boot_info); // frames, page tables, heap, stack region
-    cpu::create(0, arch::apic::id_from_cpuid()).enter(); // GDT, TSS, IDT, GS for this core
+    cpu::create(arch::apic::id_from_cpuid()).enter(0); // GDT, TSS, IDT, GS for this core
     trap::init(); // what the timer and wake-up interrupts call
     let (hz, source) = time::init(entry_tsc); // TSC frequency: the clock
     println!("time: TSC {}.{:03} GHz ({source})", hz / 1_000_000_000, hz / 1_000_000 % 1000);
     let online = smp::bring_up(boot_info.rsdp_addr.into_option(), ap_main); // APIC, timers, other cores
     println!(
-        "smp: {online} cores online, {} us after kernel entry; cores that ran their own code: {:#x}",
+        "smp: {online} cores online, {} us after kernel entry; cores that ran their own code: {}",
         smp::all_online_ns() / 1000,
         smp::ran_own_code()
     );
@@ -76,10 +76,8 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 }
 
 /// Where each application processor arrives, on its own stack, once its
-/// descriptor tables and local APIC are set up. `signal_online` lets the
-/// bootstrap core go on to the next processor.
-fn ap_main(cpu: &'static cpu::Cpu, signal_online: &dyn Fn()) -> ! {
-    signal_online();
+/// descriptor tables and local APIC are set up.
+fn ap_main(cpu: &'static cpu::Cpu) -> ! {
     smp::ap_start(cpu); // calibrate and check this core's timer
     sched::enter_from_ap() // run routines once the scheduler starts
 }

@@ -1,13 +1,22 @@
 //! Bringing every processor online, and asking other cores to do things.
 //!
 //! [`bring_up`] runs on the bootstrap core once memory and the clock work:
-//! it reads the processors from ACPI, sets up the local APICs, checks each
-//! core's timer, starts the application processors one by one, and waits
-//! until every core that came online is ready. Each core marks a bit in
-//! [`RAN_OWN_CODE`] from code it runs itself, so the summary line shows which
-//! cores really ran, not only which ones were started.
+//! it reads the processors from ACPI, sets up the local APICs, checks its
+//! own timer, makes each application processor's state (`Cpu`, kernel
+//! stack), starts them all at once (`arch::ap_boot`), and waits until every
+//! core that came online is ready (its timer checked). Each core marks
+//! itself in [`RAN_OWN_CODE`] from code it runs itself, so the summary line
+//! shows which cores really ran, not only which ones were started.
+//!
+//! Core numbers: the bootstrap core is 0; the others are numbered 1, 2, ...
+//! in the order they arrive in [`ap_entry`], so the numbers have no gaps
+//! even if a processor never comes up. Which APIC id gets which number
+//! changes from boot to boot (`cpu N online (apic A)` says).
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use spindle_shared::coreset::{AtomicCoreSet, CoreSet};
 
 use crate::arch::{self, ap_boot::ApEntry, ap_boot::Started};
 use crate::cpu::{self, Cpu};
@@ -21,16 +30,15 @@ const SELF_CHECK_TICKS: u32 = 3;
 /// Period of the self-check ticks, in ns (1 ms).
 const SELF_CHECK_PERIOD_NS: u64 = 1_000_000;
 
-/// Bit i set: core i ran code of its own during start-up.
-static RAN_OWN_CODE: AtomicU64 = AtomicU64::new(0);
-/// Core i is running its own code (its `ap_main` called back).
-static ONLINE: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+/// The cores that ran code of their own during start-up.
+static RAN_OWN_CODE: AtomicCoreSet = AtomicCoreSet::new();
 /// Core i finished its start-up (timer calibrated and checked).
 static READY: [AtomicBool; cpu::MAX] = [const { AtomicBool::new(false) }; cpu::MAX];
+/// The number the next application processor to arrive takes.
+static NEXT_INDEX: AtomicUsize = AtomicUsize::new(1);
 /// What each application processor runs once its state is entered (the
-/// kernel's `ap_main`): given the core and a function to call once it is
-/// online.
-pub type ApMain = fn(&'static Cpu, &dyn Fn()) -> !;
+/// kernel's `ap_main`).
+pub type ApMain = fn(&'static Cpu) -> !;
 static AP_MAIN: spin::Once<ApMain> = spin::Once::new();
 /// When the last core came online, in ns since kernel entry.
 static ALL_ONLINE_NS: AtomicU64 = AtomicU64::new(0);
@@ -66,44 +74,60 @@ pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
     let listed = topology.processors.len();
     let enabled = topology.processors.iter().filter(|p| p.enabled).count();
     println!("acpi: {listed} processors in the MADT, {enabled} enabled");
-    let aps: alloc::vec::Vec<_> = topology.processors.iter().filter(|p| p.apic_id != bsp.apic_id).collect();
-    if aps.iter().any(|p| p.enabled)
-        && let Err(why) = arch::ap_boot::install_trampoline()
-    {
+    let mut to_start = Vec::new();
+    for p in topology.processors.iter().filter(|p| p.apic_id != bsp.apic_id) {
+        if !p.enabled {
+            println!("cpu (apic {}) is online-capable but disabled: not started", p.apic_id);
+        } else if !arch::apic::can_address(p.apic_id) {
+            println!("cpu (apic {}) not started: {apic_mode} cannot send it an interrupt of its own", p.apic_id);
+        } else if 1 + to_start.len() == cpu::MAX {
+            println!("cpu (apic {}) not started: Spindle handles at most {} cores", p.apic_id, cpu::MAX);
+        } else {
+            to_start.push(p.apic_id);
+        }
+    }
+    if to_start.is_empty() {
+        ALL_ONLINE_NS.store(time::now(), Ordering::Release);
+        return 1;
+    }
+    if let Err(why) = arch::ap_boot::install_trampoline() {
         println!("smp: cannot start other cores: {why}");
         ALL_ONLINE_NS.store(time::now(), Ordering::Release);
         return 1;
     }
-    let mut next_index = 1;
-    for p in aps {
-        if !p.enabled {
-            println!("cpu (apic {}) is online-capable but disabled: not started", p.apic_id);
-            continue;
-        }
-        if next_index == cpu::MAX {
-            println!("cpu (apic {}) not started: Spindle handles at most {} cores", p.apic_id, cpu::MAX);
-            continue;
-        }
-        let ap = cpu::create(next_index, p.apic_id);
-        let stack = Stack::eager().expect("memory for an AP's kernel stack");
-        let entry = ApEntry { stack_top: stack.leak(), entry: ap_entry, arg: ap as *const Cpu as usize };
-        match arch::ap_boot::start_ap(p.apic_id, entry, &ONLINE[next_index], time::delay_us, time::now_us) {
-            Started::Online(us) => {
-                println!("cpu {next_index} online (apic {}) in {us} us", p.apic_id);
-                next_index += 1;
-            }
-            Started::TimedOut => {
-                println!("cpu (apic {}) did not come online in time: skipped, boot goes on without it", p.apic_id)
-            }
-        }
-    }
-    for ready in &READY[1..next_index] {
+    let cpus: Vec<&'static Cpu> = to_start.iter().map(|&apic_id| cpu::create(apic_id)).collect();
+    let aps: Vec<ApEntry> = cpus
+        .iter()
+        .map(|cpu| ApEntry {
+            apic_id: cpu.apic_id,
+            stack_top: Stack::eager().expect("memory for an AP's kernel stack").leak(),
+            entry: ap_entry,
+            arg: *cpu as *const Cpu as usize,
+        })
+        .collect();
+    let started = arch::ap_boot::start_all(&aps, time::delay_us, time::now_us);
+    // Every AP that arrived takes a number and reports ready.
+    let arrived = started.iter().filter(|s| matches!(s, Started::Online(_))).count();
+    for ready in &READY[1..=arrived] {
         while !ready.load(Ordering::Acquire) {
             core::hint::spin_loop();
         }
     }
     ALL_ONLINE_NS.store(time::now(), Ordering::Release);
-    next_index
+    let mut online: Vec<(usize, u32, u64)> = Vec::with_capacity(arrived);
+    for (cpu, started) in cpus.iter().zip(started) {
+        match started {
+            Started::Online(us) => online.push((cpu.index(), cpu.apic_id, us)),
+            Started::TimedOut => {
+                println!("cpu (apic {}) did not come online in time: skipped, boot goes on without it", cpu.apic_id)
+            }
+        }
+    }
+    online.sort_unstable();
+    for (index, apic_id, us) in online {
+        println!("cpu {index} online (apic {apic_id}) in {us} us");
+    }
+    1 + arrived
 }
 
 /// Nanoseconds from kernel entry until every core was online and ready.
@@ -112,15 +136,15 @@ pub fn all_online_ns() -> u64 {
 }
 
 /// Where an AP enters Rust, on its own stack, interrupts off, with its
-/// `Cpu` (created, not entered yet).
+/// `Cpu` (created, not entered yet): it takes the next core number.
 extern "C" fn ap_entry(cpu: usize) -> ! {
     // SAFETY: `bring_up` passed a leaked `Cpu` as the argument.
     let cpu = unsafe { &*(cpu as *const Cpu) };
-    cpu.enter(); // its GDT, TSS, the IDT, GS base
+    cpu.enter(NEXT_INDEX.fetch_add(1, Ordering::Relaxed)); // its number, GDT, TSS, the IDT, GS base
     arch::apic::enable_this_cpu(); // its local APIC
-    assert_eq!(arch::apic::id(), cpu.apic_id, "an AP started with another AP's parameters");
+    assert_eq!(arch::apic::id(), cpu.apic_id, "an AP started with another AP's state");
     let ap_main = AP_MAIN.get().expect("bring_up set the AP entry");
-    ap_main(cpu, &|| ONLINE[cpu.index()].store(true, Ordering::Release))
+    ap_main(cpu)
 }
 
 /// Start-up of an application processor after it has entered its `Cpu`.
@@ -139,12 +163,12 @@ fn self_check(cpu: &Cpu) {
         arch::interrupts::wait_for_interrupt();
     }
     time::cancel_alarm();
-    RAN_OWN_CODE.fetch_or(1 << cpu.index(), Ordering::AcqRel);
+    RAN_OWN_CODE.insert(cpu.index(), Ordering::AcqRel);
     READY[cpu.index()].store(true, Ordering::Release);
 }
 
-/// Bitmap of the cores that ran start-up code of their own.
-pub fn ran_own_code() -> u64 {
+/// The cores that ran start-up code of their own.
+pub fn ran_own_code() -> CoreSet {
     RAN_OWN_CODE.load(Ordering::Acquire)
 }
 

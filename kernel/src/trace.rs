@@ -148,7 +148,8 @@ pub fn record(kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
 /// no wake.
 #[inline(always)]
 pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
-    const _: () = assert!(MAX_CPUS < 255, "the core, plus one, takes 8 bits");
+    // Cores are 0..MAX_CPUS, so the core plus one is at most MAX_CPUS.
+    const _: () = assert!(MAX_CPUS <= 0xFF, "the core, plus one, takes 8 bits");
     (waker & 0xFFFF_FFFF) << 8 | (cpu as u64 + 1)
 }
 

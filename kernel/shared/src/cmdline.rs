@@ -21,8 +21,13 @@ use crate::programs::{DEFAULT_PROGRAM, PROGRAMS, Program};
 
 /// Longest command line the kernel reads from fw_cfg, in bytes.
 pub const MAX_LEN: usize = 4096;
-/// Most cores Spindle runs routines on (the width of its per-core bitmasks).
-pub const MAX_CPUS: u32 = 64;
+/// Most cores Spindle starts and runs routines on: every processor an
+/// xAPIC machine can address. xAPIC ids are 8 bits and 0xFF is the
+/// broadcast id (Intel SDM 3A 11.6.2.1, physical destination mode), which
+/// leaves 255 (QEMU's `pc` machine, too, takes at most `-smp 255`). The
+/// trace keeps a core, plus one, in 8 bits (`pack_wake` in the kernel's
+/// trace), which also holds 255; per-core sets are `coreset::WORDS` words.
+pub const MAX_CPUS: u32 = 255;
 /// Time slice before a running routine is preempted, in milliseconds.
 pub const DEFAULT_SLICE_MS: u32 = 10;
 /// Accepted range of `slice`, in milliseconds.

@@ -8,6 +8,7 @@
 //! - [`chan`]: channel semantics (buffer, hand-off, close), without blocking;
 //! - [`cmdline`]: the kernel command line (program and options), its parser
 //!   and its error messages;
+//! - [`coreset`]: sets of cores (a few words wide), plain and atomic;
 //! - [`programs`]: the programs Spindle can run, with their one-line descriptions;
 //! - [`exit`]: the exit codes the guest reports through `isa-debug-exit`;
 //! - [`runq`]: a core's lock-free run queue (model-checked under `loom`);
@@ -18,6 +19,7 @@ extern crate alloc;
 
 pub mod chan;
 pub mod cmdline;
+pub mod coreset;
 pub mod exit;
 pub mod programs;
 pub mod runq;

@@ -54,8 +54,18 @@ pub const EVENT_SIZE: usize = 24;
 /// Bytes of the stream header and of each core block header.
 pub const HEADER_SIZE: usize = 16;
 pub const CORE_HEADER_SIZE: usize = 24;
-/// Events per core when `trace-buf=` is not given.
+/// Events per core when `trace-buf=` is not given, up to 64 cores.
 pub const DEFAULT_BUFFER_EVENTS: usize = 1 << 16;
+/// Most memory the trace's buffers take when `trace-buf=` is not given,
+/// over all cores: past 64 cores each gets fewer than
+/// [`DEFAULT_BUFFER_EVENTS`], so that 255 cores' buffers (16,448 events,
+/// 386 KiB each) fit the default 512 MiB beside everything else.
+pub const DEFAULT_BUFFER_BYTES: usize = 96 << 20;
+
+/// Events per core when `trace-buf=` is not given and `cores` cores run.
+pub fn default_buffer_events(cores: usize) -> usize {
+    DEFAULT_BUFFER_EVENTS.min(DEFAULT_BUFFER_BYTES / EVENT_SIZE / cores.max(1))
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -195,6 +205,14 @@ pub fn core_header(cpu: u32, count: u32, dropped: u64) -> [u8; CORE_HEADER_SIZE]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_trace_buffers_fit_255_cores_in_96_mib() {
+        assert_eq!(default_buffer_events(1), DEFAULT_BUFFER_EVENTS);
+        assert_eq!(default_buffer_events(64), DEFAULT_BUFFER_EVENTS);
+        assert_eq!(default_buffer_events(255), 16448);
+        assert!(255 * default_buffer_events(255) * EVENT_SIZE <= DEFAULT_BUFFER_BYTES);
+    }
 
     #[test]
     fn events_round_trip() {

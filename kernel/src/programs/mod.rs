@@ -66,7 +66,7 @@ pub fn run(options: &'static Options, online: usize) -> ! {
         Settings { cpus, slice_ns: options.slice_ms as u64 * 1_000_000, seed: options.seed, stats: options.stats };
     let main = main_of(options.program);
     if options.trace {
-        let events = options.trace_buf.map_or(trace::DEFAULT_BUFFER_EVENTS, |n| n as usize);
+        let events = options.trace_buf.map_or(trace::default_buffer_events(cpus), |n| n as usize);
         crate::trace::start(cpus, events);
     }
     sched::start(settings, main)

@@ -14,8 +14,9 @@
 //! Deadlock: if the last active core to go idle sees every active core idle
 //! and no timer pending, nothing can ever make a routine runnable again.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 
+use spindle_shared::coreset::{AtomicCoreSet, CoreSet};
 use spindle_shared::runq::{CAPACITY, Spill};
 
 use super::percore::{CoreCounters, CoreSched};
@@ -52,19 +53,16 @@ const SPIN_BEFORE_HALT_NS: u64 = 50_000;
 static GLOBAL: SpinLock<RoutineQueue> = SpinLock::new(RoutineQueue::new());
 /// Length of the global queue, readable without its lock.
 static GLOBAL_LEN: AtomicUsize = AtomicUsize::new(0);
-/// Bit i set: active core i is idle (halted, or about to halt).
-static IDLE: AtomicU64 = AtomicU64::new(0);
+/// The active cores that are idle (halted, or about to halt). A core adds
+/// itself only under [`IDLE_LOCK`]; it and wakers take it out without the
+/// lock. The set is a few words wide: what its reads promise is in
+/// `spindle_shared::coreset`, and the two arguments above need no more
+/// (the wake-up one is per core; the deadlock check reads under the lock).
+static IDLE: AtomicCoreSet = AtomicCoreSet::new();
 /// Cores looking for work without having found any yet.
 static SPINNING: AtomicU32 = AtomicU32::new(0);
 /// Serialises cores going idle with each other (not with wakers).
 static IDLE_LOCK: SpinLock<()> = SpinLock::new(());
-
-fn active_mask() -> u64 {
-    match active_cores() {
-        64 => u64::MAX,
-        n => (1u64 << n) - 1,
-    }
-}
 
 pub fn global_is_empty() -> bool {
     GLOBAL_LEN.load(Ordering::Acquire) == 0
@@ -138,7 +136,7 @@ pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
 /// Steals from another active core, in random order (Go's randomOrder: a
 /// random start and a stride coprime to the number of cores).
 // lab(findwork): up to 4 passes over the other cores in random order (a random start and a coprime stride); runnext only on the last pass
-fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
+pub(super) fn steal(core: &CoreSched, me: usize) -> Option<*mut Routine> {
     let n = active_cores();
     if n < 2 {
         return None;
@@ -204,7 +202,7 @@ fn start_spinning(core: &CoreSched) -> bool {
         return true;
     }
     // Go bounds spinning to half the busy cores: more would only burn time.
-    let busy = active_cores() as u32 - IDLE.load(Ordering::Relaxed).count_ones();
+    let busy = active_cores().saturating_sub(IDLE.len(Ordering::Relaxed)) as u32;
     if 2 * SPINNING.load(Ordering::Relaxed) >= busy {
         return false;
     }
@@ -259,14 +257,13 @@ pub fn find_work(core: &'static CoreSched) -> (*mut Routine, bool) {
 /// at it would only send this core round the loop without halting.
 // lab(findwork): join the idle set under IDLE_LOCK, look at every queue once more, then halt until an interrupt
 fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
-    let bit = 1u64 << me;
     {
         let _serial = IDLE_LOCK.lock();
         if core.spinning.replace(false) {
             SPINNING.fetch_sub(1, Ordering::SeqCst);
         }
         core.in_idle_set.set(true);
-        IDLE.fetch_or(bit, Ordering::SeqCst);
+        IDLE.insert(me, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         let visible = if may_steal { work_anywhere() } else { !core.runq.is_empty() || !global_is_empty() };
         if visible {
@@ -275,8 +272,11 @@ fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
         }
         // lab(deadlock) begin: end the run with the deadlock report if every active core is idle and no timer is pending
         // Pending first, then IDLE: a core whose timer fires leaves IDLE
-        // before the timer stops counting as pending.
-        if timers::PENDING.load(Ordering::SeqCst) == 0 && IDLE.load(Ordering::SeqCst) == active_mask() {
+        // before the timer stops counting as pending. IDLE is read word by
+        // word, but under IDLE_LOCK nobody joins it: every core the read
+        // finds idle was idle when the read began.
+        if timers::PENDING.load(Ordering::SeqCst) == 0 && IDLE.load(Ordering::SeqCst) == CoreSet::below(active_cores())
+        {
             end_of_run::deadlock();
         }
         // lab(deadlock) end
@@ -298,8 +298,7 @@ pub fn leave_idle_set() {
     if !core.sched.in_idle_set.replace(false) {
         return;
     }
-    let bit = 1u64 << core.index();
-    if IDLE.fetch_and(!bit, Ordering::SeqCst) & bit == 0 {
+    if !IDLE.remove(core.index(), Ordering::SeqCst) {
         core.sched.spinning.set(true);
     }
 }
@@ -310,7 +309,7 @@ pub fn leave_idle_set() {
 #[inline]
 pub fn wake_a_core() {
     fence(Ordering::SeqCst);
-    if IDLE.load(Ordering::SeqCst) == 0 || SPINNING.load(Ordering::SeqCst) != 0 {
+    if IDLE.is_empty(Ordering::SeqCst) || SPINNING.load(Ordering::SeqCst) != 0 {
         return;
     }
     wake_an_idle_core();
@@ -323,14 +322,11 @@ fn wake_an_idle_core() {
         return;
     }
     loop {
-        let idle = IDLE.load(Ordering::SeqCst);
-        if idle == 0 {
+        let Some(target) = IDLE.first(Ordering::SeqCst) else {
             SPINNING.fetch_sub(1, Ordering::SeqCst);
             return;
-        }
-        let target = idle.trailing_zeros() as usize;
-        let bit = 1u64 << target;
-        if IDLE.fetch_and(!bit, Ordering::SeqCst) & bit != 0 {
+        };
+        if IDLE.remove(target, Ordering::SeqCst) {
             // The target finds its bit gone and takes over our SPINNING count.
             trace::record(Kind::IpiSend, 0, target as u64, 0, 0);
             if let Some(cpu) = cpu::get(target) {

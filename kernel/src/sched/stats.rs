@@ -119,3 +119,20 @@ pub fn print_stats() {
 pub fn stats_wanted() -> bool {
     STATS.load(Ordering::Relaxed)
 }
+
+/// Nanoseconds one attempt to steal takes when it finds nothing: every
+/// pass over every other active core, as a core looking for work makes
+/// before it halts (for the benchmark; it grows with the number of cores).
+/// `None` if it did find a routine, which is then queued on this core.
+pub fn failed_steal_ns() -> Option<u64> {
+    let were_enabled = crate::arch::interrupts::disable_interrupts();
+    let core = &cpu::current().sched;
+    let start = time::now();
+    let found = super::find::steal(core, cpu::index());
+    let ns = time::now() - start;
+    if let Some(routine) = found {
+        super::find::push_local(core, routine, false);
+    }
+    crate::arch::interrupts::restore_interrupts(were_enabled);
+    found.is_none().then_some(ns)
+}

@@ -60,7 +60,7 @@ fn a_second_program_name_is_an_unknown_option() {
 
 #[test]
 fn zero_cpus_is_out_of_range() {
-    assert_eq!(err("cpus=0"), "cpus=0 is out of range; valid: 1 to 64");
+    assert_eq!(err("cpus=0"), "cpus=0 is out of range; valid: 1 to 255");
 }
 
 #[test]

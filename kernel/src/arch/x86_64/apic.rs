@@ -50,6 +50,12 @@ const DIVIDE_BY_16: u32 = 0b0011;
 const ICR_PENDING: u32 = 1 << 12;
 const ICR_ASSERT: u32 = 1 << 14;
 
+/// The physical-destination id that means every processor (Intel SDM 3A
+/// 11.6.2.1: 8-bit xAPIC ids, 0xFF broadcasts; 11.12.9: 32-bit x2APIC ids,
+/// 0xFFFF_FFFF broadcasts). No one processor can be sent an IPI at it.
+const XAPIC_BROADCAST: u32 = 0xFF;
+const X2APIC_BROADCAST: u32 = u32::MAX;
+
 /// 0 before `init`; 1 in x2APIC mode; otherwise the xAPIC registers' virtual address.
 static MODE: AtomicU64 = AtomicU64::new(0);
 const X2APIC: u64 = 1;
@@ -139,6 +145,17 @@ pub fn enable_this_cpu() {
     write(LVT_ERROR, MASKED);
 }
 
+/// Whether an IPI can go to the processor with APIC id `apic_id` alone, in
+/// the machine's mode: xAPIC ids are 0 to 254, x2APIC ids any but the
+/// broadcast one (SDM 3A 11.12.8: a BIOS that hands over in xAPIC mode
+/// leaves the processors with larger ids disabled).
+pub fn can_address(apic_id: u32) -> bool {
+    match MODE.load(Ordering::Relaxed) {
+        X2APIC => apic_id != X2APIC_BROADCAST,
+        _ => apic_id < XAPIC_BROADCAST,
+    }
+}
+
 /// The running core's APIC id.
 pub fn id() -> u32 {
     match MODE.load(Ordering::Relaxed) {
@@ -167,6 +184,7 @@ pub fn end_of_interrupt() {
 
 /// Sends an inter-processor interrupt to the core with APIC id `apic_id`.
 pub fn send_ipi(apic_id: u32, delivery: Delivery) {
+    debug_assert!(can_address(apic_id), "APIC id {apic_id} cannot be sent an IPI in this mode");
     let low = delivery.icr_low();
     // The two xAPIC ICR writes must not be split by an interrupt handler that
     // sends an IPI of its own.

@@ -14,7 +14,7 @@
 
 use core::arch::asm;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
@@ -37,8 +37,9 @@ static BOOTSTRAP_ENTERED: AtomicBool = AtomicBool::new(false);
 pub struct ArchCpu {
     /// Points at this struct once the core entered it; `gs:[0]`.
     this: UnsafeCell<*const ArchCpu>,
-    /// The core's index; `gs:[8]`.
-    index: usize,
+    /// The core's index; `gs:[8]`. Set by [`enter`]: an application core
+    /// learns its index only when it arrives (see `smp`).
+    index: AtomicUsize,
     tss: UnsafeCell<TaskStateSegment>,
     gdt: UnsafeCell<GlobalDescriptorTable>,
     /// The core's timer calibration and mode.
@@ -47,21 +48,23 @@ pub struct ArchCpu {
     pub timer_ticks: AtomicU32,
 }
 
-// SAFETY: the cells are written only by their own core, in `enter`, before
-// any other core can reach this struct through the kernel's core table.
+// SAFETY: the cells (and the index) are written only by their own core, in
+// `enter`, before any other core can reach this struct through the kernel's
+// core table.
 unsafe impl Sync for ArchCpu {}
 
 impl ArchCpu {
-    /// The state of core `index`, with `ist_tops`, the tops of its interrupt
-    /// stacks, in [`IST_SLOTS`] order (mapped, never freed).
-    pub fn new(index: usize, ist_tops: [VirtAddr; IST_SLOTS.len()]) -> ArchCpu {
+    /// The state of a core, with `ist_tops`, the tops of its interrupt
+    /// stacks, in [`IST_SLOTS`] order (mapped, never freed). Its index is
+    /// given when the core enters it.
+    pub fn new(ist_tops: [VirtAddr; IST_SLOTS.len()]) -> ArchCpu {
         let mut tss = TaskStateSegment::new();
         for (slot, top) in IST_SLOTS.into_iter().zip(ist_tops) {
             tss.interrupt_stack_table[slot as usize] = top;
         }
         ArchCpu {
             this: UnsafeCell::new(core::ptr::null()),
-            index,
+            index: AtomicUsize::new(usize::MAX),
             tss: UnsafeCell::new(tss),
             gdt: UnsafeCell::new(GlobalDescriptorTable::new()),
             timer: CoreTimer::new(),
@@ -69,22 +72,24 @@ impl ArchCpu {
         }
     }
 
+    /// The core's index; only meaningful once the core has entered.
     pub fn index(&self) -> usize {
-        self.index
+        self.index.load(Ordering::Relaxed)
     }
 }
 
-/// Makes `cpu` the running core's own: loads its GDT and TSS and points GS
-/// base at it. Once per core, by that core, before it loads the IDT (whose
-/// interrupt stacks are in the TSS).
+/// Makes `cpu` the running core's own, as core `index`: loads its GDT and
+/// TSS and points GS base at it. Once per core, by that core, before it
+/// loads the IDT (whose interrupt stacks are in the TSS).
 ///
 /// # Safety
 /// `cpu` points at the first field of the kernel's `#[repr(C)]` per-core
 /// struct, derived from a pointer to the whole of it (so that [`current`]
 /// may be read as that struct), which is never freed.
-pub unsafe fn enter(cpu: *const ArchCpu) {
+pub unsafe fn enter(cpu: *const ArchCpu, index: usize) {
     // SAFETY: the caller's contract: a live, never-freed ArchCpu.
     let arch = unsafe { &*cpu };
+    arch.index.store(index, Ordering::Relaxed);
     // SAFETY: only this core touches its ArchCpu's cells, and only here,
     // before the tables are loaded; afterwards they are never changed.
     let (this, gdt) = unsafe { (&mut *arch.this.get(), &mut *arch.gdt.get()) };
@@ -103,7 +108,7 @@ pub unsafe fn enter(cpu: *const ArchCpu) {
         ES::set_reg(data);
         load_tss(tss_selector);
     }
-    if arch.index == 0 {
+    if index == 0 {
         BOOTSTRAP_ENTERED.store(true, Ordering::Release);
     }
 }
@@ -124,7 +129,8 @@ pub fn current() -> *const ArchCpu {
 pub fn index() -> usize {
     let index: usize;
     // SAFETY: after `enter`, GS base points at this core's ArchCpu, whose
-    // second word is the index (`#[repr(C)]`).
+    // second word is the index (`#[repr(C)]`; an AtomicUsize is laid out as
+    // a usize), written before GS base was.
     unsafe { asm!("mov {}, gs:[8]", out(reg) index, options(nostack, readonly, preserves_flags)) };
     index
 }

@@ -3,14 +3,22 @@
 # The bootstrap core copies the bytes from ap_trampoline_start to
 # ap_trampoline_end to physical TRAMPOLINE_BASE, identity-maps that page,
 # fills in the parameter block and sends INIT-SIPI-SIPI with vector
-# TRAMPOLINE_BASE >> 12. The AP starts here in real mode with CS = 0x0800,
-# IP = 0, and goes real mode -> protected mode -> long mode, then calls the
-# Rust entry point on its own stack with the kernel's page tables.
+# TRAMPOLINE_BASE >> 12 to every AP at once. Each AP starts here in real
+# mode with CS = 0x0800, IP = 0, and goes real mode -> protected mode ->
+# long mode with the kernel's page tables. There it reads its own APIC id
+# from CPUID, finds the slot the kernel prepared for that id (its stack),
+# and calls the entry point on that stack with the slot. An AP that finds
+# no slot halts for good.
+#
+# Many APs run this at once: nothing here writes memory. The parameter
+# block and the slots are only read; the GDT's descriptors are marked
+# accessed already, so loading them writes nothing either.
 #
 # Every address below is absolute (TRAMPOLINE_BASE + offset in this block),
 # computed at assembly time from label differences, so the block runs only
 # at TRAMPOLINE_BASE. The parameter block's layout is mirrored by
-# `TrampolineParams` in smp.rs; keep the two in step.
+# `TrampolineParams` in ap_boot.rs, and a slot's by `ApSlot` there, which
+# checks these offsets at compile time; keep them in step.
 
 .set TRAMPOLINE_BASE, 0x8000
 .set PARAMS, TRAMPOLINE_BASE + (ap_trampoline_params - ap_trampoline_start)
@@ -18,9 +26,12 @@
 .set P_CR4, 8       # control register 4 (PAE and the bootstrap core's features)
 .set P_CR0, 16      # control register 0 (PG | PE | WP ...)
 .set P_EFER, 24     # bits OR-ed into IA32_EFER (LME, NXE, SCE)
-.set P_STACK, 32    # initial stack pointer (16-byte aligned)
-.set P_ENTRY, 40    # Rust entry point: extern "C" fn(arg) -> !
-.set P_ARG, 48      # its argument: the AP's Cpu
+.set P_SLOTS, 32    # address of the first slot (kernel virtual)
+.set P_COUNT, 40    # number of slots
+.set P_ENTRY, 48    # entry point: extern "C" fn(slot) -> !
+.set S_APIC_ID, 0   # in a slot: the APIC id it is for (u32)
+.set S_STACK, 8     # in a slot: initial stack pointer (16-byte aligned)
+.set SLOT_SIZE, 32  # bytes per slot
 
 .section .rodata.ap_trampoline, "a"
 .code16
@@ -62,18 +73,49 @@ ap_long:
     mov %ax, %ss
     mov %ax, %fs
     mov %ax, %gs
-    mov (PARAMS + P_STACK), %rsp
-    mov (PARAMS + P_ARG), %rdi
+    # This AP's APIC id, as `apic::id_from_cpuid` reads the bootstrap
+    # core's: CPUID leaf 0Bh EDX (the 32-bit x2APIC id) where that leaf
+    # exists and describes a topology, else leaf 1 EBX bits 31-24.
+    xor %eax, %eax
+    cpuid                               # EAX: the highest basic leaf
+    cmp $0xB, %eax
+    jb 1f
+    mov $0xB, %eax
+    xor %ecx, %ecx
+    cpuid
+    test %ebx, %ebx
+    jz 1f
+    mov %edx, %r8d
+    jmp 2f
+1:  mov $1, %eax
+    cpuid
+    shr $24, %ebx
+    mov %ebx, %r8d
+2:  # Look for the slot of that APIC id.
+    mov (PARAMS + P_SLOTS), %rdi
+    mov (PARAMS + P_COUNT), %rcx
+3:  test %rcx, %rcx
+    jz ap_no_slot
+    cmp %r8d, S_APIC_ID(%rdi)
+    je 4f
+    add $SLOT_SIZE, %rdi
+    dec %rcx
+    jmp 3b
+4:  mov S_STACK(%rdi), %rsp
     mov (PARAMS + P_ENTRY), %rax
-    call *%rax
+    call *%rax                          # with the slot in RDI
     ud2                                 # the entry point never returns
+ap_no_slot:                             # not one the kernel asked for
+    cli
+    hlt
+    jmp ap_no_slot
 
 .align 16
 ap_gdt:
     .quad 0                             # null
-    .quad 0x00CF9A000000FFFF            # 0x08: 32-bit code, base 0, 4 GiB
-    .quad 0x00CF92000000FFFF            # 0x10: data, base 0, 4 GiB
-    .quad 0x00AF9A000000FFFF            # 0x18: 64-bit code
+    .quad 0x00CF9B000000FFFF            # 0x08: 32-bit code, base 0, 4 GiB, accessed
+    .quad 0x00CF93000000FFFF            # 0x10: data, base 0, 4 GiB, accessed
+    .quad 0x00AF9B000000FFFF            # 0x18: 64-bit code, accessed
 ap_gdtr:
     .word ap_gdtr - ap_gdt - 1
     .long TRAMPOLINE_BASE + (ap_gdt - ap_trampoline_start)

@@ -6,6 +6,8 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use spindle_shared::coreset::AtomicCoreSet;
+
 use crate::cmdline::options;
 use crate::sched::stats::running_now;
 use crate::sched::{self, JoinHandle, active_cores, go, yield_now};
@@ -111,8 +113,8 @@ fn preempt() {
 fn steal() {
     const ROUTINES: usize = 64;
     const GIVE_UP_NS: u64 = 5_000_000_000;
-    // Bit n: a routine ran on core n.
-    static RAN_ON: AtomicU64 = AtomicU64::new(0);
+    // The cores a routine ran on.
+    static RAN_ON: AtomicCoreSet = AtomicCoreSet::new();
     let give_up = time::now() + GIVE_UP_NS;
     let children: Vec<_> = (0..ROUTINES)
         .map(|_| {
@@ -122,8 +124,8 @@ fn steal() {
                     for i in 0..50_000u64 {
                         x = x.wrapping_mul(7).wrapping_add(i);
                     }
-                    let ran_on = RAN_ON.fetch_or(1 << crate::cpu::index(), Ordering::Relaxed);
-                    if ran_on.count_ones() >= 2 || time::now() >= give_up {
+                    RAN_ON.insert(crate::cpu::index(), Ordering::Relaxed);
+                    if RAN_ON.len(Ordering::Relaxed) >= 2 || time::now() >= give_up {
                         break;
                     }
                 }

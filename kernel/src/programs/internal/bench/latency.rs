@@ -1,6 +1,6 @@
 //! Latencies and overheads Go's benchmark set does not have: boot, waking a
-//! parked routine (same core and across cores), preemption, and the cost of
-//! recording the scheduler trace.
+//! parked routine (same core and across cores), a steal attempt that finds
+//! nothing, preemption, and the cost of recording the scheduler trace.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +32,21 @@ const BLOCK_PAIRS: usize = 2_000;
 pub fn boot() {
     let ms = smp::all_online_ns() as f64 / 1e6;
     Figures { name: "boot-all-online", unit: "ms", samples: [ms].into() }.print();
+}
+
+/// Failed steal attempts timed, while every other core is idle (main runs
+/// alone): what a core looking for work pays per attempt when there is none.
+const FAILED_STEALS: u64 = 200;
+
+/// What one steal attempt that finds nothing costs (all passes over the
+/// other cores); grows with the number of cores.
+pub fn failed_steal() {
+    if cores() < 2 {
+        summary!("bench: {:<18} n/a (one core)", "steal-fail");
+        return;
+    }
+    let samples = (0..scaled(FAILED_STEALS)).filter_map(|_| sched::stats::failed_steal_ns()).map(|ns| ns as f64).collect();
+    Figures { name: "steal-fail", unit: "ns", samples }.print();
 }
 
 /// A receiver parks; a sender sends it the time of the send. `busy`: the

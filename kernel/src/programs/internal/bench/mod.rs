@@ -51,6 +51,9 @@ pub fn main() {
     if wants("wake") {
         latency::wake();
     }
+    if wants("steal") {
+        latency::failed_steal();
+    }
     if wants("preempt") {
         latency::preempt();
     }
