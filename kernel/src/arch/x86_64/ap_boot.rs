@@ -49,10 +49,12 @@ const INIT_DELAY_US: u64 = 10_000;
 /// Wait after each STARTUP (Intel SDM 3A 9.4.4.1: 200 us).
 const SIPI_DELAY_US: u64 = 200;
 /// How long the APs may take from INIT to arriving before the ones that
-/// have not are given up. Generous: under TCG, many vCPUs share few host
-/// cores (at `-smp 255` on 2 host cores the last AP arrived 62 ms after
-/// the first INIT on a quiet host, 2 s on a busy one).
-const AP_ONLINE_TIMEOUT_US: u64 = 2_000_000;
+/// have not are given up. Generous: under TCG the guest's clock is the
+/// host's, and many vCPUs share few host cores (at `-smp 255` on 2 host
+/// cores the last AP arrived 62 ms after the first INIT on a quiet host,
+/// 2 s on a busy one; a missed deadline costs a core for the whole run).
+/// Only a processor that never starts makes the boot wait this long, once.
+const AP_ONLINE_TIMEOUT_US: u64 = 30_000_000;
 
 unsafe extern "C" {
     static ap_trampoline_start: u8;
