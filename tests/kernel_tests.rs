@@ -16,7 +16,7 @@ const SMP: u32 = 4;
 /// Runs every test of `ktest kind=KIND`, printing the guest's lines.
 #[track_caller]
 fn run(kind: &str) -> Results {
-    let results = run_all(kind, |cmdline| boot(SMP, cmdline)).unwrap_or_else(|e| panic!("{e}"));
+    let results = run_all(kind, |cmdline| Ok(boot(SMP, cmdline))).unwrap_or_else(|e| panic!("{e}"));
     for line in &results.lines {
         println!("{line}");
     }

@@ -103,14 +103,14 @@ fn parse(console: &[String]) -> Boot {
 }
 
 /// Runs every test of `ktest kind=KIND`, booting with `boot(cmdline)` as
-/// often as failures need. `Err` if a boot ended without finishing the
-/// list or naming the test that failed (a hang, a failure between tests),
-/// with its console.
-pub fn run_all(kind: &str, mut boot: impl FnMut(&str) -> Report) -> Result<Results, String> {
+/// often as failures need. `Err` if a boot could not start, or ended
+/// without finishing the list or naming the test that failed (a hang, a
+/// failure between tests), with its console.
+pub fn run_all(kind: &str, mut boot: impl FnMut(&str) -> Result<Report, String>) -> Result<Results, String> {
     let mut results = Results::default();
     let mut from = 1;
     loop {
-        let report = boot(&format!("ktest kind={kind} n={from}"));
+        let report = boot(&format!("ktest kind={kind} n={from}"))?;
         results.boots += 1;
         let this = parse(&report.console);
         let ran = this.tests.len();
@@ -135,6 +135,22 @@ pub fn run_all(kind: &str, mut boot: impl FnMut(&str) -> Report) -> Result<Resul
             }
         }
     }
+}
+
+/// Builds the kernel with its debug assertions on (as the integration
+/// tests do) and runs every test of `ktest kind=KIND` in BIOS boots of
+/// `smp` processors.
+pub fn run_in_qemu(kind: &str, smp: u32) -> Result<Results, String> {
+    /// Deadline of one boot: only a hung one waits for it (as tests/common).
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+    crate::kernel::check_invariants();
+    let (_, image) = crate::prepare(crate::Firmware::Bios, crate::Progress::Quiet)?;
+    run_all(kind, |cmdline| {
+        let mut machine = crate::Machine::new(image.clone(), crate::Firmware::Bios);
+        machine.smp = smp;
+        machine.cmdline = cmdline.to_string();
+        crate::Run::new(machine, TIMEOUT).start().map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]
