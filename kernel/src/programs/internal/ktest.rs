@@ -11,7 +11,8 @@
 //!
 //! Tests run one after another, in name order, each as its own routine on
 //! the scheduler, which runs on every core of the run; a test that needs
-//! more cores than that (`#[cores(N)]`) is `ignored`. A failing test ends
+//! more cores than that (`#[cores(N)]`) is `ignored`. A test that leaves
+//! routines running or timers queued fails. A failing test ends
 //! the run (`test NAME ... FAILED`, then the panic or fault report): `n=K`
 //! starts at the K-th test, which is how the host goes on after one.
 //!
@@ -20,6 +21,7 @@
 //! and hides none of the other tests.
 
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use crate::ktest::{self, Test};
 use crate::sched::{self, go};
@@ -45,13 +47,29 @@ pub fn main() {
             continue;
         }
         ktest::set_running(Some(test));
+        let before = left_behind();
         go(test.run).join();
+        let (routines, timers) = left_behind();
+        assert!(
+            (routines, timers) == before,
+            "the test left {} routines and {} timers behind (a test joins what it spawns and takes out what it queues)",
+            routines as i64 - before.0 as i64,
+            timers as i64 - before.1 as i64
+        );
         ktest::set_running(None);
         summary!("test {} ... ok", test.path());
         passed += 1;
     }
     let ms = (time::now() - start) / 1_000_000;
     summary!("test result: ok. {passed} passed; 0 failed; {ignored} ignored; finished in {}.{:02}s", ms / 1000, ms % 1000 / 10);
+}
+
+/// Routines alive and timers queued: what a test must leave as it found
+/// it, or a later test would run among its leftovers (a queued timer also
+/// keeps the deadlock detector from ever firing).
+fn left_behind() -> (u64, u64) {
+    let totals = sched::stats::totals();
+    (totals.spawned - totals.finished, sched::timers::PENDING.load(Ordering::SeqCst))
 }
 
 /// The tests `kind=with-failures` adds: each fails a different way.
