@@ -5,7 +5,10 @@
 //!   ones. The exceptions are named below: the fatal-error path, which every
 //!   layer may call, and the one knot a kernel cannot avoid (a core's state
 //!   holds its scheduler and its trace, and both find their core through it).
-//!   User programs use the routine API and nothing else.
+//!   User programs use the routine API and nothing else. A module's own
+//!   tests (`mod tests { ... }`, registered with `ktest!`) are left out: a
+//!   test may use any layer (a spin-lock test spawns routines), as tests
+//!   are not part of the kernel's structure.
 //! - Programs: every program file is in the program list, and every user
 //!   program has a row in the README and a test.
 //!
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// (a module path under kernel/src, like `sched` or `arch/x86_64/idt`).
 const LAYERS: &[(&str, &[&str])] = &[
     ("arch", &["arch"]),
-    ("base", &["lock", "console", "time", "mem", "cmdline"]),
+    ("base", &["lock", "console", "time", "mem", "cmdline", "ktest"]),
     ("core", &["cpu", "sched", "trace", "smp", "trap", "stop", "panic"]),
     ("sync", &["sync"]),
     ("api", &["api"]),
@@ -104,7 +107,7 @@ fn code_only(source: &str) -> String {
 /// The module paths (`a::b::c`) a file names through `crate::`, `$crate::`,
 /// `super::` or a child module, brace groups expanded.
 fn referenced_paths(module: &str, source: &str) -> Vec<Vec<String>> {
-    let code = code_only(source);
+    let code = without_tests(&code_only(source));
     let mut paths = Vec::new();
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let bytes: Vec<char> = code.chars().collect();
@@ -145,6 +148,33 @@ fn referenced_paths(module: &str, source: &str) -> Vec<Vec<String>> {
         }
     }
     paths
+}
+
+/// `code` with the bodies of its `mod tests { ... }` blocks blanked out.
+fn without_tests(code: &str) -> String {
+    let mut out: Vec<char> = code.chars().collect();
+    let text: String = out.iter().collect();
+    for (start, _) in text.match_indices("mod tests") {
+        let Some(open) = out[start..].iter().position(|c| *c == '{').map(|i| start + i) else { continue };
+        if out[start + "mod tests".len()..open].iter().any(|c| !c.is_whitespace()) {
+            continue; // `mod tests_x {` or `mod tests;`
+        }
+        let mut level = 0;
+        for c in &mut out[open..] {
+            match *c {
+                '{' => level += 1,
+                '}' => level -= 1,
+                _ => {}
+            }
+            if level == 0 {
+                break;
+            }
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// For each character, how many inline `mod name { ... }` blocks enclose it.
@@ -418,6 +448,10 @@ fn the_checker_sees_paths_in_use_trees_and_macros() {
     let expected: BTreeSet<String> =
         ["arch/x86_64/cpu", "mem/frames", "console", "sched/run"].iter().map(|s| s.to_string()).collect();
     assert_eq!(found, expected);
+    let with_tests =
+        "use crate::console;\nmod tests {\n    use crate::sched::go;\n    fn t() { crate::sched::yield_now() }\n}\n";
+    let found: Vec<Vec<String>> = referenced_paths("lock", with_tests);
+    assert_eq!(found, [["console"]], "a module's tests are left out of the layers");
 }
 
 #[test]

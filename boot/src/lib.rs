@@ -8,7 +8,8 @@
 //! - [`run`]: start QEMU, stream and capture the console, enforce the timeout,
 //!   and map QEMU's exit status to an [`Outcome`];
 //! - [`trace`]: decode the kernel's scheduler trace into Chrome JSON, an SVG
-//!   timeline and statistics.
+//!   timeline and statistics;
+//! - [`ktest`]: run the kernel's own unit tests to the end, booting again after a failure.
 //!
 //! The `spindle` CLI and the integration tests in `tests/` are both thin
 //! layers over these functions.
@@ -16,6 +17,7 @@
 pub mod gdb;
 pub mod image;
 pub mod kernel;
+pub mod ktest;
 pub mod qemu;
 pub mod run;
 pub mod symbols;

@@ -43,23 +43,17 @@ pub use crate::{println, select, summary};
 
 /// Parks the running routine for `d`.
 pub fn sleep(d: Duration) {
-    crate::sched::sleep_ns(saturating_ns(d));
+    crate::sched::sleep_ns(crate::time::duration_ns(d));
 }
 
 /// A channel that receives `()` once, after `d`.
 pub fn after(d: Duration) -> Receiver<()> {
-    crate::sync::after(saturating_ns(d))
+    crate::sync::after(crate::time::duration_ns(d))
 }
 
 /// A channel that receives 1, 2, 3, ... every `d`.
 pub fn tick(d: Duration) -> Receiver<u64> {
-    crate::sync::tick(saturating_ns(d))
-}
-
-/// `d` in nanoseconds; a duration past `u64::MAX` ns (584 years) is
-/// `u64::MAX`, which the timers treat as never.
-fn saturating_ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    crate::sync::tick(crate::time::duration_ns(d))
 }
 
 /// Time since boot.

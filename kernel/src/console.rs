@@ -59,9 +59,9 @@ pub fn set_quiet(quiet: bool) {
 }
 
 /// Counts what is written, for padding.
-struct Counting<'a, 'b>(&'a mut TextWriter<'b>, usize);
+struct Counting<'a, W: Write>(&'a mut W, usize);
 
-impl Write for Counting<'_, '_> {
+impl<W: Write> Write for Counting<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.1 += s.len();
         self.0.write_str(s)
@@ -81,6 +81,15 @@ enum Kind {
     Report,
 }
 
+/// Writes the tag of a line printed by `routine` on `cpu`, `[cpu 2 r5]`,
+/// and the spaces that pad it to [`TAG_WIDTH`] (at least one).
+fn write_tag(out: &mut impl Write, routine: u64, cpu: usize) -> fmt::Result {
+    let mut tag = Counting(out, 0);
+    write!(tag, "[cpu {cpu} r{routine}]")?;
+    let pad = TAG_WIDTH.saturating_sub(tag.1).max(1);
+    write!(out, "{:pad$}", "")
+}
+
 fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
     let mut console = Held::new(acquire());
     if matches!(kind, Kind::Line | Kind::Outcome) && QUIET.load(Ordering::Relaxed) {
@@ -92,10 +101,7 @@ fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
     // move to another core between the tag and the text.
     let running = TAGGER.get().and_then(|running| running());
     if let Some((routine, cpu)) = running.filter(|_| kind == Kind::Line) {
-        let mut tag = Counting(&mut out, 0);
-        let _ = write!(tag, "[cpu {cpu} r{routine}]");
-        let pad = TAG_WIDTH.saturating_sub(tag.1).max(1);
-        let _ = write!(out, "{:pad$}", "");
+        let _ = write_tag(&mut out, routine, cpu);
     }
     let _ = out.write_fmt(args);
     if newline {
@@ -216,4 +222,45 @@ impl log::Log for ConsoleLogger {
     }
 
     fn flush(&self) {}
+}
+
+mod tests {
+    use super::*;
+
+    /// A line's worth of text, in a fixed buffer.
+    struct Line {
+        bytes: [u8; 64],
+        len: usize,
+    }
+
+    impl Write for Line {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len + s.len();
+            self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    fn tag(routine: u64, cpu: usize) -> Line {
+        let mut line = Line { bytes: [0; 64], len: 0 };
+        write_tag(&mut line, routine, cpu).expect("a tag fits in a line");
+        line
+    }
+
+    fn text(line: &Line) -> &str {
+        core::str::from_utf8(&line.bytes[..line.len]).expect("tags are ASCII")
+    }
+
+    crate::ktest! {
+        /// Tags are padded to one width, so that the text after them lines
+        /// up; a tag too long for it still gets a space.
+        fn routine_tags_line_up_and_are_never_glued_to_the_text() {
+            assert_eq!(text(&tag(5, 2)), alloc::format!("{:TAG_WIDTH$}", "[cpu 2 r5]"));
+            assert_eq!(text(&tag(1234, 15)).len(), TAG_WIDTH);
+            assert_eq!(text(&tag(9999, 15)), alloc::format!("{:TAG_WIDTH$}", "[cpu 15 r9999]"));
+            assert!(TAG_WIDTH < "[cpu 63 r1234567890]".len());
+            assert_eq!(text(&tag(1_234_567_890, 63)), "[cpu 63 r1234567890] ");
+        }
+    }
 }

@@ -128,3 +128,58 @@ impl<T> Drop for SpinLockGuard<'_, T> {
         restore_interrupts(self.interrupts_were_enabled);
     }
 }
+
+mod tests {
+    use super::*;
+    use crate::arch::interrupts::interrupts_enabled;
+    use alloc::vec::Vec;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    crate::ktest! {
+        /// Holding a spin lock keeps interrupts off (so the holder is never
+        /// preempted); the last guard dropped turns them back on.
+        fn a_held_lock_keeps_interrupts_off_until_released() {
+            assert!(interrupts_enabled(), "routines run with interrupts on");
+            let lock = SpinLock::new(0u32);
+            let held = lock.lock();
+            assert!(!interrupts_enabled());
+            assert!(lock.try_lock().is_none(), "a held lock cannot be taken again");
+            assert!(!interrupts_enabled(), "a failed try_lock leaves them off");
+            let inner = SpinLock::new(());
+            drop(inner.lock());
+            assert!(!interrupts_enabled(), "an inner lock's release leaves them off");
+            drop(held);
+            assert!(interrupts_enabled());
+            assert_eq!(lock.try_lock().map(|guard| *guard), Some(0));
+            assert!(interrupts_enabled());
+        }
+
+        /// Routines on four cores increment one counter under the lock with
+        /// a plain read and write: no update is lost.
+        #[cores(4)]
+        fn four_cores_incrementing_under_the_lock_lose_no_update() {
+            const WORKERS: usize = 4;
+            const EACH: u64 = 20_000;
+            static COUNTER: SpinLock<u64> = SpinLock::new(0);
+            static ARRIVED: AtomicUsize = AtomicUsize::new(0);
+            let workers: Vec<_> = (0..WORKERS)
+                .map(|_| {
+                    crate::sched::go(|| {
+                        // Start together, so that the cores contend.
+                        ARRIVED.fetch_add(1, Ordering::AcqRel);
+                        while ARRIVED.load(Ordering::Acquire) < WORKERS {
+                            crate::sched::yield_now();
+                        }
+                        for _ in 0..EACH {
+                            let mut counter = COUNTER.lock();
+                            let seen = core::hint::black_box(*counter);
+                            *counter = seen + 1;
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().for_each(crate::sched::JoinHandle::join);
+            assert_eq!(*COUNTER.lock(), WORKERS as u64 * EACH);
+        }
+    }
+}

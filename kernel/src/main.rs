@@ -16,6 +16,7 @@ mod arch;
 mod cmdline;
 mod console;
 mod cpu;
+mod ktest;
 mod lock;
 mod mem;
 #[cfg(feature = "compile-fail-checks")]

@@ -77,6 +77,7 @@ pub fn claim() -> bool {
         Ok(_) => {
             smp::stop_others();
             console::machine_stopped();
+            crate::ktest::report_failure();
             true
         }
         Err(stopper) if stopper == me => false,

@@ -6,6 +6,7 @@
 //! vCPUs, so `now()` on one core can be compared with `now()` on another.
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
 
 use crate::arch::{percpu, timer, tsc};
 
@@ -55,6 +56,12 @@ pub fn tsc_to_ns_since_boot(tsc: u64) -> u64 {
 pub fn ns_to_tsc(ns: u64) -> u64 {
     let ticks = ns as u128 * TSC_HZ.load(Ordering::Relaxed) as u128 / 1_000_000_000;
     ticks.min(u64::MAX as u128) as u64
+}
+
+/// `d` in nanoseconds; a duration past `u64::MAX` ns (584 years) is
+/// `u64::MAX`, which the timers treat as never.
+pub fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Nanoseconds since kernel entry.
@@ -108,4 +115,66 @@ pub fn set_periodic(period: u64) {
 /// Cancels the running core's alarm.
 pub fn cancel_alarm() {
     timer::disarm(percpu_timer());
+}
+
+mod tests {
+    use super::*;
+
+    crate::ktest! {
+        /// Nanoseconds to ticks and back come out a little short, never
+        /// long: by under a tick, plus what the 32.32 fixed-point
+        /// nanoseconds per tick drop (under 2^-32 ns a tick).
+        fn ticks_and_nanoseconds_convert_both_ways() {
+            let hz = TSC_HZ.load(Ordering::Relaxed);
+            assert!(hz >= 1_000_000, "the TSC runs at {hz} Hz");
+            assert_eq!(ns_to_tsc(1_000_000_000), hz, "one second is hz ticks");
+            let tick_ns = 1_000_000_000 / hz + 1;
+            for ns in [0, 1, 999, 1_000_000, 1_234_567_891, 3_600_000_000_000] {
+                let ticks = ns_to_tsc(ns);
+                let back = tsc_to_ns(ticks);
+                let bound = tick_ns + (ticks >> 32) + 1;
+                assert!(back <= ns && ns - back <= bound, "{ns} ns -> {ticks} ticks -> {back} ns (bound {bound})");
+            }
+        }
+
+        /// A deadline past the TSC's range is never reached, not wrapped
+        /// round to a moment soon.
+        fn a_far_deadline_saturates_instead_of_wrapping() {
+            assert_eq!(ns_to_tsc(u64::MAX), u64::MAX);
+            assert!(ns_to_tsc(u64::MAX / 2) > ns_to_tsc(u64::MAX / 4));
+        }
+
+        /// A duration becomes nanoseconds exactly while it fits, and
+        /// `u64::MAX` (never) past that, as long as `Duration` goes.
+        fn durations_past_the_clocks_range_saturate_to_never() {
+            assert_eq!(duration_ns(Duration::ZERO), 0);
+            assert_eq!(duration_ns(Duration::from_secs(3)), 3_000_000_000);
+            assert_eq!(duration_ns(Duration::from_nanos(u64::MAX)), u64::MAX);
+            assert_eq!(duration_ns(Duration::from_nanos(u64::MAX) + Duration::from_nanos(1)), u64::MAX);
+            assert_eq!(duration_ns(Duration::MAX), u64::MAX);
+        }
+
+        /// A TSC value from before kernel entry counts as time 0.
+        fn time_before_the_epoch_is_zero() {
+            assert_eq!(tsc_to_ns_since_boot(0), 0);
+            assert_eq!(tsc_to_ns_since_boot(EPOCH.load(Ordering::Relaxed)), 0);
+            let now_tsc = read_tsc();
+            assert!(tsc_to_ns_since_boot(now_tsc) > 0);
+        }
+
+        /// The clock never goes back, and a busy wait lasts at least as
+        /// long as asked.
+        fn the_clock_is_monotonic_and_delay_waits_long_enough() {
+            let mut last = now();
+            for _ in 0..10_000 {
+                let t = now();
+                assert!(t >= last, "now() went from {last} to {t}");
+                last = t;
+            }
+            let before = now();
+            delay_us(200);
+            let waited = now() - before;
+            assert!(waited >= 200_000, "delay_us(200) returned after {waited} ns");
+        }
+    }
 }

@@ -145,6 +145,11 @@ pub fn start(root: &Path, lab: &str, out: &Path) -> Result<BTreeMap<PathBuf, Vec
             std::fs::write(&to, text).map_err(|e| format!("writing {}: {e}", to.display()))?;
             let mode = std::fs::metadata(&from).map_err(|e| e.to_string())?.permissions();
             std::fs::set_permissions(&to, mode).map_err(|e| e.to_string())?;
+        } else if let Ok(target) = std::fs::read_link(&from) {
+            // A link stays a link (kernel/shared/src/program_list.rs): a
+            // copy would stop following what it points to.
+            std::os::unix::fs::symlink(&target, &to)
+                .map_err(|e| format!("linking {} to {}: {e}", to.display(), target.display()))?;
         } else {
             std::fs::copy(&from, &to).map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))?;
         }

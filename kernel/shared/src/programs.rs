@@ -3,7 +3,10 @@
 //! The table itself is `kernel/src/programs/list.rs`, read here for the
 //! names, descriptions and kinds (what `--list` prints and the parser
 //! accepts), and by the kernel for the modules that run them: one list, so
-//! that a program cannot be known to one side and not the other. `kinds`
+//! that a program cannot be known to one side and not the other. It is read
+//! here through the link `program_list.rs` beside this file: rust-analyzer
+//! expands an `include!` only of a file inside the crate's own directory
+//! (its "failed to load file" would spread to every user of [`Program`]). `kinds`
 //! lists the values the `kind=` option accepts for a program (empty: it
 //! takes none).
 
@@ -42,7 +45,7 @@ macro_rules! programs {
     };
 }
 
-include!("../../src/programs/list.rs");
+include!("program_list.rs");
 
 /// The program `cargo run` starts when none is named.
 pub const DEFAULT_PROGRAM: Program = Program::Hello;

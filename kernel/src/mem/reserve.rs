@@ -59,3 +59,43 @@ impl FrameReserve {
         }
     }
 }
+
+mod tests {
+    use super::*;
+
+    /// A fake allocator: hands out `count` made-up frames, 0x1000 apart.
+    fn frames(count: u64) -> impl FnMut() -> Option<PhysAddr> {
+        let mut next = 0;
+        move || {
+            next += 1;
+            (next <= count).then(|| PhysAddr::new(next * 0x1000))
+        }
+    }
+
+    crate::ktest! {
+        /// Refilling stops at the capacity; frames come back last in first out.
+        fn refill_fills_to_capacity_and_take_is_last_in_first_out() {
+            let reserve = FrameReserve::new();
+            assert_eq!(reserve.take(), None, "a new reserve is empty");
+            reserve.refill(frames(100));
+            assert_eq!(reserve.len.load(Ordering::Relaxed), FrameReserve::CAPACITY);
+            let top = FrameReserve::CAPACITY as u64 * 0x1000;
+            assert_eq!(reserve.take(), Some(PhysAddr::new(top)));
+            assert_eq!(reserve.take(), Some(PhysAddr::new(top - 0x1000)));
+            reserve.refill(frames(1));
+            assert_eq!(reserve.take(), Some(PhysAddr::new(0x1000)), "the refilled frame is on top");
+        }
+
+        /// An allocator that runs dry leaves the reserve part full, and every
+        /// frame it gave is there.
+        fn an_allocator_running_dry_leaves_what_it_gave() {
+            let reserve = FrameReserve::new();
+            reserve.refill(frames(3));
+            let mut got = [0u64; 4];
+            for slot in &mut got {
+                *slot = reserve.take().map_or(0, |f| f.as_u64());
+            }
+            assert_eq!(got, [0x3000, 0x2000, 0x1000, 0]);
+        }
+    }
+}

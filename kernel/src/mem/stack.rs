@@ -165,3 +165,51 @@ pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
         Fault::NotAStack
     }
 }
+
+mod tests {
+    use super::*;
+    use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
+
+    /// A frame source for faults that must not need one.
+    fn no_frame() -> Option<PhysAddr> {
+        panic!("a frame was asked for where no page should be mapped")
+    }
+
+    /// `grow` as the page-fault handler calls it: interrupts off.
+    fn fault_at(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
+        let were_enabled = disable_interrupts();
+        let fault = grow(addr, frame);
+        restore_interrupts(were_enabled);
+        fault
+    }
+
+    crate::ktest! {
+        /// A fault in a lazy stack maps the page, from the frame source;
+        /// its guard page is an overflow, a mapped page needs nothing, and
+        /// addresses outside every stack handed out are not stacks.
+        fn a_lazy_stack_grows_page_by_page_above_its_guard() {
+            let stack = Stack::lazy().expect("memory for a stack");
+            assert!(paging::is_mapped(stack.top() - 1u64), "the top page is mapped from the start");
+            assert!(matches!(fault_at(stack.top() - 8u64, no_frame), Fault::Grown));
+            assert!(matches!(fault_at(stack.bottom() - 1u64, no_frame), Fault::Overflow));
+            assert!(matches!(fault_at(VirtAddr::new(0xdead_0000), no_frame), Fault::NotAStack));
+            let past_every_slot = slot_base(NEXT_SLOT.load(Ordering::Acquire)) + 2 * PAGE_SIZE;
+            assert!(matches!(fault_at(past_every_slot, no_frame), Fault::NotAStack));
+
+            // The lowest usable page: untouched unless this slot was used
+            // nearly to its end before.
+            let lowest = stack.bottom();
+            if !paging::is_mapped(lowest) {
+                let mapped_before = MAPPED_PAGES.load(Ordering::Relaxed);
+                let fault = fault_at(lowest + 100u64, crate::mem::frames::allocate);
+                assert!(matches!(fault, Fault::Grown));
+                assert!(paging::is_mapped(lowest), "growth mapped the page");
+                assert!(MAPPED_PAGES.load(Ordering::Relaxed) > mapped_before);
+                // SAFETY: the page is mapped now, in a stack this test owns
+                // and nothing runs on.
+                let word = unsafe { core::ptr::read_volatile(lowest.as_ptr::<u64>()) };
+                assert_eq!(word, 0, "a grown page starts zeroed");
+            }
+        }
+    }
+}

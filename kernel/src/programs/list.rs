@@ -39,5 +39,7 @@ programs! {
             ["all", "nil-send", "nil-recv", "nil-select", "close-nil", "dropped-sender"],
         "labcheck" Labcheck labcheck: "what the lab grader checks, one behaviour per kind (see labs/)",
             ["first-frame", "recycle", "global-fair", "slices", "sleepers", "select-fair", "mutex-order", "all-asleep", "balance"],
+        "ktest" Ktest ktest: "the kernel's unit tests, run inside it the way cargo test runs them (--n K: from the K-th)",
+            ["all", "with-failures"],
     }
 }

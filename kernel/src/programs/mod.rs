@@ -4,7 +4,8 @@
 //!   (`crate::api`), the way a Go program uses goroutines: what people read
 //!   and run. They may not use `unsafe` (the module forbids it).
 //! - `internal/`: the kernel's own checks and benchmarks (`selfcheck`,
-//!   `synccheck`, `fault`, `stress`, `bench`), which reach into kernel
+//!   `synccheck`, `chancheck`, `fault`, `stress`, `bench`, `labcheck`, and
+//!   `ktest`, which runs the kernel's unit tests), which reach into kernel
 //!   internals on purpose.
 //!
 //! # Adding a program

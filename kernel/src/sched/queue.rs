@@ -55,3 +55,47 @@ impl RoutineQueue {
         Some(routine)
     }
 }
+
+mod tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+    use core::mem::MaybeUninit;
+
+    /// Stand-ins for routines: zeroed control blocks, of which the queue
+    /// touches only the link (a null pointer when zeroed). Never read as
+    /// whole `Routine`s.
+    fn stand_ins(n: usize) -> Vec<*mut Routine> {
+        (0..n).map(|_| Box::into_raw(Box::new(MaybeUninit::<Routine>::zeroed())).cast::<Routine>()).collect()
+    }
+
+    fn free(routines: Vec<*mut Routine>) {
+        for routine in routines {
+            // SAFETY: made by `stand_ins` with `Box::into_raw`, freed once.
+            drop(unsafe { Box::from_raw(routine.cast::<MaybeUninit<Routine>>()) });
+        }
+    }
+
+    crate::ktest! {
+        /// First in, first out, through emptying and refilling: the tail is
+        /// reset when the last routine leaves, and a routine can come back.
+        fn routines_leave_in_the_order_they_came() {
+            let r = stand_ins(3);
+            let (a, b, c) = (r[0], r[1], r[2]);
+            let mut queue = RoutineQueue::new();
+            assert_eq!((queue.len(), queue.pop_front()), (0, None));
+            queue.push_back(a);
+            queue.push_back(b);
+            queue.push_back(c);
+            assert_eq!(queue.len(), 3);
+            assert_eq!(queue.pop_front(), Some(a));
+            queue.push_back(a);
+            let order: Vec<_> = core::iter::from_fn(|| queue.pop_front()).collect();
+            assert_eq!(order, [b, c, a]);
+            assert_eq!((queue.len(), queue.pop_front()), (0, None));
+            queue.push_back(c);
+            assert_eq!((queue.len(), queue.pop_front(), queue.pop_front()), (1, Some(c), None));
+            free(r);
+        }
+    }
+}

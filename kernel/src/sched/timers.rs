@@ -155,3 +155,54 @@ pub fn fire_due(core: &CoreSched) {
         }
     }
 }
+
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// A queue with a callback entry at each of `deadlines`, in that order.
+    fn queue_of(deadlines: &[u64]) -> TimerQueue {
+        let mut queue = TimerQueue::new();
+        for &deadline in deadlines {
+            queue.push(deadline, Action::Call(Box::new(|| None)));
+        }
+        queue
+    }
+
+    /// (deadline, queueing order) of each entry due at `now`, in the order taken.
+    fn take_due(queue: &mut TimerQueue, now: u64) -> Vec<(u64, u64)> {
+        core::iter::from_fn(|| queue.pop_due(now)).map(|e| (e.deadline, e.seq)).collect()
+    }
+
+    crate::ktest! {
+        /// Entries come out earliest first, equal deadlines in the order
+        /// they were queued, and none before it is due.
+        fn entries_fire_earliest_first_and_ties_in_queueing_order() {
+            let mut queue = queue_of(&[30, 10, 20, 10, u64::MAX]);
+            assert_eq!(queue.earliest(), Some(10));
+            assert_eq!(take_due(&mut queue, 9), []);
+            assert_eq!(take_due(&mut queue, 10), [(10, 2), (10, 4)]);
+            assert_eq!(queue.earliest(), Some(20));
+            assert_eq!(take_due(&mut queue, 1000), [(20, 3), (30, 1)]);
+            assert_eq!(queue.earliest(), Some(u64::MAX), "a never-deadline stays queued");
+            assert_eq!(take_due(&mut queue, u64::MAX - 1), []);
+            // Taken out, so that `PENDING` does not count it after the test.
+            assert_eq!(take_due(&mut queue, u64::MAX), [(u64::MAX, 5)]);
+        }
+
+        /// `PENDING` counts what the queues hold (the deadlock detector
+        /// reads it): up by each entry queued, down by each taken.
+        fn pending_counts_queued_entries() {
+            let before = PENDING.load(Ordering::SeqCst);
+            let mut queue = queue_of(&[5, 6, 7]);
+            let queued = PENDING.load(Ordering::SeqCst);
+            let taken = take_due(&mut queue, 6).len();
+            let after = PENDING.load(Ordering::SeqCst);
+            drop(queue.pop_due(7));
+            let emptied = PENDING.load(Ordering::SeqCst);
+            // Other cores' timers may come and go meanwhile, but nothing
+            // else runs during this test: no one else sleeps.
+            assert_eq!((queued - before, taken, queued - after, emptied), (3, 2, 2, before));
+        }
+    }
+}

@@ -295,3 +295,25 @@ impl<T: Send> Iterator for Iter<'_, T> {
         self.0.recv()
     }
 }
+
+mod tests {
+    use super::*;
+    use crate::select;
+
+    crate::ktest! {
+        /// Dropping every sender leaves the channel open, as in Go: a
+        /// receive would still block (the select takes its default); only
+        /// `close` closes.
+        fn dropping_every_sender_does_not_close_the_channel() {
+            let (tx, rx) = chan::<u32>(0);
+            let tx2 = tx.clone();
+            drop(tx);
+            drop(tx2);
+            let blocked = select! {
+                recv(rx) -> _v => false,
+                default => true,
+            };
+            assert!(blocked, "a channel whose senders are gone was closed");
+        }
+    }
+}

@@ -88,3 +88,53 @@ macro_rules! __select {
         __value
     }};
 }
+
+mod tests {
+    use crate::sync::chan;
+
+    crate::ktest! {
+        /// `default` may come first or in the middle; it runs only when no
+        /// case can go.
+        fn default_runs_only_when_no_case_can_go_wherever_it_is_written() {
+            let (tx, rx) = chan::<u32>(1);
+            let first = select! {
+                default => None,
+                recv(rx) -> v => v,
+            };
+            tx.send(5);
+            let then = select! {
+                default => None,
+                recv(rx) -> v => v,
+            };
+            let middle = select! {
+                recv(rx) -> v => v,
+                default => Some(0),
+                send(tx, 6) => Some(6),
+            };
+            assert_eq!((first, then, middle, rx.recv()), (None, Some(5), Some(6), Some(6)));
+        }
+
+        /// In an arm, `break 'label` and `continue 'label` reach the
+        /// enclosing loops (an unlabeled one does not compile; see
+        /// `sync::select`).
+        fn labeled_break_and_continue_in_arms_reach_the_enclosing_loop() {
+            let (tx, rx) = chan::<u32>(8);
+            (1..=6).for_each(|v| tx.send(v));
+            tx.close();
+            let (mut odd, mut seen) = (0, 0);
+            'receive: loop {
+                select! {
+                    recv(rx) -> v => {
+                        let Some(v) = v else { break 'receive };
+                        seen += 1;
+                        if v % 2 == 0 {
+                            continue 'receive;
+                        }
+                        odd += v;
+                    }
+                }
+            }
+            assert_eq!((odd, seen), (1 + 3 + 5, 6));
+        }
+    }
+}

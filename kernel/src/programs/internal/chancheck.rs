@@ -1,8 +1,10 @@
 //! `chancheck`: Go's channel semantics where they are easy to get subtly
 //! wrong, checked inside the kernel: the random choice among select cases
 //! on one channel, nil channels, `len`/`cap`, wide and dynamic selects,
-//! `default` anywhere, evaluation order and temporaries in cases, explicit
-//! close, labeled `break`/`continue` in arms, and the memory figures.
+//! evaluation order and temporaries in cases, and the memory figures.
+//! (Where `default` may go, labeled `break`/`continue` in arms and dropped
+//! senders are the kernel's own tests now: `sync::select_macro`,
+//! `sync::chan`, run by `ktest`.)
 //! `kind=all` runs every check and prints one `ok:` line each (a failed
 //! check panics); the other kinds block or misuse something on purpose and
 //! must fail the run as Go's runtime would.
@@ -28,11 +30,8 @@ pub fn main() {
             nil_cases();
             len_and_cap();
             wide_select();
-            default_anywhere();
             dynamic_select();
             evaluation_order_and_temporaries();
-            dropping_senders_does_not_close();
-            labeled_break_and_continue();
             memory_figures();
         }
         "nil-send" => {
@@ -258,27 +257,6 @@ fn wide_select() {
     summary!("ok: wide select: 20 cases, each fired alone and after waiting; 12 ready at once won {wins:?}");
 }
 
-/// `default` may come first; it runs only when no case can go.
-fn default_anywhere() {
-    let (tx, rx) = chan::<u32>(1);
-    let first = select! {
-        default => None,
-        recv(rx) -> v => v,
-    };
-    tx.send(5);
-    let then = select! {
-        default => None,
-        recv(rx) -> v => v,
-    };
-    let middle = select! {
-        recv(rx) -> v => v,
-        default => Some(0),
-        send(tx, 6) => Some(6),
-    };
-    assert_eq!((first, then, middle, rx.recv()), (None, Some(5), Some(6), Some(6)));
-    summary!("ok: default first or in the middle: ran only when no case could go");
-}
-
 /// `select_cases` (Go's `reflect.Select`): receives from a run-time list of
 /// channels until each is closed, switching closed ones off with `Nil`;
 /// runs a send case and the default.
@@ -351,44 +329,6 @@ fn evaluation_order_and_temporaries() {
     };
     assert_eq!((rx.recv(), timed_out), (Some(2), true));
     summary!("ok: evaluation order: {:?}; a channel received in the case and after(d) worked as temporaries", order.borrow());
-}
-
-/// Dropping every sender leaves the channel open, as in Go: a receiver
-/// still blocks (here: the select takes its default), `close` closes.
-fn dropping_senders_does_not_close() {
-    let (tx, rx) = chan::<u32>(0);
-    let tx2 = tx.clone();
-    drop(tx);
-    drop(tx2);
-    let blocked = select! {
-        recv(rx) -> _v => false,
-        default => true,
-    };
-    assert!(blocked, "a channel whose senders are gone was closed");
-    summary!("ok: dropping every sender left the channel open (a receive would block)");
-}
-
-/// In an arm, `break 'label` and `continue 'label` reach the enclosing
-/// loops (an unlabeled one does not compile; see `sync::select`).
-fn labeled_break_and_continue() {
-    let (tx, rx) = chan::<u32>(8);
-    (1..=6).for_each(|v| tx.send(v));
-    tx.close();
-    let (mut odd, mut seen) = (0, 0);
-    'receive: loop {
-        select! {
-            recv(rx) -> v => {
-                let Some(v) = v else { break 'receive };
-                seen += 1;
-                if v % 2 == 0 {
-                    continue 'receive;
-                }
-                odd += v;
-            }
-        }
-    }
-    assert_eq!((odd, seen), (1 + 3 + 5, 6));
-    summary!("ok: labeled break and continue in select arms: summed odd {odd} of {seen}, left the loop at close");
 }
 
 /// The memory figures move as they should: a heap allocation shows in the

@@ -1,0 +1,1 @@
+../../src/programs/list.rs
