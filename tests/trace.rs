@@ -4,8 +4,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::*;
+use spindle_boot::HostStop;
+use spindle_shared::exit::GuestExit;
 use spindle_shared::trace::{Event, Kind, StopReason, WAIT_REASONS};
 
 /// Every core's events, core by core.
@@ -179,4 +182,90 @@ fn wakes_name_their_wakers_past_the_first_256_routines() {
     for waker in wakers {
         assert!(waker == 0 || ran.contains(&waker), "waker {waker} never ran");
     }
+}
+
+/// A run that would go on for ten minutes, stopped at its deadline: the
+/// runner asks the kernel for its trace before it stops the guest, and the
+/// kernel sends it, with the scheduler's events up to that moment, and says
+/// where the routines were.
+#[test]
+fn a_run_past_its_deadline_still_sends_its_trace() {
+    // The 10 s count from the kernel's first line, so a host that boots
+    // slowly under load cannot use them up before the kernel even runs.
+    let limit = Duration::from_secs(10);
+    let mut run = Run::new(machine(Firmware::Bios, 2, "stress n=600000 seed=1 trace"), limit);
+    run.boot_timeout = Some(TEST_TIMEOUT);
+    let (report, trace) = start_traced(run);
+    expect_outcome(&report, Outcome::Timeout(limit));
+    assert_eq!(report.stop, Some(HostStop::Answered), "console:\n{}", report.text());
+    expect_line(&report, "stop: the host ended the run ");
+    expect_line(&report, "stop: running: cpu 0 ");
+    assert!(trace.complete, "the stream is whole");
+    assert_eq!(trace.ended(), Some(GuestExit::Stopped));
+    for core in &trace.cores {
+        assert_eq!(core.events.last().map(|e| e.kind), Some(Kind::End as u8), "cpu {} has no End", core.cpu);
+    }
+    let ran: std::collections::BTreeSet<u32> =
+        all_events(&trace).filter(|e| e.kind == Kind::RunStart as u8).map(|e| e.a).collect();
+    assert!(ran.len() >= 100, "only {} routines ran in the trace", ran.len());
+}
+
+/// Ctrl-C in the middle of a run: the runner stops the guest, asking it
+/// for its trace first, writes the timeline and the trace up to that
+/// moment, says how the run ended, and leaves none of its files behind.
+#[test]
+fn ctrl_c_stops_the_run_and_writes_the_trace_up_to_that_moment() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = std::env::temp_dir().join(format!("spindle-trace-ctrl-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, svg) = (dir.join("run.json"), dir.join("run.svg"));
+    let (json_arg, svg_arg) = (json.to_string_lossy().into_owned(), svg.to_string_lossy().into_owned());
+    // Each round checks five links and prints a line per link: it goes on
+    // for hours.
+    let mut runner = runner_job(&["status-check", "--rounds", "1000000", "--smp", "2", "--timeout", "3000"])
+        .args(["--stats", "--trace", &json_arg, "--timeline", &svg_arg])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = runner.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let mut stdout = BufReader::new(runner.stdout.take().unwrap()).lines();
+    let mut printed: Vec<String> = Vec::new();
+    for line in stdout.by_ref() {
+        let line = line.unwrap();
+        let third_round = line.contains("round 3: ");
+        printed.push(line);
+        if third_round {
+            break;
+        }
+    }
+    ctrl_c(&runner);
+    printed.extend(stdout.map(Result::unwrap));
+    let status = runner.wait().unwrap();
+    let said = said.join().unwrap();
+    let printed = printed.join("\n");
+    assert_eq!(status.code(), Some(130), "{printed}\n{said}");
+    assert!(
+        said.contains(&format!(
+            "interrupted (Ctrl-C): the guest was stopped; the trace up to that moment is in {json_arg} and {svg_arg}"
+        )),
+        "{said}"
+    );
+    assert!(printed.contains("stop: the host ended the run "), "{printed}");
+    assert!(printed.contains("ended: the host stopped the run"), "the trace summary says so:\n{printed}");
+
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
+    let runs = doc.descendants().filter(|n| n.attribute("class") == Some("run") && n.has_tag_name("rect")).count();
+    assert!(runs > 5, "{runs} run bars");
+    let parsed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let events = parsed["traceEvents"].as_array().unwrap();
+    assert!(events.iter().filter(|e| e["cat"] == "run").count() > 5);
+    assert_eq!(runner_files_left(runner.id()), Vec::<std::path::PathBuf>::new());
+    let _ = std::fs::remove_dir_all(&dir);
 }

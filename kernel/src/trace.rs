@@ -25,15 +25,18 @@
 //! (a switch counts once, with its wake); the count goes to the host with
 //! the events, which reports it.
 //!
-//! When the run ends (success, deadlock, panic, fault) and the other cores
-//! are stopped, [`dump`] sends every core's buffer to the host on COM2 in
-//! the format of `spindle_shared::trace` (if the machine has a COM2).
+//! When the run ends (success, deadlock, panic, fault, or the host asked
+//! for it) and the other cores are stopped, [`dump`] sends every core's
+//! buffer to the host on COM2 in the format of `spindle_shared::trace` (if
+//! the machine has a COM2), each followed by an `End` event that says when
+//! and how the run ended.
 
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use spindle_shared::cmdline::MAX_CPUS;
+use spindle_shared::exit::GuestExit;
 use spindle_shared::trace::{self, EVENT_SIZE, Kind, SWITCH_HANDOFF, StopReason};
 
 use crate::arch::interrupts::debug_assert_interrupts_off;
@@ -205,13 +208,15 @@ fn wire_events(here: u64, slot: &Slot, mut emit: impl FnMut([u64; 3])) {
     emit([time, switch, next | waits_for << 32]);
 }
 
-/// Sends every core's events to the host on COM2. Call once the other
+/// Sends every core's events to the host on COM2, each core's ending with
+/// the `End` event of a run that ended as `exit` says. Call once the other
 /// cores are stopped; does nothing if tracing is off or already sent.
-pub fn dump() {
+pub fn dump(exit: GuestExit) {
     if !enabled() || DUMPED.swap(true, Ordering::AcqRel) {
         return;
     }
     ENABLED.store(false, Ordering::Release);
+    let ended_ns = time::now();
     // SAFETY: the run is ending and this is the only user of COM2.
     let Some(mut port) = (unsafe { Uart::data() }) else {
         // Nobody listens (the trace was only recorded to measure its cost).
@@ -225,12 +230,13 @@ pub fn dump() {
         // The other cores are stopped: their buffers are no longer written.
         let events = core.trace.recorded();
         let here = core.index() as u64;
-        let mut count = 0;
+        let mut count = 1; // the `End` event
         events.iter().for_each(|event| wire_events(here, event, |_| count += 1));
         port.write_raw(&trace::core_header(here as u32, count, core.trace.dropped.get()));
         for event in events {
             wire_events(here, event, |words| words.iter().for_each(|w| port.write_raw(&w.to_le_bytes())));
         }
+        port.write_raw(&trace::end_event(ended_ns, here as u16, exit).encode());
     }
     port.write_raw(trace::TRAILER);
 }

@@ -3,10 +3,12 @@
 //!
 //! The Chrome export, the SVG timeline and the statistics all read the trace
 //! through these, so they agree on what a run is. A run or idle stretch that
-//! is still open when a core's events end (its buffer filled, or the guest
-//! was killed) ends at that core's last event. Events of kinds this runner
-//! does not know are skipped. Every stretch ends no earlier than it starts,
-//! even if a core's clock went backwards.
+//! is still open when a core's events end ends at that core's last event:
+//! the `End` event, when the run ended (main returned, a failure, the host
+//! stopped it); or, when the core's buffer filled, its last recorded event,
+//! since what came after is unknown. Events of kinds this runner does not
+//! know are skipped. Every stretch ends no earlier than it starts, even if
+//! a core's clock went backwards.
 
 use spindle_shared::trace::{Event, Kind, StopReason, WAIT_REASONS};
 
@@ -130,7 +132,11 @@ pub fn core_activity(core: &CoreTrace) -> CoreActivity {
             _ => {}
         }
     }
-    let last_ns = core.events.last().map_or(0, |e| e.time_ns);
+    let last = match core.dropped {
+        0 => core.events.last(),
+        _ => core.events.iter().rev().find(|e| e.kind != Kind::End as u8),
+    };
+    let last_ns = last.map_or(0, |e| e.time_ns);
     if let Some(open) = running {
         activity.runs.push(run(open, last_ns, RunEnd::Unfinished));
     }
@@ -230,6 +236,18 @@ mod tests {
         let cpu0 = core_activity(&trace.cores[0]);
         let last = trace.cores[0].events.last().unwrap().time_ns;
         assert_eq!(cpu0.runs.last().unwrap().end_ns, last);
+    }
+
+    #[test]
+    fn a_run_open_at_the_end_lasts_to_the_end_event_unless_the_buffer_filled() {
+        let mut trace = sample_trace();
+        let ended = spindle_shared::trace::end_event(9_800, 0, spindle_shared::exit::GuestExit::Stopped);
+        trace.cores[0].events.push(ended);
+        assert_eq!(core_activity(&trace.cores[0]).runs.last().unwrap().end_ns, 9_800);
+        // What came after the buffer filled is unknown: the run ends where
+        // its events do.
+        trace.cores[0].dropped = 3;
+        assert_eq!(core_activity(&trace.cores[0]).runs.last().unwrap().end_ns, 9_000);
     }
 
     #[test]

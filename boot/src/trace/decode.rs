@@ -8,8 +8,9 @@
 //! Event kinds this runner does not know are kept as they are. A `Switch`
 //! event is read as the `RunStop` and `RunStart` it stands for.
 
+use spindle_shared::exit::GuestExit;
 use spindle_shared::trace::{
-    self, CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, MAGIC, TRAILER, VERSION,
+    self, CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, Kind, MAGIC, TRAILER, VERSION,
 };
 
 /// A decoded trace: one entry per core block, in stream order.
@@ -39,6 +40,22 @@ impl Trace {
     /// Events dropped, over all cores.
     pub fn dropped(&self) -> u64 {
         self.cores.iter().map(|core| core.dropped).sum()
+    }
+
+    /// How the run ended, from the `End` events (`None` if the stream was
+    /// cut before any).
+    pub fn ended(&self) -> Option<GuestExit> {
+        let end = self.cores.iter().flat_map(|core| core.events.last()).find(|e| e.kind == Kind::End as u8)?;
+        [GuestExit::Success, GuestExit::Failure, GuestExit::Stopped].into_iter().find(|exit| *exit as u32 == end.a)
+    }
+}
+
+/// How a run that ended as `exit` says ended, in a few words.
+pub fn ending(exit: GuestExit) -> &'static str {
+    match exit {
+        GuestExit::Success => "main returned",
+        GuestExit::Failure => "the run failed",
+        GuestExit::Stopped => "the host stopped the run (its time limit passed, or Ctrl-C)",
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use spindle_shared::trace::Kind;
 
 use super::activity::{CoreActivity, RunEnd, core_activity, time_span};
-use super::decode::Trace;
+use super::decode::{Trace, ending};
 use super::dropped_report;
 use super::units::format_duration;
 
@@ -95,6 +95,9 @@ fn write_cores(out: &mut String, trace: &Trace, activities: &[CoreActivity], spa
 }
 
 fn write_completeness(out: &mut String, trace: &Trace) {
+    if let Some(exit) = trace.ended() {
+        writeln!(out, "ended: {}", ending(exit)).unwrap();
+    }
     if !trace.complete {
         writeln!(out, "the stream was cut short (no trailer): the guest stopped before sending all of it").unwrap();
     }

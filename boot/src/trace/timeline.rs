@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::activity::{CoreActivity, Move, MoveKind, Run, RunEnd, Stretch, core_activity, moves, time_span};
 use super::aggregate::{Bar, Cluster, Merged, clusters, every_kth, fit, lane_bars};
-use super::decode::{CoreTrace, Trace};
+use super::decode::{CoreTrace, Trace, ending};
 use super::legend::{Legend, MERGED_FILL, routine_colour};
 use super::svg::{Px, Svg};
 use super::units::{axis_ticks, format_duration};
@@ -302,6 +302,9 @@ fn headline(trace: &Trace, span: Stretch, activities: &[CoreActivity]) -> (Strin
         format_duration(span.length_ns()),
         format_duration(span.start_ns),
     );
+    if let Some(exit) = trace.ended() {
+        title.push_str(&format!("; {}", ending(exit)));
+    }
     if !trace.complete {
         title.push_str("; stream cut short");
     }

@@ -17,7 +17,10 @@
 //! `dropped` counts events that did not fit in that core's buffer (the
 //! buffer keeps the first ones). Times are nanoseconds since kernel entry,
 //! from the TSC, comparable across cores, non-decreasing within a core.
-//! A stream cut short (the guest was killed) has no trailer.
+//! Each block ends with an `End` event at the moment the run ended (the
+//! kernel adds it as it sends the trace, so it is there even when the
+//! buffer was full). A stream cut short (the guest was killed) has no
+//! trailer.
 //!
 //! # Events
 //!
@@ -34,6 +37,7 @@
 //! | `IpiSend` | target core | | | |
 //! | `IpiReceive` | | | | |
 //! | `Tick` | | | | 1 if the tick preempted the running routine |
+//! | `End` | how the run ended: a [`GuestExit`] value (0x10 main returned, 0x11 failure, 0x12 the host stopped it) | | | |
 //! | `Switch` | routine that stopped (0: the core was idle) | routine that starts (0: the core goes idle) | a `Block`'s wait reason (index in [`WAIT_REASONS`]) | bits 0-3 [`StopReason`]; bit 4 the next routine inherits the slice; bit 5 the routine that stopped had woken it (a hand-off) |
 //!
 //! Tracing must cost little, so the kernel folds events: a switch is one
@@ -44,9 +48,11 @@
 //! moment the woken routine gets the core), the `RunStop` of the routine
 //! that left and the `RunStart` of the one that came.
 
+use crate::exit::GuestExit;
+
 /// Stream magic and version.
 pub const MAGIC: &[u8; 8] = b"SPNDLTRC";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const CORE_MAGIC: &[u8; 4] = b"CORE";
 pub const TRAILER: &[u8; 8] = b"TRCEND!!";
 /// Bytes per encoded event.
@@ -72,12 +78,13 @@ pub enum Kind {
     IpiReceive = 10,
     Tick = 11,
     Switch = 12,
+    End = 13,
 }
 
 impl Kind {
     pub fn from_u8(v: u8) -> Option<Kind> {
         use Kind::*;
-        [RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick, Switch]
+        [RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick, Switch, End]
             .into_iter()
             .find(|k| *k as u8 == v)
     }
@@ -128,6 +135,11 @@ pub fn expand(event: Event) -> impl Iterator<Item = Event> {
     let inherits = (event.flag & SWITCH_INHERITS != 0) as u8;
     let start = Event { kind: Kind::RunStart as u8, flag: inherits, a: event.b, b: 0, c: 0, ..event };
     [handoff.then_some(wake), (event.a != 0).then_some(stop), (event.b != 0).then_some(start)].into_iter().flatten()
+}
+
+/// The `End` event of core `cpu`'s block: the run ended at `time_ns`, as `exit` says.
+pub fn end_event(time_ns: u64, cpu: u16, exit: GuestExit) -> Event {
+    Event { time_ns, kind: Kind::End as u8, flag: 0, cpu, a: exit as u32, b: 0, c: 0 }
 }
 
 /// What a blocked routine waits for (the `b` of a `Block` `RunStop`).
