@@ -9,7 +9,9 @@
 //!   stretch of time; a core whose buffer filled is measured up to its
 //!   last recorded event, and marked;
 //! - *steals* are the times a core took routines from another core's run
-//!   queue, *stole* the routines it took.
+//!   queue, *stole* the routines it took;
+//! - a routine's *wait* is how long it was runnable before it ran (its
+//!   scheduling latency; see `states` and `latency`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -19,6 +21,8 @@ use spindle_shared::trace::Kind;
 use super::activity::{CoreActivity, RunEnd, Stretch, core_activity, time_span};
 use super::decode::{CoreTrace, Trace, ending};
 use super::dropped_report;
+use super::latency::{Latencies, per_routine, write_summary};
+use super::states::{Wait, waits};
 use super::units::format_duration;
 
 /// Routines listed by name; the rest are counted.
@@ -56,7 +60,9 @@ pub fn stats(trace: &Trace) -> String {
 
     let activities: Vec<CoreActivity> = trace.cores.iter().map(core_activity).collect();
     write_cores(&mut out, trace, &activities, span);
-    write_routines(&mut out, &activities);
+    let waits = waits(trace);
+    write_routines(&mut out, &activities, &waits);
+    write_summary(&mut out, &waits);
     out.push('\n');
     match dropped_report(trace) {
         Some(report) => writeln!(out, "{report}").unwrap(),
@@ -138,7 +144,10 @@ fn write_completeness(out: &mut String, trace: &Trace) {
     }
 }
 
-fn write_routines(out: &mut String, activities: &[CoreActivity]) {
+/// The routines that ran longest: run time, runs, preemptions, how long
+/// they waited for a core (median and max), and where they ran.
+fn write_routines(out: &mut String, activities: &[CoreActivity], waits: &[Wait]) {
+    let latencies = per_routine(waits);
     let mut routines: BTreeMap<u32, RoutineTotals> = BTreeMap::new();
     for run in activities.iter().flat_map(|activity| &activity.runs) {
         let totals = routines.entry(run.routine).or_default();
@@ -151,12 +160,20 @@ fn write_routines(out: &mut String, activities: &[CoreActivity]) {
     ranked.sort_by(|(a_id, a), (b_id, b)| b.run_ns.cmp(&a.run_ns).then(a_id.cmp(b_id)));
 
     out.push('\n');
-    writeln!(out, "{:>8} {:>12} {:>7} {:>12}  cores", "routine", "run time", "runs", "preemptions").unwrap();
+    writeln!(
+        out,
+        "{:>8} {:>12} {:>7} {:>12} {:>12} {:>12}  cores",
+        "routine", "run time", "runs", "preemptions", "wait median", "wait max"
+    )
+    .unwrap();
     for (id, totals) in ranked.iter().take(TOP_ROUTINES) {
         let cores: Vec<String> = totals.cores.iter().map(u32::to_string).collect();
+        let waited = latencies.get(id).and_then(Latencies::summary);
+        let (median, max) =
+            waited.map_or(("-".into(), "-".into()), |(median, _, max)| (format_duration(median), format_duration(max)));
         writeln!(
             out,
-            "{:>8} {:>12} {:>7} {:>12}  {}",
+            "{:>8} {:>12} {:>7} {:>12} {median:>12} {max:>12}  {}",
             format!("r{id}"),
             format_duration(totals.run_ns),
             totals.runs,
@@ -209,12 +226,12 @@ mod tests {
     }
 
     #[test]
-    fn routines_are_ranked_by_run_time_with_runs_preemptions_and_cores() {
+    fn routines_are_ranked_by_run_time_with_runs_preemptions_waits_and_cores() {
         let text = stats(&sample_trace());
         let routines: Vec<Vec<String>> = ["r1", "r2", "r3"].iter().map(|r| row(&text, r)).collect();
-        assert_eq!(routines[0], ["r1", "4.900", "us", "2", "1", "0"]);
-        assert_eq!(routines[1], ["r2", "2.600", "us", "2", "0", "0,1"]);
-        assert_eq!(routines[2], ["r3", "2.700", "us", "1", "0", "1"]);
+        assert_eq!(routines[0], ["r1", "4.900", "us", "2", "1", "1.000", "us", "2.100", "us", "0"]);
+        assert_eq!(routines[1], ["r2", "2.600", "us", "2", "0", "600", "ns", "4.100", "us", "0,1"]);
+        assert_eq!(routines[2], ["r3", "2.700", "us", "1", "0", "-", "-", "1"]);
         let order: Vec<usize> = ["r1", "r3", "r2"].iter().map(|r| text.find(&format!("  {r} ")).unwrap()).collect();
         assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
     }
