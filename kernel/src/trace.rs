@@ -203,20 +203,25 @@ pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64) {
     );
 }
 
-/// This core's text area, while tracing, if this core has one.
-fn text_area() -> Option<&'static TextArea> {
+/// This core's buffer, while tracing, if this core has one.
+fn traced_here() -> Option<&'static TraceBuffer> {
     if !enabled() || !cpu::entered() {
         return None;
     }
-    let text = &cpu::current().trace.text;
-    (!text.start.get().is_null()).then_some(text)
+    let buffer = &cpu::current().trace;
+    (!buffer.text.start.get().is_null()).then_some(buffer)
 }
 
 /// A piece of the line being printed on this core (the console calls it,
 /// holding its lock: interrupts are off). Copies what fits: up to
-/// `MAX_PRINT_TEXT` bytes of a line, while the area has room.
+/// `MAX_PRINT_TEXT` bytes of a line, while the area has room and the
+/// events have room for the line's event.
 fn line_text(bytes: &[u8]) {
-    let Some(text) = text_area() else { return };
+    let Some(buffer) = traced_here() else { return };
+    if buffer.next.get() == buffer.end.get() {
+        return;
+    }
+    let text = &buffer.text;
     let (line, next) = (text.line.get(), text.next.get());
     // SAFETY: `line <= next <= end` all lie in this core's text area.
     let (in_line, room) = unsafe { (next.offset_from(line) as usize, text.end.get().offset_from(next) as usize) };
@@ -235,7 +240,8 @@ fn line_text(bytes: &[u8]) {
 /// The line being printed on this core is done: records its `Print`
 /// event (who printed it, where its text is) and starts the next line.
 fn line_end() {
-    let Some(text) = text_area() else { return };
+    let Some(buffer) = traced_here() else { return };
+    let text = &buffer.text;
     let (start, line, next) = (text.start.get(), text.line.get(), text.next.get());
     // SAFETY: `start <= line <= next` lie in this core's text area.
     let (offset, length) = unsafe { (line.offset_from(start) as u64, next.offset_from(line) as u64) };
