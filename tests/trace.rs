@@ -140,21 +140,27 @@ fn the_trace_says_who_woke_whom_and_how_long_the_woken_waited() {
     assert!(between_players >= 2 * hits - 2, "{between_players} wakes between players for {hits} round trips");
     assert!(players.len() <= 3, "wakes name more routines than main, pong and the kernel: {players:?}");
     // A hand-off reads as the wake, when the waker made the other
-    // runnable, then the waker's stop and the woken routine's start: it
-    // waited for the core from the wake to its start.
+    // runnable, then (maybe after a line it printed, or a tick) the waker's
+    // stop and, at that instant, the woken routine's start: it waited for
+    // the core from the wake to its start.
     let events = &trace.cores[0].events;
-    let handoffs: Vec<u64> = events
-        .windows(3)
-        .filter(|w| {
-            let (wake, stop, start) = (w[0], w[1], w[2]);
-            wake.kind == Kind::Wake as u8
-                && stop.kind == Kind::RunStop as u8
-                && start.kind == Kind::RunStart as u8
-                && (wake.a, wake.b) == (stop.a, start.a)
-                && stop.time_ns == start.time_ns
-        })
-        .map(|w| w[2].time_ns - w[0].time_ns)
-        .collect();
+    let mut woken: Option<(u32, u32, u64)> = None;
+    let mut handoffs: Vec<u64> = Vec::new();
+    for pair in events.windows(2) {
+        let (e, next) = (pair[0], pair[1]);
+        if e.kind == Kind::Wake as u8 {
+            woken = Some((e.a, e.b, e.time_ns));
+        }
+        if let Some((waker, woken_id, at)) = woken
+            && e.kind == Kind::RunStop as u8
+            && e.a == waker
+        {
+            if next.kind == Kind::RunStart as u8 && next.a == woken_id && next.time_ns == e.time_ns {
+                handoffs.push(next.time_ns - at);
+            }
+            woken = None;
+        }
+    }
     assert!(handoffs.len() >= 2 * hits - 2, "{} hand-offs for {hits} round trips", handoffs.len());
     assert!(handoffs.iter().all(|&waited| waited > 0), "a wake comes before the switch it leads to");
     let stats = spindle_boot::trace::stats(&trace);
