@@ -4,7 +4,7 @@
 //! timeout) stay on the host; program options go to the kernel on its command
 //! line. Exit status (`RunnerExit`): 0 success, 1 the kernel reported
 //! failure, 2 bad arguments, 3 timeout, 4 QEMU failed, the guest reset or
-//! the debugger ended the run, 5 the build failed.
+//! the debugger ended the run, 5 the build failed, 130 Ctrl-C.
 
 mod cleanup;
 mod cli;
@@ -14,13 +14,14 @@ mod suggest;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use cleanup::TempFile;
 use cli::{Cli, Command};
 use output::{Console, TraceOutputs, use_color, write_trace};
 use spindle_boot::run::Report;
-use spindle_boot::{Firmware, Progress, Run, RunnerExit, gdb, qemu};
+use spindle_boot::{Firmware, HostStop, Outcome, Progress, Run, RunnerExit, gdb, qemu};
 use spindle_shared::programs::PROGRAMS;
 
 fn main() -> ExitCode {
@@ -59,6 +60,7 @@ impl Refusal {
 /// refused before the build, so they cost a second, not a first build.
 fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     let usage = |message| Refusal::new(RunnerExit::Usage, message);
+    cleanup::handle_signals();
     let line = cli.kernel_cmdline().map_err(usage)?;
     cli.check_output_paths().map_err(usage)?;
     let firmware = if cli.uefi { Firmware::Uefi } else { Firmware::Bios };
@@ -83,17 +85,19 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     let colored = use_color(cli.color, std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
     let mut console = Console::new(colored, cli.quiet, elf);
     let run = Run {
-        machine,
         timeout: cli.deadline(),
-        boot_timeout: None,
         on_line: Some(Box::new(move |line| console.show(line))),
+        interrupt: Some(&cleanup::INTERRUPTED),
+        ..Run::new(machine, Duration::ZERO)
     };
-    let report = run.start().map_err(|e| Refusal::new(RunnerExit::QemuFailed, e))?;
+    let _control_socket = run.control_socket.clone().map(TempFile::new);
+    let report = cleanup::while_guest_runs(|| run.start()).map_err(|e| Refusal::new(RunnerExit::QemuFailed, e))?;
+    let mut written = Vec::new();
     if let Some(raw) = &raw_trace {
         let outputs = TraceOutputs { json: cli.trace.as_deref(), svg: cli.timeline.as_deref(), stats: cli.stats };
-        for problem in write_trace(raw.path(), &outputs) {
-            eprintln!("spindle: {problem}");
-        }
+        let trace = write_trace(raw.path(), &outputs, report.stop.as_ref());
+        trace.problems.iter().for_each(|problem| eprintln!("spindle: {problem}"));
+        written = trace.written;
     }
     if !report.kernel_started() && !report.firmware.is_empty() {
         eprintln!("spindle: the kernel never started; before that, the firmware and bootloader printed:");
@@ -103,9 +107,26 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     }
     add_boot_row(&report);
     if !report.outcome.is_success() {
-        eprintln!("spindle: {}", report.outcome);
+        eprintln!("spindle: {}{}", report.outcome, how_it_was_stopped(&report, &written, cli.stats));
     }
     Ok(report.outcome.exit_code())
+}
+
+/// What follows the outcome of a run the runner stopped (a timeout, Ctrl-C):
+/// where the trace up to that moment went, or why there is none.
+fn how_it_was_stopped(report: &Report, written: &[std::path::PathBuf], stats: bool) -> String {
+    if !matches!(report.outcome, Outcome::Timeout(_) | Outcome::Interrupted) {
+        return String::new();
+    }
+    match &report.stop {
+        Some(HostStop::Answered) if !written.is_empty() => {
+            let files: Vec<String> = written.iter().map(|path| path.display().to_string()).collect();
+            format!("; the trace up to that moment is in {}", files.join(" and "))
+        }
+        Some(HostStop::Answered) if stats => "; the trace up to that moment is summed up above".into(),
+        Some(HostStop::Answered) | None => String::new(),
+        Some(stop) => format!("; {stop}"),
+    }
 }
 
 /// Says how to attach gdb to the waiting machine.
@@ -140,5 +161,38 @@ fn print_programs() {
         if !p.kinds.is_empty() {
             println!("{:width$}    --kind: {}", "", p.kinds.join(", "));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stopped(outcome: Outcome, stop: Option<HostStop>) -> Report {
+        Report {
+            outcome,
+            qemu_pid: 0,
+            console: Vec::new(),
+            arrivals: Vec::new(),
+            firmware: Vec::new(),
+            elapsed: Duration::ZERO,
+            stop,
+        }
+    }
+
+    #[test]
+    fn a_stopped_run_says_where_its_trace_went_or_why_there_is_none() {
+        let timeout = stopped(Outcome::Timeout(Duration::from_secs(10)), Some(HostStop::Answered));
+        let files = ["s.svg".into(), "t.json".into()];
+        assert_eq!(how_it_was_stopped(&timeout, &files, false), "; the trace up to that moment is in s.svg and t.json");
+        assert_eq!(how_it_was_stopped(&timeout, &[], true), "; the trace up to that moment is summed up above");
+        assert_eq!(how_it_was_stopped(&timeout, &[], false), "");
+        let killed = stopped(Outcome::Interrupted, Some(HostStop::Unanswered("nothing came for 5 s".into())));
+        assert_eq!(
+            how_it_was_stopped(&killed, &files, true),
+            "; asked for its trace, the kernel did not answer (nothing came for 5 s) and was killed"
+        );
+        let failed = stopped(Outcome::Failure, None);
+        assert_eq!(how_it_was_stopped(&failed, &files, true), "", "only a run the runner stopped");
     }
 }

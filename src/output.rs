@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use spindle_boot::run;
 use spindle_boot::symbols::{self, Symbols};
-use spindle_boot::trace;
+use spindle_boot::{HostStop, trace};
 
 use crate::cli::Color;
 
@@ -78,29 +78,54 @@ pub struct TraceOutputs<'a> {
     pub stats: bool,
 }
 
-/// Decodes the raw trace in `raw` and writes what was asked. Returns the
-/// problems, one line each (the run itself is not failed by them).
-pub fn write_trace(raw: &Path, outputs: &TraceOutputs) -> Vec<String> {
+/// What became of the trace.
+#[derive(Default)]
+pub struct TraceWritten {
+    /// What went wrong, one line each (the run itself is not failed by them).
+    pub problems: Vec<String>,
+    /// The files written.
+    pub written: Vec<PathBuf>,
+}
+
+/// Decodes the raw trace in `raw` and writes what was asked. `stop` says
+/// how the runner stopped the guest, if it did.
+pub fn write_trace(raw: &Path, outputs: &TraceOutputs, stop: Option<&HostStop>) -> TraceWritten {
+    let mut result = TraceWritten::default();
     let bytes = match std::fs::read(raw) {
         Ok(bytes) => bytes,
-        Err(e) => return vec![format!("trace: cannot read {}: {e}", raw.display())],
+        Err(e) => {
+            result.problems.push(format!("trace: cannot read {}: {e}", raw.display()));
+            return result;
+        }
     };
     if bytes.is_empty() {
-        return vec!["trace: the kernel sent no trace (did the run end before the scheduler started?)".into()];
+        result.problems.push(match stop {
+            // The outcome's own line says why.
+            Some(HostStop::Unanswered(_) | HostStop::NotAsked(_)) => "trace: none: the guest was killed first".into(),
+            _ => "trace: the kernel sent no trace (did the run end before the scheduler started?)".into(),
+        });
+        return result;
     }
     let decoded = match trace::decode(&bytes) {
         Ok(decoded) => decoded,
-        Err(e) => return vec![format!("trace: {e}")],
+        Err(e) => {
+            result.problems.push(format!("trace: {e}"));
+            return result;
+        }
     };
-    let mut problems = Vec::new();
+    let problems = &mut result.problems;
     if !decoded.complete {
         problems.push("trace: the stream was cut short (the guest was stopped); showing what arrived".into());
     }
     problems.extend(trace::dropped_report(&decoded));
+    let written = &mut result.written;
     let mut write = |path: Option<&Path>, what: &str, make: &dyn Fn() -> String| {
         if let Some(path) = path {
             match std::fs::write(path, make()) {
-                Ok(()) => eprintln!("spindle: {what} written to {}", path.display()),
+                Ok(()) => {
+                    eprintln!("spindle: {what} written to {}", path.display());
+                    written.push(path.to_path_buf());
+                }
                 Err(e) => problems.push(format!("trace: cannot write {}: {e}", path.display())),
             }
         }
@@ -110,7 +135,7 @@ pub fn write_trace(raw: &Path, outputs: &TraceOutputs) -> Vec<String> {
     if outputs.stats {
         println!("{}", trace::stats(&decoded));
     }
-    problems
+    result
 }
 
 #[cfg(test)]

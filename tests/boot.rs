@@ -67,6 +67,9 @@ fn hung_guest_times_out_and_leaves_no_qemu_behind() {
     run.boot_timeout = Some(TEST_TIMEOUT);
     let report = start(run);
     expect_outcome(&report, Outcome::Timeout(hang));
+    // Asked before it was stopped, the kernel said what it was doing.
+    assert_eq!(report.stop, Some(spindle_boot::HostStop::Answered), "{}", report.text());
+    expect_line(&report, "stop: running: cpu 0 routine 1");
     let entered = report.arrival_of("kernel entered").expect("the kernel started");
     assert!(report.elapsed >= entered + hang, "stopped after {:?}, kernel entered at {entered:?}", report.elapsed);
     assert!(!process_exists(report.qemu_pid), "QEMU {} still runs", report.qemu_pid);

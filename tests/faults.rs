@@ -5,10 +5,12 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use spindle_boot::RunnerExit;
 
 fn expect_fault(kind: &str, message: &str) -> Report {
     let report = boot(2, &format!("fault kind={kind}"));
@@ -101,35 +103,55 @@ fn gone_within(pid: u32, limit: Duration) -> bool {
     false
 }
 
-/// Starts `spindle fault --kind hang` (and `more` options) in its own
-/// process group (like a shell job) and returns it with its QEMU's pid.
-fn hanging_runner(more: &[&str]) -> (std::process::Child, u32) {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_spindle"));
-    command
-        .args(["fault", "--kind", "hang", "--smp", "1", "--timeout", "300"])
-        .args(more)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    // As in a terminal's foreground job, Ctrl-C must not be ignored: a
-    // suite started in the background by a non-interactive shell (as CI
-    // may be) inherits SIGINT ignored, and the runner and QEMU with it.
-    // SAFETY: `signal` is async-signal-safe, as `pre_exec` requires.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    let child = command.spawn().unwrap();
+/// Starts `spindle fault --kind hang` (and `more` options) as a shell job
+/// (`runner_job`), its output going to `output`, and returns it with its
+/// QEMU's pid.
+fn hanging_runner(more: &[&str], output: Stdio) -> (std::process::Child, u32) {
+    let mut command = runner_job(&["fault", "--kind", "hang", "--smp", "1", "--timeout", "300"]);
+    let child = command.args(more).stdout(output).stderr(Stdio::piped()).spawn().unwrap();
     let qemu = qemu_of(child.id());
     (child, qemu)
 }
 
+/// Waits for the first line of `from` that contains `needle`; panics if the
+/// stream ends first.
+fn wait_for_line(from: &mut impl BufRead, needle: &str) {
+    let mut line = String::new();
+    while from.read_line(&mut line).unwrap() > 0 {
+        if line.contains(needle) {
+            return;
+        }
+        line.clear();
+    }
+    panic!("the runner's output ended without a line containing {needle:?}");
+}
+
+/// QEMU `qemu`'s QMP socket, from its command line (`-qmp unix:PATH,...`).
+fn control_socket_of(qemu: u32) -> std::path::PathBuf {
+    let cmdline = std::fs::read(format!("/proc/{qemu}/cmdline")).unwrap();
+    let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let at = args.iter().position(|a| a == "-qmp").expect("QEMU has a QMP socket");
+    let spec = args[at + 1].strip_prefix("unix:").expect("a Unix socket");
+    spec.split(',').next().unwrap().into()
+}
+
+/// A hanging guest whose kernel is up, then frozen (every vCPU paused
+/// through QEMU's monitor): it cannot answer the runner's request for its
+/// trace. Returns the runner, its QEMU and the runner's stderr.
+fn frozen_runner() -> (std::process::Child, u32, BufReader<std::process::ChildStderr>) {
+    let (mut runner, qemu) = hanging_runner(&["--stats"], Stdio::piped());
+    let mut stdout = BufReader::new(runner.stdout.take().unwrap());
+    wait_for_line(&mut stdout, "kernel entered");
+    // Keep reading the console, so that QEMU never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    spindle_boot::qmp::execute(&control_socket_of(qemu), &["stop"], Duration::from_secs(60)).unwrap();
+    let stderr = BufReader::new(runner.stderr.take().unwrap());
+    (runner, qemu, stderr)
+}
+
 #[test]
 fn killing_the_runner_kills_its_qemu() {
-    let (mut runner, qemu) = hanging_runner(&[]);
+    let (mut runner, qemu) = hanging_runner(&[], Stdio::null());
     // SAFETY: sending a signal to a child we started.
     unsafe { libc::kill(runner.id() as i32, libc::SIGKILL) };
     let _ = runner.wait();
@@ -138,7 +160,7 @@ fn killing_the_runner_kills_its_qemu() {
 
 #[test]
 fn ctrl_c_stops_runner_and_qemu_and_leaves_no_trace_file() {
-    let (mut runner, qemu) = hanging_runner(&["--stats"]);
+    let (mut runner, qemu) = hanging_runner(&["--stats"], Stdio::null());
     // QEMU opens the file the raw trace goes to as it starts.
     let raw_trace = spindle_boot::raw_trace_file(runner.id());
     let deadline = Instant::now() + PROCESS_EXIT_LIMIT;
@@ -146,13 +168,41 @@ fn ctrl_c_stops_runner_and_qemu_and_leaves_no_trace_file() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(raw_trace.exists(), "no {}", raw_trace.display());
-    // Ctrl-C in a terminal signals the whole foreground process group.
-    // SAFETY: signalling the group of a child we started.
-    unsafe { libc::kill(-(runner.id() as i32), libc::SIGINT) };
+    ctrl_c(&runner);
     let status = runner.wait().unwrap();
     assert!(!status.success());
     assert!(gone_within(qemu, PROCESS_EXIT_LIMIT), "QEMU {qemu} outlived Ctrl-C");
     assert!(!raw_trace.exists(), "Ctrl-C left {} behind", raw_trace.display());
+    assert_eq!(runner_files_left(runner.id()), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn ctrl_c_ends_a_run_whose_kernel_does_not_answer() {
+    let (mut runner, qemu, mut stderr) = frozen_runner();
+    ctrl_c(&runner);
+    let mut said = String::new();
+    stderr.read_to_string(&mut said).unwrap();
+    let status = runner.wait().unwrap();
+    assert_eq!(status.code(), Some(RunnerExit::Interrupted as i32), "{said}");
+    assert!(
+        said.contains("interrupted (Ctrl-C): the guest was stopped; asked for its trace, the kernel did not answer"),
+        "{said}"
+    );
+    assert!(gone_within(qemu, PROCESS_EXIT_LIMIT), "QEMU {qemu} outlived the run");
+    assert_eq!(runner_files_left(runner.id()), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_second_ctrl_c_ends_the_runner_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let (mut runner, qemu, mut stderr) = frozen_runner();
+    ctrl_c(&runner);
+    wait_for_line(&mut stderr, "Ctrl-C again to quit at once");
+    ctrl_c(&runner);
+    let status = runner.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}: the runner did not end from the second Ctrl-C");
+    assert!(gone_within(qemu, PROCESS_EXIT_LIMIT), "QEMU {qemu} outlived its runner");
+    assert_eq!(runner_files_left(runner.id()), Vec::<std::path::PathBuf>::new());
 }
 
 #[test]

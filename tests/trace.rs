@@ -4,8 +4,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::*;
+use spindle_boot::HostStop;
+use spindle_shared::exit::GuestExit;
 use spindle_shared::trace::{Event, Kind, StopReason, WAIT_REASONS};
 
 /// Every core's events, core by core.
@@ -57,8 +60,9 @@ fn a_tiny_buffer_reports_dropped_events() {
     assert!(trace.dropped() > 0);
     let message = spindle_boot::trace::dropped_report(&trace).expect("a drop report");
     assert!(message.contains("events dropped:"), "{message}");
-    // 16 recorded events per core; a switch reads as up to three events.
-    assert!(trace.cores.iter().all(|c| c.events.len() <= 3 * 16));
+    // 16 recorded events per core; a switch reads as up to two events, and
+    // the `End` comes on top.
+    assert!(trace.cores.iter().all(|c| c.events.len() <= 2 * 16 + 1));
 }
 
 #[test]
@@ -82,25 +86,49 @@ fn the_runner_writes_chrome_json_and_an_svg_timeline_with_one_track_per_core() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name" && e["pid"] == 0)
         .count();
     assert_eq!(tracks, 4, "one track per core");
+    // What the program printed is there too, where it printed it.
+    let printed: Vec<&str> = parsed["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "print" && e["pid"] == 0)
+        .map(|e| e["args"]["text"].as_str().unwrap())
+        .collect();
+    for step in 1..=3 {
+        let lines = printed.iter().filter(|t| t.starts_with("routine ") && t.ends_with(&format!(": step {step}")));
+        assert_eq!(lines.count(), 4, "the 4 routines' step {step} in {printed:?}");
+    }
+    assert!(printed.contains(&"main: starting 4 routines"), "{printed:?}");
 
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
     let lanes = doc.descendants().filter(|n| n.attribute("class") == Some("lane")).count();
     assert_eq!(lanes, 4, "one lane per core");
+    let marks: Vec<String> = doc
+        .descendants()
+        .filter(|n| {
+            n.attribute("class") == Some("print") && !n.ancestors().any(|a| a.attribute("class") == Some("legend"))
+        })
+        .filter_map(|n| n.children().find(|c| c.has_tag_name("title")).and_then(|t| t.text()).map(String::from))
+        .collect();
+    assert!(marks.iter().any(|t| t.contains("main: starting 4 routines")), "{marks:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The wakes in a trace: (waker, woken, core it was woken on,
-/// cross-core flag, core it starts on).
-fn wakes(trace: &spindle_boot::trace::Trace) -> Vec<(u32, u32, u32, u8, u16)> {
-    all_events(trace).filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, e.c, e.flag, e.cpu)).collect()
+/// The wakes in a trace: (waker, woken, the core the wake happened on).
+fn wakes(trace: &spindle_boot::trace::Trace) -> Vec<(u32, u32, u32)> {
+    trace
+        .cores
+        .iter()
+        .flat_map(|core| core.events.iter().filter(|e| e.kind == Kind::Wake as u8).map(|e| (e.a, e.b, core.cpu)))
+        .collect()
 }
 
 #[test]
-fn the_trace_says_who_woke_whom() {
+fn the_trace_says_who_woke_whom_and_how_long_the_woken_waited() {
     // Ping-pong on one core: every hit is a hand-off, the sender waking the
     // receiver, which then gets the core from it.
     let hits = 300;
@@ -111,28 +139,32 @@ fn the_trace_says_who_woke_whom() {
     let between_players = pingpong_wakes.iter().filter(|w| w.0 != 0 && w.1 != 0 && w.0 != w.1).count();
     assert!(between_players >= 2 * hits - 2, "{between_players} wakes between players for {hits} round trips");
     assert!(players.len() <= 3, "wakes name more routines than main, pong and the kernel: {players:?}");
-    for (waker, woken, woken_on, cross, cpu) in &pingpong_wakes {
-        assert_eq!(
-            (*cross, *woken_on),
-            (0, *cpu as u32),
-            "{waker} woke {woken} on another core, with one core running"
-        );
-    }
-    // A hand-off reads as the wake, then the waker's stop and the woken
-    // routine's start, at one instant.
+    // A hand-off reads as the wake, when the waker made the other
+    // runnable, then (maybe after a line it printed, or a tick) the waker's
+    // stop and, at that instant, the woken routine's start: it waited for
+    // the core from the wake to its start.
     let events = &trace.cores[0].events;
-    let handoffs = events
-        .windows(3)
-        .filter(|w| {
-            let (wake, stop, start) = (w[0], w[1], w[2]);
-            wake.kind == Kind::Wake as u8
-                && stop.kind == Kind::RunStop as u8
-                && start.kind == Kind::RunStart as u8
-                && (wake.a, wake.b) == (stop.a, start.a)
-                && wake.time_ns == start.time_ns
-        })
-        .count();
-    assert!(handoffs >= 2 * hits - 2, "{handoffs} hand-offs for {hits} round trips");
+    let mut woken: Option<(u32, u32, u64)> = None;
+    let mut handoffs: Vec<u64> = Vec::new();
+    for pair in events.windows(2) {
+        let (e, next) = (pair[0], pair[1]);
+        if e.kind == Kind::Wake as u8 {
+            woken = Some((e.a, e.b, e.time_ns));
+        }
+        if let Some((waker, woken_id, at)) = woken
+            && e.kind == Kind::RunStop as u8
+            && e.a == waker
+        {
+            if next.kind == Kind::RunStart as u8 && next.a == woken_id && next.time_ns == e.time_ns {
+                handoffs.push(next.time_ns - at);
+            }
+            woken = None;
+        }
+    }
+    assert!(handoffs.len() >= 2 * hits - 2, "{} hand-offs for {hits} round trips", handoffs.len());
+    assert!(handoffs.iter().all(|&waited| waited > 0), "a wake comes before the switch it leads to");
+    let stats = spindle_boot::trace::stats(&trace);
+    assert!(stats.contains("scheduling latency (runnable until running), "), "{stats}");
 
     // A sleeper is woken by the timer, not by a routine: neither in a quiet
     // program, where the core is idle when the timer fires, nor in a busy
@@ -179,4 +211,101 @@ fn wakes_name_their_wakers_past_the_first_256_routines() {
     for waker in wakers {
         assert!(waker == 0 || ran.contains(&waker), "waker {waker} never ran");
     }
+}
+
+/// A run that would go on for ten minutes, stopped at its deadline: the
+/// runner asks the kernel for its trace before it stops the guest, and the
+/// kernel sends it, with the scheduler's events up to that moment, and says
+/// where the routines were.
+#[test]
+fn a_run_past_its_deadline_still_sends_its_trace() {
+    // The 10 s count from the kernel's first line, so a host that boots
+    // slowly under load cannot use them up before the kernel even runs.
+    let limit = Duration::from_secs(10);
+    let mut run = Run::new(machine(Firmware::Bios, 2, "stress n=600000 seed=1 trace"), limit);
+    run.boot_timeout = Some(TEST_TIMEOUT);
+    let (report, trace) = start_traced(run);
+    expect_outcome(&report, Outcome::Timeout(limit));
+    assert_eq!(report.stop, Some(HostStop::Answered), "console:\n{}", report.text());
+    expect_line(&report, "stop: the host ended the run ");
+    expect_line(&report, "stop: running: cpu 0 ");
+    assert!(trace.complete, "the stream is whole");
+    assert_eq!(trace.ended(), Some(GuestExit::Stopped));
+    for core in &trace.cores {
+        assert_eq!(core.events.last().map(|e| e.kind), Some(Kind::End as u8), "cpu {} has no End", core.cpu);
+    }
+    let ran: std::collections::BTreeSet<u32> =
+        all_events(&trace).filter(|e| e.kind == Kind::RunStart as u8).map(|e| e.a).collect();
+    assert!(ran.len() >= 100, "only {} routines ran in the trace", ran.len());
+}
+
+/// Ctrl-C in the middle of a run: the runner stops the guest, asking it
+/// for its trace first, writes the timeline and the trace up to that
+/// moment, says how the run ended, and leaves none of its files behind.
+#[test]
+fn ctrl_c_stops_the_run_and_writes_the_trace_up_to_that_moment() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = std::env::temp_dir().join(format!("spindle-trace-ctrl-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, svg) = (dir.join("run.json"), dir.join("run.svg"));
+    let (json_arg, svg_arg) = (json.to_string_lossy().into_owned(), svg.to_string_lossy().into_owned());
+    // Each round checks five links and prints a line per link: it goes on
+    // for hours.
+    let mut runner = runner_job(&["status-check", "--rounds", "1000000", "--smp", "2", "--timeout", "3000"])
+        .args(["--stats", "--trace", &json_arg, "--timeline", &svg_arg])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = runner.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let mut stdout = BufReader::new(runner.stdout.take().unwrap()).lines();
+    let mut printed: Vec<String> = Vec::new();
+    for line in stdout.by_ref() {
+        let line = line.unwrap();
+        let third_round = line.contains("round 3: ");
+        printed.push(line);
+        if third_round {
+            break;
+        }
+    }
+    ctrl_c(&runner);
+    printed.extend(stdout.map(Result::unwrap));
+    let status = runner.wait().unwrap();
+    let said = said.join().unwrap();
+    let printed = printed.join("\n");
+    assert_eq!(status.code(), Some(130), "{printed}\n{said}");
+    assert!(
+        said.contains(&format!(
+            "interrupted (Ctrl-C): the guest was stopped; the trace up to that moment is in {json_arg} and {svg_arg}"
+        )),
+        "{said}"
+    );
+    assert!(printed.contains("stop: the host ended the run "), "{printed}");
+    assert!(printed.contains("ended: the host stopped the run"), "the trace summary says so:\n{printed}");
+
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
+    let runs = doc.descendants().filter(|n| n.attribute("class") == Some("run") && n.has_tag_name("rect")).count();
+    assert!(runs > 5, "{runs} run bars");
+    let parsed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let events = parsed["traceEvents"].as_array().unwrap();
+    assert!(events.iter().filter(|e| e["cat"] == "run").count() > 5);
+    // The lines printed before Ctrl-C, as they were printed.
+    let rounds: Vec<&str> = events
+        .iter()
+        .filter(|e| e["cat"] == "print" && e["pid"] == 0)
+        .filter_map(|e| e["args"]["text"].as_str())
+        .filter(|t| t.starts_with("round "))
+        .collect();
+    for line in printed.lines().filter(|l| l.contains("round 1: ")) {
+        let text = line.split_once("]").map_or(line, |(_, text)| text.trim_start());
+        assert!(rounds.contains(&text), "{text:?} not in {rounds:?}");
+    }
+    assert_eq!(runner_files_left(runner.id()), Vec::<std::path::PathBuf>::new());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,9 @@
 //! - [`qemu`]: the QEMU command line for a [`Machine`];
 //! - [`gdb`]: a free port for QEMU's gdb stub and a gdb script that works;
 //! - [`run`]: start QEMU, stream and capture the console, enforce the timeout,
-//!   and map QEMU's exit status to an [`Outcome`];
+//!   and map QEMU's exit status to an [`Outcome`] (`outcome`);
+//! - `stopping`: stop a guest past its deadline or on Ctrl-C, asking the
+//!   kernel for its trace first, through [`qmp`] (QEMU's control socket);
 //! - [`trace`]: decode the kernel's scheduler trace into Chrome JSON, an SVG
 //!   timeline and statistics;
 //! - [`ktest`]: run the kernel's own unit tests to the end, booting again after a failure.
@@ -18,15 +20,18 @@ pub mod gdb;
 pub mod image;
 pub mod kernel;
 pub mod ktest;
+mod outcome;
 pub mod qemu;
+pub mod qmp;
 pub mod run;
+mod stopping;
 pub mod symbols;
 pub mod trace;
 
 pub use image::Firmware;
 pub use kernel::Progress;
 pub use qemu::{Accel, Machine};
-pub use run::{Outcome, Run, RunError, RunnerExit};
+pub use run::{HostStop, Outcome, Run, RunError, RunnerExit};
 
 use std::path::PathBuf;
 

@@ -7,7 +7,10 @@
 //! - `-serial file:...` (when asked): COM2, machine data such as the trace;
 //! - `-device isa-debug-exit`: the guest reports success or failure;
 //! - `-fw_cfg name=opt/spindle/cmdline`: the kernel command line;
-//! - `-gdb tcp:127.0.0.1:PORT -S` (when asked): wait for gdb, on the loopback only.
+//! - `-gdb tcp:127.0.0.1:PORT -S` (when asked): wait for gdb, on the loopback only;
+//! - `-qmp unix:PATH,server=on,wait=off` (added by the runner): QEMU's control
+//!   socket, through which the runner asks the kernel for its trace before
+//!   stopping a run that has not finished (`qmp`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,6 +144,12 @@ impl Machine {
         cmd.args(&self.extra_args);
         Ok(cmd)
     }
+}
+
+/// The arguments that make QEMU listen for QMP on the Unix socket `path`,
+/// without waiting for a client before it runs the guest.
+pub fn control_socket_args(path: &Path) -> [String; 2] {
+    ["-qmp".into(), format!("unix:{},server=on,wait=off", escape_commas(&path.to_string_lossy()))]
 }
 
 /// The QEMU binary to start.

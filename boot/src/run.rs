@@ -1,7 +1,11 @@
 //! Running a machine: start QEMU, stream its console, stop it on time.
 //!
 //! Guarantees, whatever happens to the guest or to us:
-//! - every run has a deadline; past it QEMU is killed and the run is a [`Outcome::Timeout`];
+//! - every run has a deadline; past it (or when the caller's interrupt flag
+//!   is raised: Ctrl-C) the runner stops the guest, first asking the kernel
+//!   for its trace, and the run is a [`Outcome::Timeout`] (or
+//!   [`Outcome::Interrupted`]); a guest that does not answer is killed
+//!   within seconds (see `stopping`);
 //! - QEMU never outlives the thread that started it: it is started with
 //!   `PR_SET_PDEATHSIG = SIGKILL`, so if the runner or the test harness is
 //!   killed, the kernel kills QEMU too;
@@ -9,99 +13,18 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use spindle_shared::exit::GuestExit;
-
-use crate::qemu::{Machine, find_qemu};
-
-/// How often the runner checks whether QEMU has exited.
-const POLL_INTERVAL: Duration = Duration::from_millis(5);
-
-/// How a run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The kernel reported success.
-    Success,
-    /// The kernel reported failure (panic, fault, deadlock, bad command line).
-    Failure,
-    /// The guest ran past the deadline and was killed.
-    Timeout(Duration),
-    /// The guest reset itself (QEMU exits with 0 under `-no-reboot`): a triple fault.
-    Reset,
-    /// gdb ended the run (`kill`, or quitting a session that was attached).
-    DebuggerEnded,
-    /// QEMU itself failed: bad arguments, missing firmware, killed by a signal.
-    QemuFailed(String),
-}
-
-/// What QEMU's gdb stub prints on stderr when gdb kills the guest; QEMU then
-/// exits with status 0, as it does after a triple fault under `-no-reboot`.
-const KILLED_BY_GDB: &str = "QEMU: Terminated via GDBstub";
-
-/// The `spindle` runner's exit status, one value per way a run can end
-/// (documented in the README; scripts such as bench/compare rely on them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum RunnerExit {
-    /// The program ran and the kernel reported success.
-    Success = 0,
-    /// The kernel reported failure: panic, fault, deadlock, bad command line.
-    KernelFailure = 1,
-    /// The runner refused its arguments (clap uses 2 as well).
-    Usage = 2,
-    /// The guest ran past `--timeout` and was stopped.
-    Timeout = 3,
-    /// QEMU could not run the machine, the guest reset itself, or the
-    /// debugger ended the run.
-    QemuFailed = 4,
-    /// The kernel or its disk image could not be built.
-    BuildFailed = 5,
-}
-
-impl From<RunnerExit> for std::process::ExitCode {
-    fn from(exit: RunnerExit) -> Self {
-        std::process::ExitCode::from(exit as u8)
-    }
-}
-
-impl Outcome {
-    pub fn is_success(&self) -> bool {
-        *self == Outcome::Success
-    }
-
-    /// The runner's exit status for this outcome.
-    pub fn exit_code(&self) -> RunnerExit {
-        match self {
-            Outcome::Success => RunnerExit::Success,
-            Outcome::Failure => RunnerExit::KernelFailure,
-            Outcome::Timeout(_) => RunnerExit::Timeout,
-            Outcome::Reset | Outcome::DebuggerEnded | Outcome::QemuFailed(_) => RunnerExit::QemuFailed,
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Outcome::Success => write!(f, "the kernel reported success"),
-            Outcome::Failure => write!(f, "the kernel reported failure (see its last lines above)"),
-            Outcome::Timeout(after) => write!(
-                f,
-                "the guest did not finish within {} s and was stopped (raise it with --timeout)",
-                after.as_secs_f64()
-            ),
-            Outcome::Reset => {
-                write!(f, "the guest reset itself (a triple fault: an exception the kernel could not handle)")
-            }
-            Outcome::DebuggerEnded => write!(f, "the debugger ended the run"),
-            Outcome::QemuFailed(why) => write!(f, "QEMU failed: {why}"),
-        }
-    }
-}
+pub use crate::outcome::{Outcome, RunnerExit};
+use crate::outcome::{answered, outcome_of};
+use crate::qemu::{self, Machine, find_qemu};
+pub use crate::stopping::HostStop;
+use crate::stopping::{Guest, Waited, wait_for};
 
 /// Why a run could not start. `Display` says what to do about it.
 #[derive(Debug)]
@@ -139,6 +62,9 @@ pub struct Report {
     pub firmware: Vec<String>,
     /// Wall time from starting QEMU to its exit.
     pub elapsed: Duration,
+    /// How the runner stopped a guest that had not finished (past its
+    /// deadline, or interrupted); `None` if the guest ended the run itself.
+    pub stop: Option<HostStop>,
 }
 
 impl Report {
@@ -214,18 +140,39 @@ pub struct Run {
     /// fail because a loaded host booted slowly.
     pub boot_timeout: Option<Duration>,
     pub on_line: Option<LineSink>,
+    /// Where QEMU listens for QMP, through which the runner asks the kernel
+    /// for its trace before stopping it; `None`: a guest that has not
+    /// finished is killed without asking. Removed when the run ends.
+    pub control_socket: Option<PathBuf>,
+    /// Raised (by a Ctrl-C handler) to have the runner stop the guest as it
+    /// would at the deadline.
+    pub interrupt: Option<&'static AtomicBool>,
 }
 
 impl Run {
     pub fn new(machine: Machine, timeout: Duration) -> Run {
-        Run { machine, timeout: Some(timeout), boot_timeout: None, on_line: None }
+        Run {
+            machine,
+            timeout: Some(timeout),
+            boot_timeout: None,
+            on_line: None,
+            control_socket: control_socket_file(),
+            interrupt: None,
+        }
     }
 
     /// Boots the machine and waits for it to stop.
     pub fn start(self) -> Result<Report, RunError> {
         find_qemu().map_err(RunError::QemuNotInstalled)?;
         let mut cmd = self.machine.command().map_err(RunError::Setup)?;
+        let control = self.control_socket.as_ref().map(|path| ControlSocket::new(path.clone()));
+        if let Some(control) = &control {
+            cmd.args(qemu::control_socket_args(&control.0));
+        }
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C in the terminal reaches the runner
+        // only, which then stops the guest, asking for its trace first.
+        cmd.process_group(0);
         let parent = std::process::id();
         // SAFETY: the closure runs in the forked child before exec and only
         // makes async-signal-safe calls (prctl, getppid).
@@ -285,25 +232,69 @@ impl Run {
         });
 
         let (timeout, boot_timeout) = (self.timeout, self.boot_timeout);
-        let deadline = || {
-            let entered = captured.lock().unwrap().console.first().map(|(_, arrived)| *arrived);
-            match (boot_timeout, entered) {
-                (Some(boot), None) => Some((started + boot, boot)),
-                (Some(_), Some(entered)) => timeout.map(|t| (started + entered + t, t)),
-                (None, _) => timeout.map(|t| (started + t, t)),
-            }
+        let interrupt = self.interrupt;
+        let data_file = self.machine.data_file.clone();
+        let guest = Guest {
+            deadline: &|| {
+                let entered = captured.lock().unwrap().console.first().map(|(_, arrived)| *arrived);
+                match (boot_timeout, entered) {
+                    (Some(boot), None) => Some((started + boot, boot)),
+                    (Some(_), Some(entered)) => timeout.map(|t| (started + entered + t, t)),
+                    (None, _) => timeout.map(|t| (started + t, t)),
+                }
+            },
+            interrupted: &|| interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)),
+            kernel_started: &|| !captured.lock().unwrap().console.is_empty(),
+            progress: &|| {
+                let lines = captured.lock().unwrap().console.len() as u64;
+                let sent = data_file.as_ref().and_then(|file| std::fs::metadata(file).ok()).map_or(0, |m| m.len());
+                lines + sent
+            },
+            control_socket: control.as_ref().map(|control| control.0.as_path()),
         };
-        let waited = wait_until(&mut child, deadline);
+        let waited = wait_for(&mut child, &guest);
         let elapsed = started.elapsed();
         let _ = reader.join();
         let stderr_text = errors.join().unwrap_or_default();
-        let outcome = match waited {
-            Err(limit) => Outcome::Timeout(limit),
-            Ok(status) => outcome_of(status, &stderr_text),
+        let (outcome, stop) = match waited {
+            Waited::Exited(status) => (outcome_of(status, &stderr_text), None),
+            Waited::ExitedWhenAsked { cause, status } => answered(cause, status, &stderr_text),
+            Waited::Killed { cause, stop } => (cause, Some(stop)),
         };
         let captured = std::mem::take(&mut *captured.lock().unwrap());
         let (console, arrivals) = captured.console.into_iter().unzip();
-        Ok(Report { outcome, qemu_pid, console, arrivals, firmware: captured.firmware, elapsed })
+        Ok(Report { outcome, qemu_pid, console, arrivals, firmware: captured.firmware, elapsed, stop })
+    }
+}
+
+/// A QMP socket path for the next run of this process, under
+/// [`crate::runs_dir`]; `None` if that path would be too long for a Unix
+/// socket (then a guest past its deadline is killed without being asked
+/// for its trace).
+fn control_socket_file() -> Option<PathBuf> {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let path = crate::runs_dir().join(format!("qmp-{}-{run}.sock", std::process::id()));
+    (path.as_os_str().len() <= crate::qmp::MAX_SOCKET_PATH).then_some(path)
+}
+
+/// The QMP socket of a running QEMU: its directory is made first, and the
+/// socket is removed when the run is over (QEMU leaves it if it is killed).
+struct ControlSocket(PathBuf);
+
+impl ControlSocket {
+    fn new(path: PathBuf) -> ControlSocket {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::remove_file(&path);
+        ControlSocket(path)
+    }
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -312,42 +303,6 @@ impl Run {
 struct Captured {
     firmware: Vec<String>,
     console: Vec<(String, Duration)>,
-}
-
-/// Waits for `child` until the deadline that `deadline` gives (it may move,
-/// asked again at each poll, with the limit it stands for); past it kills
-/// the child and returns that limit.
-fn wait_until(child: &mut Child, deadline: impl Fn() -> Option<(Instant, Duration)>) -> Result<ExitStatus, Duration> {
-    let limit = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) => {}
-            Err(_) => break Duration::ZERO,
-        }
-        if let Some((at, limit)) = deadline()
-            && Instant::now() >= at
-        {
-            break limit;
-        }
-        thread::sleep(POLL_INTERVAL);
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(limit)
-}
-
-fn outcome_of(status: ExitStatus, stderr: &str) -> Outcome {
-    let stderr = stderr.trim();
-    match status.code() {
-        Some(code) => match GuestExit::from_qemu_status(code) {
-            Some(GuestExit::Success) => Outcome::Success,
-            Some(GuestExit::Failure) => Outcome::Failure,
-            None if code == 0 && stderr.contains(KILLED_BY_GDB) => Outcome::DebuggerEnded,
-            None if code == 0 => Outcome::Reset,
-            None => Outcome::QemuFailed(format!("exit status {code}: {stderr}")),
-        },
-        None => Outcome::QemuFailed(format!("QEMU was killed ({status}) {stderr}")),
-    }
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ mod tests {
             Some(0x1000004a0c1)
         );
         assert_eq!(reported_ip("[cpu 0 r2]  my ip 0x1234 is"), None, "a routine's own line");
-        assert_eq!(reported_ip("fatal error: unexpected non-maskable interrupt [cpu 0]: ip 0x0"), None);
+        assert_eq!(reported_ip("fatal error: machine check [cpu 0]: ip 0x0"), None, "no address to look up");
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! With `quiet`, only `summary!` lines (a program's results, the run's
 //! outcome) and errors are printed. The `log` facade prints here too, as
 //! `[level] message`.
+//!
+//! While the trace records, it sees the text of every line printed, without
+//! the tag, through the [`LineRecorder`] it registers: the timeline then
+//! shows what the program printed, when and where. Until one is registered
+//! a line pays one load to find that there is none.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,6 +40,22 @@ pub fn tag_lines_with(running: Tagger) {
     TAGGER.call_once(|| running);
 }
 
+/// Sees what the console prints (registered by the trace, which sits above
+/// the console): `text` gets the pieces of a line's text as they are
+/// written, `end` is called when the line (or a `print!`'s piece of one) is
+/// done. Both run on the printing core with the console lock held.
+pub struct LineRecorder {
+    pub text: fn(&[u8]),
+    pub end: fn(),
+}
+
+static RECORDER: spin::Once<LineRecorder> = spin::Once::new();
+
+/// From now on `recorder` sees every line printed.
+pub fn record_lines_with(recorder: LineRecorder) {
+    RECORDER.call_once(|| recorder);
+}
+
 /// Brings up COM1 and routes `log` to it.
 pub fn init() {
     // SAFETY: this is the only place that creates the COM1 Uart, and it is
@@ -44,11 +65,18 @@ pub fn init() {
     log::set_max_level(log::LevelFilter::Info);
 }
 
-struct TextWriter<'a>(&'a mut Uart);
+/// Writes text to the UART, and to the line recorder if one is given.
+struct TextWriter<'a> {
+    uart: &'a mut Uart,
+    record: Option<fn(&[u8])>,
+}
 
 impl Write for TextWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.write_text(s.as_bytes());
+        self.uart.write_text(s.as_bytes());
+        if let Some(record) = self.record {
+            record(s.as_bytes());
+        }
         Ok(())
     }
 }
@@ -96,14 +124,20 @@ fn emit(args: fmt::Arguments, newline: bool, kind: Kind) {
         return;
     }
     let Some(uart) = console.0.as_mut() else { return };
-    let mut out = TextWriter(uart);
+    let mut out = TextWriter { uart, record: None };
     // Read with the console lock held (interrupts off): the routine cannot
     // move to another core between the tag and the text.
     let running = TAGGER.get().and_then(|running| running());
     if let Some((routine, cpu)) = running.filter(|_| kind == Kind::Line) {
         let _ = write_tag(&mut out, routine, cpu);
     }
+    let recorder = RECORDER.get();
+    out.record = recorder.map(|recorder| recorder.text);
     let _ = out.write_fmt(args);
+    if let Some(recorder) = recorder {
+        out.record = None;
+        (recorder.end)();
+    }
     if newline {
         let _ = out.write_str("\n");
     }

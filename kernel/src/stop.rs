@@ -1,5 +1,5 @@
 //! Ending the run, whichever way it ends: main returned, a deadlock, a
-//! panic or a fault.
+//! panic or a fault, or the host asked for it.
 //!
 //! The first core to get here claims the end of the run ([`claim`]), stops
 //! every other core with a non-maskable interrupt, and is then the only
@@ -21,6 +21,18 @@
 //! (see `mem::heap`): an allocation on the stop path never waits for the
 //! heap's lock.
 //!
+//! # Non-maskable interrupts
+//!
+//! The kernel sends NMIs only to stop the other cores once a core has
+//! claimed the end of the run. An NMI while nothing is ending the run comes
+//! from the host (QEMU's `inject-nmi`, which the runner sends to every core
+//! when the run's time limit passes or on Ctrl-C): it asks the kernel to end
+//! the run and send what it has. The first core to take it claims the end
+//! of the run like any other ending, and the kernel reports where the
+//! routines were, sends the trace and exits with [`GuestExit::Stopped`]. An
+//! NMI that reaches the core already ending the run (the host asked just as
+//! the run ended) is ignored: that core carries on.
+//!
 //! This module and `panic` are the fatal-error path: the one place every
 //! layer of the kernel may call up to.
 
@@ -31,7 +43,6 @@ use spindle_shared::exit::GuestExit;
 
 use crate::arch::interrupts::halt_forever;
 use crate::arch::qemu_exit::exit_qemu;
-use crate::panic::{Fatal, fatal};
 use crate::{console, cpu, smp};
 
 /// Which core is ending the run: 0 none yet, else its index plus one.
@@ -107,17 +118,20 @@ pub fn stop_path_blocked(what: &str) -> ! {
     failed_while_stopping(format_args!("{what}"))
 }
 
-/// What a core does on the stop NMI: halt, if a stop was requested.
-pub fn on_stop_request() {
-    if STOPPER.load(Ordering::Acquire) != 0 {
-        halt_forever();
+/// What a core does on a non-maskable interrupt: halt if another core is
+/// ending the run (it sent the NMI), carry on if this one is, and otherwise
+/// end the run for the host, which sent it (see the module's comment).
+pub fn on_nmi() {
+    match STOPPER.load(Ordering::Acquire) {
+        0 => crate::sched::host_stopped(),
+        stopper if stopper == stopper_tag() => {}
+        _ => halt_forever(),
     }
-    fatal(Fatal::Exception { what: "unexpected non-maskable interrupt", ip: 0, address: None, code: None })
 }
 
 /// Ends the run, from the core that claimed its end: sends the trace if one
 /// was recorded, then reports `exit` to the host.
 pub fn end_run(exit: GuestExit) -> ! {
-    crate::trace::dump();
+    crate::trace::dump(exit);
     exit_qemu(exit)
 }

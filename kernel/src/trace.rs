@@ -7,38 +7,40 @@
 //! To keep it cheap (the aim: `pingpong` slows by a tenth at most; see
 //! docs/benchmarks.md), the recording path stores raw facts and leaves the
 //! interpreting to [`dump`], which runs once, at the end:
-//! - a switch is one stored event, with the wake noted on the routine that
-//!   starts (who woke it, on which core: [`pack_wake`]) stored as it is,
-//!   in bits the wire format fills in later;
-//! - times are raw TSC values, and the core number is left out;
-//! - a switch stores its routine's wait reason whatever the reason it
-//!   stopped for (only a `Block` keeps it on the wire).
+//! - a switch is one stored event (the routine that stops, the one that
+//!   starts, why, and the wait reason of the first, which only a `Block`
+//!   keeps on the wire);
+//! - a wake is one stored event, at the moment of the wake, on the core
+//!   that woke the routine: who woke whom is what it says, and the time
+//!   from it to the woken routine's next switch-in is how long that routine
+//!   waited, runnable, for a core (its scheduling latency);
+//! - times are raw TSC values, and the core number is left out.
 //!
-//! The dump turns a switch whose routine was woken into a `Wake` event (at
-//! the switch: the moment the woken routine got the core, marked cross-core
-//! if it was woken on another core) followed by the `Switch`, except for a
-//! same-core hand-off (ping-pong: the routine that stopped had woken the
-//! one that starts, here), which stays one `Switch` with its hand-off bit
-//! set. So the trace shows who woke whom, and where, when the wake took
-//! effect; the cost of a wake (its latency) is measured by `bench` instead.
-//! A full buffer keeps its first events and counts the rest as dropped
-//! (a switch counts once, with its wake); the count goes to the host with
-//! the events, which reports it.
+//! A full buffer keeps its first events and counts the rest as dropped; the
+//! count goes to the host with the events, which reports it.
 //!
-//! When the run ends (success, deadlock, panic, fault) and the other cores
-//! are stopped, [`dump`] sends every core's buffer to the host on COM2 in
-//! the format of `spindle_shared::trace` (if the machine has a COM2).
+//! The lines the console prints go in too (the console hands their text
+//! to [`line_text`] and [`line_end`], registered by [`start`]): each line's
+//! text is copied to its core's text area, and a `Print` event says who
+//! printed it, when, and where its text is. An area that fills keeps its
+//! first lines whole and cuts the rest (their events say so).
+//!
+//! When the run ends (success, deadlock, panic, fault, or the host asked
+//! for it) and the other cores are stopped, [`dump`] sends every core's
+//! buffer to the host on COM2 in the format of `spindle_shared::trace` (if
+//! the machine has a COM2), each followed by an `End` event that says when
+//! and how the run ended.
 
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use spindle_shared::cmdline::MAX_CPUS;
-use spindle_shared::trace::{self, EVENT_SIZE, Kind, SWITCH_HANDOFF, StopReason};
+use spindle_shared::exit::GuestExit;
+use spindle_shared::trace::{self, EVENT_SIZE, Kind, MAX_PRINT_TEXT, PRINT_CUT, StopReason, TEXT_BYTES_PER_EVENT};
 
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::serial::Uart;
-use crate::{cpu, time};
+use crate::{console, cpu, time};
 
 /// Whether the scheduler records events.
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -48,24 +50,57 @@ static DUMPED: AtomicBool = AtomicBool::new(false);
 
 /// An event as stored: the 24 wire-format bytes as three little-endian
 /// words, except that the first holds a TSC value and the core number is
-/// missing until the dump. A switch keeps the wake noted on the routine
-/// that starts (40 bits, [`pack_wake`]) in bits the dump fills in: the low
-/// 16 where the core number goes, the high 24 above its 8-bit wait reason.
+/// missing until the dump.
 type Slot = [u64; 3];
 const _: () = assert!(core::mem::size_of::<Slot>() == EVENT_SIZE);
 
-/// One core's events. Only that core writes it, with interrupts off.
+/// One core's events, and the text of the lines it printed. Only that core
+/// writes it, with interrupts off.
 pub struct TraceBuffer {
     start: Cell<*mut Slot>,
     next: Cell<*mut Slot>,
     end: Cell<*mut Slot>,
     dropped: Cell<u64>,
+    text: TextArea,
+}
+
+/// Where a core's printed lines go: `start..next` is written, and the line
+/// being printed began at `line`.
+struct TextArea {
+    start: Cell<*mut u8>,
+    next: Cell<*mut u8>,
+    end: Cell<*mut u8>,
+    line: Cell<*mut u8>,
+    /// Part of the line being printed did not fit.
+    cut: Cell<bool>,
 }
 
 impl TraceBuffer {
     pub const fn new() -> TraceBuffer {
         let null = core::ptr::null_mut();
-        TraceBuffer { start: Cell::new(null), next: Cell::new(null), end: Cell::new(null), dropped: Cell::new(0) }
+        TraceBuffer {
+            start: Cell::new(null),
+            next: Cell::new(null),
+            end: Cell::new(null),
+            dropped: Cell::new(0),
+            text: TextArea {
+                start: Cell::new(core::ptr::null_mut()),
+                next: Cell::new(core::ptr::null_mut()),
+                end: Cell::new(core::ptr::null_mut()),
+                line: Cell::new(core::ptr::null_mut()),
+                cut: Cell::new(false),
+            },
+        }
+    }
+
+    /// The text of the lines printed so far.
+    fn printed(&self) -> &[u8] {
+        let start = self.text.start.get();
+        if start.is_null() {
+            return &[];
+        }
+        // SAFETY: `start..next` lies in the text area and was written.
+        unsafe { core::slice::from_raw_parts(start, self.text.next.get().offset_from(start) as usize) }
     }
 
     /// The events recorded so far.
@@ -79,25 +114,29 @@ impl TraceBuffer {
     }
 }
 
-/// Allocates `events_per_core` events for each of the first `cores` cores
-/// and starts recording.
+/// Allocates `events_per_core` events (and the text area that goes with
+/// them) for each of the first `cores` cores and starts recording.
 pub fn start(cores: usize, events_per_core: usize) {
     for core in cpu::all().take(cores) {
         let buffer: &'static mut [Slot] = Vec::leak(alloc::vec![[0u64; 3]; events_per_core]);
         let range = buffer.as_mut_ptr_range();
+        let text: &'static mut [u8] = Vec::leak(alloc::vec![0u8; events_per_core * TEXT_BYTES_PER_EVENT]);
+        let text_range = text.as_mut_ptr_range();
         // Recording has not started: nobody else touches the buffers.
         core.trace.start.set(range.start);
         core.trace.next.set(range.start);
         core.trace.end.set(range.end);
+        core.trace.text.start.set(text_range.start);
+        core.trace.text.next.set(text_range.start);
+        core.trace.text.line.set(text_range.start);
+        core.trace.text.end.set(text_range.end);
     }
+    console::record_lines_with(console::LineRecorder { text: line_text, end: line_end });
     ENABLED.store(true, Ordering::Release);
 }
 
 /// Stops or resumes recording without touching the buffers (the trace
-/// overhead benchmark compares the same work with and without it). A wake
-/// noted while recording and not yet recorded when it stops stays noted on
-/// its routine, and shows up at that routine's first switch-in once
-/// recording resumes; the benchmark stops only where none is pending.
+/// overhead benchmark compares the same work with and without it).
 pub fn set_recording(on: bool) {
     ENABLED.store(on, Ordering::Release);
 }
@@ -143,82 +182,102 @@ pub fn record(kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
     }
 }
 
-/// A wake noted on the woken routine: its waker (0: an interrupt or the
-/// kernel) and the core it was woken on, in 40 bits; never 0, which means
-/// no wake.
+/// Records, on this core (`core`), that routine `waker` (0: an interrupt
+/// or the kernel) made routine `woken` runnable. Only called while
+/// tracing (the caller checks, see `switch`). Interrupts off.
 #[inline(always)]
-pub fn pack_wake(waker: u64, cpu: u32) -> u64 {
-    // Cores are 0..MAX_CPUS, so the core plus one is at most MAX_CPUS.
-    const _: () = assert!(MAX_CPUS <= 0xFF, "the core, plus one, takes 8 bits");
-    (waker & 0xFFFF_FFFF) << 8 | (cpu as u64 + 1)
+pub fn wake(core: &cpu::Cpu, waker: u64, woken: u64) {
+    store(core, [time::read_tsc(), kind_flag_a(Kind::Wake, 0, waker), woken & 0xFFFF_FFFF]);
 }
-
-/// The waker and the core of a wake note made by [`pack_wake`].
-fn unpack_wake(note: u64) -> (u64, u64) {
-    (note >> 8, (note & 0xFF) - 1)
-}
-
-/// Where a stored switch keeps its wake note: the low bits where the dump
-/// puts the core number (bits 16-31 of the first word after the time), the
-/// rest above the 8-bit wait reason (bits 40-63 of the second).
-const NOTE_LOW_BITS: u32 = 16;
-const NOTE_LOW_AT: u32 = 16;
-const NOTE_HIGH_AT: u32 = 40;
-const NOTE_LOW_MASK: u64 = (1 << NOTE_LOW_BITS) - 1;
 
 /// Records a switch on this core (`core`) from routine `prev` to `next`
-/// (0: the idle loop), with `flag` as in `spindle_shared::trace` (the
-/// hand-off bit is the dump's to set), the wait reason of `prev`
-/// (`waits_for`, kept by the dump only if `prev` blocked) and the wake
-/// noted on `next` (`woken_by`, 0 if none). Interrupts off.
+/// (0: the idle loop), with `flag` as in `spindle_shared::trace` and the
+/// wait reason of `prev` (`waits_for`, kept by the dump only if `prev`
+/// blocked). Only called while tracing: the caller checks [`enabled`], so
+/// that the untraced path pays one load and a branch. Interrupts off.
 #[inline(always)]
-pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64, woken_by: u64) {
-    let word1 = kind_flag_a(Kind::Switch, flag, prev) | (woken_by & NOTE_LOW_MASK) << NOTE_LOW_AT;
-    let word2 = (next & 0xFFFF_FFFF) | (waits_for & 0xFF) << 32 | (woken_by >> NOTE_LOW_BITS) << NOTE_HIGH_AT;
-    store(core, [time::read_tsc(), word1, word2]);
+pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64) {
+    store(
+        core,
+        [time::read_tsc(), kind_flag_a(Kind::Switch, flag, prev), (next & 0xFFFF_FFFF) | (waits_for & 0xFF) << 32],
+    );
 }
 
-/// The wire events (three words each) that one stored event of core
-/// `here` stands for, passed to `emit`: a switch's wake becomes a `Wake`
-/// event before it unless it is a same-core hand-off, which becomes the
-/// switch's hand-off bit (see the module's comment).
-fn wire_events(here: u64, slot: &Slot, mut emit: impl FnMut([u64; 3])) {
-    let [tsc, word1, word2] = slot.map(u64::from_le);
-    let time = time::tsc_to_ns_since_boot(tsc);
-    let cpu_field = (here & 0xFFFF) << 16;
-    if word1 as u8 != Kind::Switch as u8 {
-        return emit([time, word1 | cpu_field, word2]);
+/// This core's buffer, while tracing, if this core has one.
+fn traced_here() -> Option<&'static TraceBuffer> {
+    if !enabled() || !cpu::entered() {
+        return None;
     }
-    let woken_by = (word1 >> NOTE_LOW_AT) & NOTE_LOW_MASK | (word2 >> NOTE_HIGH_AT) << NOTE_LOW_BITS;
-    let (flag, prev, next) = ((word1 >> 8) as u8, word1 >> 32, word2 & 0xFFFF_FFFF);
-    let mut switch = word1 & !(NOTE_LOW_MASK << NOTE_LOW_AT) | cpu_field;
-    // Only a Block has a wait reason.
-    let waits_for = if flag & 0x0F == StopReason::Block as u8 { (word2 >> 32) & 0xFF } else { 0 };
-    if woken_by != 0 {
-        let (waker, woken_on) = unpack_wake(woken_by);
-        if prev != 0 && waker == prev && woken_on == here {
-            switch |= (SWITCH_HANDOFF as u64) << 8;
-        } else {
-            let cross = (woken_on != here) as u64;
-            emit([time, kind_flag_a(Kind::Wake, cross as u8, waker) | cpu_field, next | woken_on << 32]);
-        }
-    }
-    emit([time, switch, next | waits_for << 32]);
+    let buffer = &cpu::current().trace;
+    (!buffer.text.start.get().is_null()).then_some(buffer)
 }
 
-/// Sends every core's events to the host on COM2. Call once the other
+/// A piece of the line being printed on this core (the console calls it,
+/// holding its lock: interrupts are off). Copies what fits: up to
+/// `MAX_PRINT_TEXT` bytes of a line, while the area has room and the
+/// events have room for the line's event.
+fn line_text(bytes: &[u8]) {
+    let Some(buffer) = traced_here() else { return };
+    if buffer.next.get() == buffer.end.get() {
+        return;
+    }
+    let text = &buffer.text;
+    let (line, next) = (text.line.get(), text.next.get());
+    // SAFETY: `line <= next <= end` all lie in this core's text area.
+    let (in_line, room) = unsafe { (next.offset_from(line) as usize, text.end.get().offset_from(next) as usize) };
+    let kept = bytes.len().min(MAX_PRINT_TEXT.saturating_sub(in_line)).min(room);
+    // SAFETY: `next..next + kept` is inside the area (`kept <= room`), which
+    // only this core writes, with interrupts off; `bytes` is elsewhere.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), next, kept);
+        text.next.set(next.add(kept));
+    }
+    if kept < bytes.len() {
+        text.cut.set(true);
+    }
+}
+
+/// The line being printed on this core is done: records its `Print`
+/// event (who printed it, where its text is) and starts the next line.
+fn line_end() {
+    let Some(buffer) = traced_here() else { return };
+    let text = &buffer.text;
+    let (start, line, next) = (text.start.get(), text.line.get(), text.next.get());
+    // SAFETY: `start <= line <= next` lie in this core's text area.
+    let (offset, length) = unsafe { (line.offset_from(start) as u64, next.offset_from(line) as u64) };
+    let routine = crate::sched::current_id().map_or(0, |(routine, _)| routine);
+    let flag = if text.cut.replace(false) { PRINT_CUT } else { 0 };
+    store(cpu::current(), [time::read_tsc(), kind_flag_a(Kind::Print, flag, routine), offset | length << 32]);
+    text.line.set(next);
+}
+
+/// The wire event (three words) that one stored event of core `here`
+/// stands for: its time in nanoseconds, the core filled in, and a switch's
+/// wait reason kept only if the routine blocked.
+fn wire_event(here: u64, slot: &Slot) -> [u64; 3] {
+    let [tsc, word1, mut word2] = slot.map(u64::from_le);
+    let switch = word1 as u8 == Kind::Switch as u8;
+    if switch && (word1 >> 8) as u8 & 0x0F != StopReason::Block as u8 {
+        word2 &= 0xFFFF_FFFF;
+    }
+    [time::tsc_to_ns_since_boot(tsc), word1 | (here & 0xFFFF) << 16, word2]
+}
+
+/// Sends every core's events to the host on COM2, each core's ending with
+/// the `End` event of a run that ended as `exit` says. Call once the other
 /// cores are stopped; does nothing if tracing is off or already sent.
-pub fn dump() {
+pub fn dump(exit: GuestExit) {
     if !enabled() || DUMPED.swap(true, Ordering::AcqRel) {
         return;
     }
     ENABLED.store(false, Ordering::Release);
+    let ended_ns = time::now();
     // SAFETY: the run is ending and this is the only user of COM2.
     let Some(mut port) = (unsafe { Uart::data() }) else {
         // Nobody listens (the trace was only recorded to measure its cost).
         return;
     };
-    // On the stop path: no allocation (see `crate::panic`), so the cores
+    // On the stop path: no allocation (see `crate::stop`), so the cores
     // are walked twice rather than collected.
     let traced = || cpu::all().filter(|c| !c.trace.start.get().is_null());
     port.write_raw(&trace::header(traced().count() as u32));
@@ -226,12 +285,14 @@ pub fn dump() {
         // The other cores are stopped: their buffers are no longer written.
         let events = core.trace.recorded();
         let here = core.index() as u64;
-        let mut count = 0;
-        events.iter().for_each(|event| wire_events(here, event, |_| count += 1));
-        port.write_raw(&trace::core_header(here as u32, count, core.trace.dropped.get()));
+        let printed = core.trace.printed();
+        let count = events.len() as u32 + 1; // and the `End` event
+        port.write_raw(&trace::core_header(here as u32, count, printed.len() as u32, core.trace.dropped.get()));
         for event in events {
-            wire_events(here, event, |words| words.iter().for_each(|w| port.write_raw(&w.to_le_bytes())));
+            wire_event(here, event).iter().for_each(|w| port.write_raw(&w.to_le_bytes()));
         }
+        port.write_raw(&trace::end_event(ended_ns, here as u16, exit).encode());
+        port.write_raw(printed);
     }
     port.write_raw(trace::TRAILER);
 }

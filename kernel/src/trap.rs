@@ -12,7 +12,7 @@ use crate::{cpu, sched, smp};
 
 /// Registers the handlers below with the architecture.
 pub fn init() {
-    set_handlers(Handlers { timer, wake, preempt: preempted, page_fault, fault, nmi: crate::stop::on_stop_request });
+    set_handlers(Handlers { timer, wake, preempt: preempted, page_fault, fault, nmi: crate::stop::on_nmi });
 }
 
 /// The core's timer fired. Returns whether the running routine must be

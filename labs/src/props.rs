@@ -440,7 +440,7 @@ mod tests {
             cores: cores
                 .into_iter()
                 .enumerate()
-                .map(|(cpu, events)| CoreTrace { cpu: cpu as u32, events, dropped: 0 })
+                .map(|(cpu, events)| CoreTrace { cpu: cpu as u32, events, ..Default::default() })
                 .collect(),
             complete: true,
         }

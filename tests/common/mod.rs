@@ -56,14 +56,20 @@ pub fn machine(firmware: Firmware, smp: u32, cmdline: &str) -> Machine {
 /// the decoded trace.
 #[track_caller]
 pub fn boot_traced(smp: u32, cmdline: &str) -> (Report, spindle_boot::trace::Trace) {
+    start_traced(Run::new(machine(Firmware::Bios, smp, &format!("{cmdline} trace")), TEST_TIMEOUT))
+}
+
+/// Starts `run`, whose kernel command line asks for the trace, with its
+/// trace sent to a file; returns the report and the decoded trace.
+#[track_caller]
+pub fn start_traced(mut run: Run) -> (Report, spindle_boot::trace::Trace) {
     let raw = std::env::temp_dir().join(format!(
         "spindle-test-trace-{}-{}.bin",
         std::process::id(),
         TRACE_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    let mut m = machine(Firmware::Bios, smp, &format!("{cmdline} trace"));
-    m.data_file = Some(raw.clone());
-    let report = start(Run::new(m, TEST_TIMEOUT));
+    run.machine.data_file = Some(raw.clone());
+    let report = start(run);
     let bytes = std::fs::read(&raw).expect("QEMU wrote the trace file");
     let _ = std::fs::remove_file(&raw);
     let trace = spindle_boot::trace::decode(&bytes).unwrap_or_else(|e| panic!("{e}; console:\n{}", report.text()));
@@ -118,4 +124,41 @@ pub fn abandoned_split(summary: &str) -> [u64; 3] {
         .map(|list| list.split(", ").filter_map(|part| part.split(' ').next()?.parse().ok()).collect())
         .unwrap_or_default();
     counts.try_into().unwrap_or_else(|_| panic!("no blocked/runnable/running split in {summary:?}"))
+}
+
+/// The `spindle` runner with `args`, as a shell starts a job: in its own
+/// process group, so that a test can signal it as Ctrl-C in a terminal
+/// signals the foreground job, and with SIGINT not ignored (a suite started
+/// in the background by a non-interactive shell, as CI may be, inherits
+/// SIGINT ignored, and the runner with it).
+pub fn runner_job(args: &[&str]) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_spindle"));
+    command.args(args).process_group(0);
+    // SAFETY: `signal` is async-signal-safe, as `pre_exec` requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command
+}
+
+/// Sends SIGINT to the process group `job` leads, as Ctrl-C in a terminal does.
+pub fn ctrl_c(job: &std::process::Child) {
+    // SAFETY: signalling the group of a child we started.
+    unsafe { libc::kill(-(job.id() as i32), libc::SIGINT) };
+}
+
+/// The files the runner `pid` keeps for a run (its raw trace, QEMU's
+/// control socket) that are still there.
+pub fn runner_files_left(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefixes = [format!("trace-{pid}."), format!("qmp-{pid}-")];
+    let Ok(entries) = std::fs::read_dir(spindle_boot::runs_dir()) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|entry| prefixes.iter().any(|p| entry.file_name().to_string_lossy().starts_with(p.as_str())))
+        .map(|entry| entry.path())
+        .collect()
 }

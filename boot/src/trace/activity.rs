@@ -3,14 +3,17 @@
 //!
 //! The Chrome export, the SVG timeline and the statistics all read the trace
 //! through these, so they agree on what a run is. A run or idle stretch that
-//! is still open when a core's events end (its buffer filled, or the guest
-//! was killed) ends at that core's last event. Events of kinds this runner
-//! does not know are skipped. Every stretch ends no earlier than it starts,
-//! even if a core's clock went backwards.
+//! is still open when a core's events end ends at that core's last event:
+//! the `End` event, when the run ended (main returned, a failure, the host
+//! stopped it); or, when the core's buffer filled, its last recorded event,
+//! since what came after is unknown. Events of kinds this runner does not
+//! know are skipped. Every stretch ends no earlier than it starts, even if
+//! a core's clock went backwards.
 
 use spindle_shared::trace::{Event, Kind, StopReason, WAIT_REASONS};
 
 use super::decode::{CoreTrace, Trace};
+use super::states::{Cause, Waiting, waits};
 
 /// A routine's stretch on one core, from `RunStart` to `RunStop`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,7 +133,11 @@ pub fn core_activity(core: &CoreTrace) -> CoreActivity {
             _ => {}
         }
     }
-    let last_ns = core.events.last().map_or(0, |e| e.time_ns);
+    let last = match core.dropped {
+        0 => core.events.last(),
+        _ => core.events.iter().rev().find(|e| e.kind != Kind::End as u8),
+    };
+    let last_ns = last.map_or(0, |e| e.time_ns);
     if let Some(open) = running {
         activity.runs.push(run(open, last_ns, RunEnd::Unfinished));
     }
@@ -140,12 +147,48 @@ pub fn core_activity(core: &CoreTrace) -> CoreActivity {
     activity
 }
 
+/// A line the program printed, on the console and in the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Printed {
+    pub cpu: u32,
+    /// 0: the kernel printed it, outside any routine.
+    pub routine: u32,
+    pub time_ns: u64,
+    pub text: String,
+    /// The trace kept all of it.
+    pub whole: bool,
+}
+
+impl Printed {
+    /// The text as shown: with "..." where it was cut.
+    pub fn shown(&self) -> String {
+        if self.whole { self.text.clone() } else { format!("{}...", self.text) }
+    }
+
+    /// Who printed it: "r5", or "the kernel".
+    pub fn by(&self) -> String {
+        if self.routine == 0 { "the kernel".into() } else { format!("r{}", self.routine) }
+    }
+}
+
+/// The lines core `core` printed, in order.
+pub fn printed(core: &CoreTrace) -> Vec<Printed> {
+    core.events
+        .iter()
+        .filter(|e| e.kind == Kind::Print as u8)
+        .map(|e| {
+            let (text, whole) = core.printed(e);
+            Printed { cpu: core.cpu, routine: e.a, time_ns: e.time_ns, text, whole }
+        })
+        .collect()
+}
+
 /// Why routines went from one core to another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MoveKind {
     /// `to_cpu` took routines from `from_cpu`'s run queue.
     Steal,
-    /// A routine woken on `from_cpu` started running on `to_cpu`.
+    /// A routine woken on `from_cpu` next ran on `to_cpu`.
     Wake,
 }
 
@@ -158,10 +201,14 @@ impl MoveKind {
     }
 }
 
-/// Routines moving from one core to another at one moment.
+/// Routines moving from one core to another: a steal at one moment, a
+/// wake from the wake to the woken routine's start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Move {
     pub kind: MoveKind,
+    /// When the routine left `from_cpu` (a steal: `time_ns`; a wake: the wake).
+    pub from_ns: u64,
+    /// When it arrived on `to_cpu`.
     pub time_ns: u64,
     pub from_cpu: u32,
     pub to_cpu: u32,
@@ -171,33 +218,34 @@ pub struct Move {
     pub routines: u32,
 }
 
-/// Every steal and cross-core wake, in time order.
+/// Every steal and cross-core wake, in the order they arrived.
 pub fn moves(trace: &Trace) -> Vec<Move> {
-    let mut moves: Vec<Move> = trace
-        .cores
-        .iter()
-        .flat_map(|core| core.events.iter().filter_map(move |event| move_of(core.cpu, event)))
-        .collect();
-    moves.sort_by_key(|m| m.time_ns);
-    moves
-}
-
-fn move_of(cpu: u32, event: &Event) -> Option<Move> {
-    let time_ns = event.time_ns;
-    match Kind::from_u8(event.kind)? {
-        Kind::Steal => Some(Move {
+    let steals = trace.cores.iter().flat_map(|core| {
+        core.events.iter().filter(|e| e.kind == Kind::Steal as u8).map(move |e| Move {
             kind: MoveKind::Steal,
-            time_ns,
-            from_cpu: event.a,
-            to_cpu: cpu,
-            routine: event.c,
-            routines: event.b,
+            from_ns: e.time_ns,
+            time_ns: e.time_ns,
+            from_cpu: e.a,
+            to_cpu: core.cpu,
+            routine: e.c,
+            routines: e.b,
+        })
+    });
+    let wakes = waits(trace).into_iter().filter_map(|wait| match (wait.waiting, wait.ran_on) {
+        (Waiting::Runnable(Cause::Woken { on_cpu, .. }), Some(ran_on)) if on_cpu != ran_on => Some(Move {
+            kind: MoveKind::Wake,
+            from_ns: wait.start_ns,
+            time_ns: wait.end_ns,
+            from_cpu: on_cpu,
+            to_cpu: ran_on,
+            routine: wait.routine,
+            routines: 1,
         }),
-        Kind::Wake if event.flag == 1 => {
-            Some(Move { kind: MoveKind::Wake, time_ns, from_cpu: event.c, to_cpu: cpu, routine: event.b, routines: 1 })
-        }
         _ => None,
-    }
+    });
+    let mut moves: Vec<Move> = steals.chain(wakes).collect();
+    moves.sort_by_key(|m| (m.time_ns, m.from_ns));
+    moves
 }
 
 /// The first and last event time over all cores; `None` for a trace without events.
@@ -233,9 +281,31 @@ mod tests {
     }
 
     #[test]
+    fn a_run_open_at_the_end_lasts_to_the_end_event_unless_the_buffer_filled() {
+        let mut trace = sample_trace();
+        let ended = spindle_shared::trace::end_event(9_800, 0, spindle_shared::exit::GuestExit::Stopped);
+        trace.cores[0].events.push(ended);
+        assert_eq!(core_activity(&trace.cores[0]).runs.last().unwrap().end_ns, 9_800);
+        // What came after the buffer filled is unknown: the run ends where
+        // its events do.
+        trace.cores[0].dropped = 3;
+        assert_eq!(core_activity(&trace.cores[0]).runs.last().unwrap().end_ns, 9_000);
+    }
+
+    #[test]
     fn a_block_with_an_unknown_wait_code_waits_for_other() {
         let stop = event(5, Kind::RunStop, StopReason::Block as u8, 0, 1, 999, 0);
         assert_eq!(RunEnd::of(&stop), RunEnd::Block { wait: "other" });
+    }
+
+    #[test]
+    fn printed_lines_come_with_their_text_and_say_when_it_was_cut() {
+        let lines = printed(&sample_trace().cores[1]);
+        let shown: Vec<(u32, u64, String)> = lines.iter().map(|p| (p.routine, p.time_ns, p.shown())).collect();
+        assert_eq!(shown, [(3, 6_000, "r3: <a & b> done".into()), (3, 6_002, "second...".into())]);
+        let mut trace = sample_trace();
+        trace.cores[1].text.truncate(20);
+        assert_eq!(printed(&trace.cores[1])[1].shown(), "seco...", "the stream was cut in the text");
     }
 
     #[test]

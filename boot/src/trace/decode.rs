@@ -8,8 +8,9 @@
 //! Event kinds this runner does not know are kept as they are. A `Switch`
 //! event is read as the `RunStop` and `RunStart` it stands for.
 
+use spindle_shared::exit::GuestExit;
 use spindle_shared::trace::{
-    self, CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, MAGIC, TRAILER, VERSION,
+    self, CORE_HEADER_SIZE, CORE_MAGIC, EVENT_SIZE, Event, HEADER_SIZE, Kind, MAGIC, PRINT_CUT, TRAILER, VERSION,
 };
 
 /// A decoded trace: one entry per core block, in stream order.
@@ -21,13 +22,27 @@ pub struct Trace {
 }
 
 /// What one core recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CoreTrace {
     pub cpu: u32,
     /// In recording order (non-decreasing time).
     pub events: Vec<Event>,
     /// Events the core's buffer had no room for; it kept the first ones.
     pub dropped: u64,
+    /// The text of the lines it printed, which its `Print` events point into.
+    pub text: Vec<u8>,
+}
+
+impl CoreTrace {
+    /// The text of the `Print` event `print` of this core, and whether all
+    /// of it is there (the kernel cut it, or the stream was cut short).
+    pub fn printed(&self, print: &Event) -> (String, bool) {
+        let (start, length) = (print.b as usize, print.c as usize);
+        let end = (start + length).min(self.text.len());
+        let text = self.text.get(start.min(end)..end).unwrap_or_default();
+        let whole = end - start.min(end) == length && print.flag & PRINT_CUT == 0;
+        (String::from_utf8_lossy(text).into_owned(), whole)
+    }
 }
 
 impl Trace {
@@ -39,6 +54,22 @@ impl Trace {
     /// Events dropped, over all cores.
     pub fn dropped(&self) -> u64 {
         self.cores.iter().map(|core| core.dropped).sum()
+    }
+
+    /// How the run ended, from the `End` events (`None` if the stream was
+    /// cut before any).
+    pub fn ended(&self) -> Option<GuestExit> {
+        let end = self.cores.iter().flat_map(|core| core.events.last()).find(|e| e.kind == Kind::End as u8)?;
+        [GuestExit::Success, GuestExit::Failure, GuestExit::Stopped].into_iter().find(|exit| *exit as u32 == end.a)
+    }
+}
+
+/// How a run that ended as `exit` says ended, in a few words.
+pub fn ending(exit: GuestExit) -> &'static str {
+    match exit {
+        GuestExit::Success => "main returned",
+        GuestExit::Failure => "the run failed",
+        GuestExit::Stopped => "the host stopped the run (its time limit passed, or Ctrl-C)",
     }
 }
 
@@ -78,27 +109,32 @@ pub fn decode(stream: &[u8]) -> Result<Trace, String> {
         if rest.len() < CORE_HEADER_SIZE {
             return Ok(trace);
         }
-        let (core, recorded, whole) = read_block(stream, offset);
+        let (core, size, whole) = read_block(stream, offset);
         trace.cores.push(core);
         if !whole {
             return Ok(trace);
         }
-        offset += CORE_HEADER_SIZE + EVENT_SIZE * recorded;
+        offset += size;
     }
 }
 
 /// Reads the core block at `offset` (its header is whole). Returns the block
-/// with the events that are whole, how many events the block holds in the
-/// stream (before `Switch` events are expanded), and whether all were whole.
+/// with the events that are whole and the text that arrived, the block's
+/// size in the stream, and whether all of it arrived.
 fn read_block(stream: &[u8], offset: usize) -> (CoreTrace, usize, bool) {
     let cpu = u32_at(stream, offset + 4);
     let count = u32_at(stream, offset + 8) as usize;
+    let text_len = u32_at(stream, offset + 12) as usize;
     let dropped = u64::from_le_bytes(stream[offset + 16..offset + 24].try_into().expect("8 bytes"));
     let first_event = offset + CORE_HEADER_SIZE;
     let whole = count.min((stream.len() - first_event) / EVENT_SIZE);
     let (chunks, _) = stream[first_event..first_event + whole * EVENT_SIZE].as_chunks::<EVENT_SIZE>();
     let events = chunks.iter().map(Event::decode).flat_map(trace::expand).collect();
-    (CoreTrace { cpu, events, dropped }, count, whole == count)
+    let text_start = first_event + whole * EVENT_SIZE;
+    let text = if whole == count { &stream[text_start..stream.len().min(text_start + text_len)] } else { &[] };
+    let size = CORE_HEADER_SIZE + EVENT_SIZE * count + text_len;
+    let arrived = whole == count && text.len() == text_len;
+    (CoreTrace { cpu, events, dropped, text: text.to_vec() }, size, arrived)
 }
 
 /// The trailer is at `offset`: the stream is complete if every announced
@@ -146,29 +182,22 @@ mod tests {
 
     #[test]
     fn switch_events_expand_and_the_next_block_is_still_found() {
-        use spindle_shared::trace::{Event, Kind, SWITCH_HANDOFF, StopReason, expand};
-        let switch = |t, a, b| Event {
-            time_ns: t,
-            kind: Kind::Switch as u8,
-            flag: StopReason::Block as u8 | SWITCH_HANDOFF,
-            cpu: 0,
-            a,
-            b,
-            c: 1,
-        };
+        use spindle_shared::trace::{Event, Kind, StopReason, expand};
+        let switch =
+            |t, a, b| Event { time_ns: t, kind: Kind::Switch as u8, flag: StopReason::Block as u8, cpu: 0, a, b, c: 1 };
         let raw = vec![
-            CoreTrace { cpu: 0, events: vec![switch(10, 1, 2), switch(20, 2, 1)], dropped: 0 },
+            CoreTrace { cpu: 0, events: vec![switch(10, 1, 2), switch(20, 2, 1)], ..Default::default() },
             CoreTrace {
                 cpu: 1,
                 events: vec![Event { time_ns: 15, kind: Kind::Idle as u8, flag: 0, cpu: 1, a: 0, b: 0, c: 0 }],
-                dropped: 0,
+                ..Default::default()
             },
         ];
         let trace = decode(&encode(&raw, true)).unwrap();
         assert!(trace.complete);
         assert_eq!(trace.cores.len(), 2);
         let expanded: Vec<Event> = raw[0].events.iter().copied().flat_map(expand).collect();
-        assert_eq!(expanded.len(), 6, "each hand-off switch reads as a wake, a stop and a start");
+        assert_eq!(expanded.len(), 4, "each switch reads as a stop and a start");
         assert_eq!(trace.cores[0].events, expanded);
         assert_eq!(trace.cores[1].events, raw[1].events);
     }
@@ -189,7 +218,7 @@ mod tests {
             let mut stream = spindle_shared::trace::header((next() % 4) as u32).to_vec();
             for _ in 0..(next() % 4) {
                 let count = (next() % 64) as u32;
-                stream.extend(spindle_shared::trace::core_header(0, count, 0));
+                stream.extend(spindle_shared::trace::core_header(0, count, (next() % 64) as u32, 0));
                 let junk = (next() % 2000) as usize;
                 stream.extend((0..junk).map(|_| next() as u8));
             }

@@ -2,7 +2,7 @@
 //! interesting event, a very long busy one, and the encoder that turns
 //! either into the stream the kernel would send.
 
-use spindle_shared::trace::{Event, Kind, StopReason, TRAILER, WAIT_REASONS, core_header, header};
+use spindle_shared::trace::{Event, Kind, PRINT_CUT, StopReason, TRAILER, WAIT_REASONS, core_header, header};
 
 use super::decode::{CoreTrace, Trace};
 
@@ -14,10 +14,11 @@ pub fn event(time_ns: u64, kind: Kind, flag: u8, cpu: u16, a: u32, b: u32, c: u3
 pub fn encode(cores: &[CoreTrace], trailer: bool) -> Vec<u8> {
     let mut stream = header(cores.len() as u32).to_vec();
     for core in cores {
-        stream.extend(core_header(core.cpu, core.events.len() as u32, core.dropped));
+        stream.extend(core_header(core.cpu, core.events.len() as u32, core.text.len() as u32, core.dropped));
         for event in &core.events {
             stream.extend(event.encode());
         }
+        stream.extend(&core.text);
     }
     if trailer {
         stream.extend(TRAILER);
@@ -26,9 +27,10 @@ pub fn encode(cores: &[CoreTrace], trailer: bool) -> Vec<u8> {
 }
 
 /// Two cores. cpu 0 runs r1 (preempted by a tick), r2 (blocks on a channel
-/// receive), then r1 again until its events end. cpu 1 idles, steals r3 from
-/// cpu 0, r3 wakes r2 across cores and a local r4, exits; r2 runs and
-/// yields; cpu 1 idles to its end.
+/// receive), then r1 again, which wakes r2, until its events end. cpu 1
+/// idles, steals r3 from cpu 0, r3 prints two lines, wakes r4 (which never
+/// runs), exits; r2, woken on cpu 0, runs here and yields; cpu 1 idles to
+/// its end.
 pub fn sample_cores() -> Vec<CoreTrace> {
     use Kind::*;
     let cpu0 = vec![
@@ -49,6 +51,7 @@ pub fn sample_cores() -> Vec<CoreTrace> {
             0,
         ),
         event(7_100, RunStart, 0, 0, 1, 0, 0),
+        event(7_500, Wake, 0, 0, 1, 2, 0),
         event(9_000, Tick, 0, 0, 0, 0, 0),
     ];
     let cpu1 = vec![
@@ -56,16 +59,24 @@ pub fn sample_cores() -> Vec<CoreTrace> {
         event(5_200, IdleEnd, 0, 1, 0, 0, 0),
         event(5_200, Steal, 0, 1, 0, 1, 3),
         event(5_300, RunStart, 0, 1, 3, 0, 0),
-        event(7_500, Wake, 1, 1, 3, 2, 0),
-        event(7_600, Wake, 0, 1, 3, 4, 1),
+        event(6_000, Print, 0, 1, 3, 0, 16),
+        event(6_002, Print, PRINT_CUT, 1, 3, 16, 6),
+        event(7_600, Wake, 0, 1, 3, 4, 0),
         event(8_000, RunStop, StopReason::Exited as u8, 1, 3, 0, 0),
         event(8_100, RunStart, 0, 1, 2, 0, 0),
         event(8_800, RunStop, StopReason::Yield as u8, 1, 2, 0, 0),
         event(8_900, Idle, 0, 1, 0, 0, 0),
         event(9_500, Tick, 0, 1, 0, 0, 0),
     ];
-    vec![CoreTrace { cpu: 0, events: cpu0, dropped: 0 }, CoreTrace { cpu: 1, events: cpu1, dropped: 0 }]
+    vec![
+        CoreTrace { cpu: 0, events: cpu0, ..Default::default() },
+        CoreTrace { cpu: 1, events: cpu1, text: SAMPLE_TEXT.to_vec(), ..Default::default() },
+    ]
 }
+
+/// What cpu 1 printed in the sample: "r3: <a & b> done", then a line cut
+/// after "second".
+pub const SAMPLE_TEXT: &[u8] = b"r3: <a & b> donesecond";
 
 pub fn sample_trace() -> Trace {
     Trace { cores: sample_cores(), complete: true }
@@ -73,7 +84,8 @@ pub fn sample_trace() -> Trace {
 
 /// `runs` short runs spread evenly over `span_ns` on `cores` cores, with
 /// routine ids cycling through 1..=50; every 3rd run is preempted, every
-/// 7th starts with a steal and every 11th wakes a routine on the next core.
+/// 7th starts with a steal and every 11th wakes the next routine, which
+/// then runs on the next core.
 pub fn busy_trace(core_count: u32, runs: usize, span_ns: u64) -> Trace {
     use Kind::*;
     let per_core = runs / core_count as usize;
@@ -90,12 +102,12 @@ pub fn busy_trace(core_count: u32, runs: usize, span_ns: u64) -> Trace {
                 }
                 events.push(event(start, RunStart, 0, c, routine, 0, 0));
                 if i % 11 == 0 {
-                    events.push(event(start + period / 4, Wake, 1, c, routine, routine + 1, next_cpu));
+                    events.push(event(start + period / 4, Wake, 0, c, routine, routine + 1, 0));
                 }
                 let reason = if i % 3 == 0 { StopReason::Preempted } else { StopReason::Yield };
                 events.push(event(start + period * 3 / 4, RunStop, reason as u8, c, routine, 0, 0));
             }
-            CoreTrace { cpu, events, dropped: 0 }
+            CoreTrace { cpu, events, ..Default::default() }
         })
         .collect();
     Trace { cores, complete: true }

@@ -72,6 +72,7 @@ impl Legend {
             (Sample::Bar("run", routine_colour(1)), "routine run (colour per routine)"),
             (Sample::Bar("merged", MERGED_FILL.to_string()), "merged short runs"),
             (Sample::Preemption, "preempted"),
+            (Sample::Print, "printed a line"),
             (Sample::Arrow("steal", "url(#head-steal)"), "steal"),
             (Sample::Arrow("wake", "url(#head-wake)"), "cross-core wake"),
             (Sample::Bar("lane-bg", "#fff".to_string()), "idle"),
@@ -108,6 +109,7 @@ enum Sample {
     /// A bar of this class and fill.
     Bar(&'static str, String),
     Preemption,
+    Print,
     /// An arrow of this class with this arrowhead.
     Arrow(&'static str, &'static str),
 }
@@ -131,6 +133,11 @@ impl Sample {
                 let points =
                     format!("{},{} {},{} {},{}", Px(x + 3.0), top, Px(x + 11.0), top, Px(x + 7.0), Px(LEGEND_Y - 2.0));
                 svg.empty("polygon", &[("class", &"preempt"), ("points", &points)]);
+            }
+            Sample::Print => {
+                let (bottom, tip) = (Px(LEGEND_Y + 1.0), Px(LEGEND_Y - 6.0));
+                let points = format!("{},{bottom} {},{bottom} {},{tip}", Px(x + 3.0), Px(x + 11.0), Px(x + 7.0));
+                svg.empty("polygon", &[("class", &"print"), ("points", &points)]);
             }
             Sample::Arrow(class, head) => {
                 let (x1, x2) = (Px(x), Px(x + 13.0));

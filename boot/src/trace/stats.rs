@@ -1,17 +1,28 @@
 //! The trace summed up as plain text: how busy each core was and what it
 //! did, which routines ran longest, and whether events were dropped.
 //!
-//! Busy time is measured against the whole trace (first to last event over
-//! all cores), so cores are compared over the same stretch of time.
+//! One meaning for each word, the same as the kernel's `stats:` lines:
+//! - a core's time splits into *busy* (running routines), *scheduler* (the
+//!   scheduler's own work: finding work, spinning, switching) and *idle*
+//!   (halted with nothing to run), as shares of the whole trace (first to
+//!   last event over all cores), so that cores are compared over the same
+//!   stretch of time; a core whose buffer filled is measured up to its
+//!   last recorded event, and marked;
+//! - *steals* are the times a core took routines from another core's run
+//!   queue, *stole* the routines it took;
+//! - a routine's *wait* is how long it was runnable before it ran (its
+//!   scheduling latency; see `states` and `latency`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use spindle_shared::trace::Kind;
 
-use super::activity::{CoreActivity, RunEnd, core_activity, time_span};
-use super::decode::Trace;
+use super::activity::{CoreActivity, RunEnd, Stretch, core_activity, time_span};
+use super::decode::{CoreTrace, Trace, ending};
 use super::dropped_report;
+use super::latency::{Latencies, per_routine, write_summary};
+use super::states::{Wait, waits};
 use super::units::format_duration;
 
 /// Routines listed by name; the rest are counted.
@@ -48,8 +59,10 @@ pub fn stats(trace: &Trace) -> String {
     write_completeness(&mut out, trace);
 
     let activities: Vec<CoreActivity> = trace.cores.iter().map(core_activity).collect();
-    write_cores(&mut out, trace, &activities, span_ns);
-    write_routines(&mut out, &activities);
+    write_cores(&mut out, trace, &activities, span);
+    let waits = waits(trace);
+    write_routines(&mut out, &activities, &waits);
+    write_summary(&mut out, &waits);
     out.push('\n');
     match dropped_report(trace) {
         Some(report) => writeln!(out, "{report}").unwrap(),
@@ -58,49 +71,83 @@ pub fn stats(trace: &Trace) -> String {
     out
 }
 
-/// The per-core table: busy share, switches, preemptions, steals, idle time.
-fn write_cores(out: &mut String, trace: &Trace, activities: &[CoreActivity], span_ns: u64) {
+/// The per-core table: busy, scheduler and idle shares, switches,
+/// preemptions, steals and the routines stolen.
+fn write_cores(out: &mut String, trace: &Trace, activities: &[CoreActivity], span: Stretch) {
     out.push('\n');
     writeln!(
         out,
-        "{:>4} {:>7} {:>9} {:>12} {:>7} {:>7} {:>12}",
-        "cpu", "busy", "switches", "preemptions", "steals", "stolen", "idle"
+        "{:>4} {:>7} {:>10} {:>7} {:>9} {:>12} {:>7} {:>7}",
+        "cpu", "busy", "scheduler", "idle", "switches", "preemptions", "steals", "stole"
     )
     .unwrap();
+    let mut partial = false;
     for (core, activity) in trace.cores.iter().zip(activities) {
         let busy_ns: u64 = activity.runs.iter().map(|run| run.length_ns()).sum();
         let idle_ns: u64 = activity.idle.iter().map(|idle| idle.length_ns()).sum();
+        // A full buffer: measured up to its last recorded event.
+        let covered_ns = match core.dropped {
+            0 => span.length_ns(),
+            _ => activity_end(core).saturating_sub(span.start_ns),
+        };
+        partial |= core.dropped > 0;
+        let scheduler_ns = covered_ns.saturating_sub(busy_ns + idle_ns);
         let steals = core.events.iter().filter(|e| e.kind == Kind::Steal as u8);
-        let stolen: u64 = steals.clone().map(|e| u64::from(e.b)).sum();
+        let stole: u64 = steals.clone().map(|e| u64::from(e.b)).sum();
         let preemptions = activity.runs.iter().filter(|run| run.end == RunEnd::Preempted).count();
         writeln!(
             out,
-            "{:>4} {:>6.1}% {:>9} {:>12} {:>7} {:>7} {:>12}",
+            "{:>4} {:>6.1}% {:>9.1}% {:>6.1}% {:>9} {:>12} {:>7} {:>7}{}",
             core.cpu,
-            percent(busy_ns, span_ns),
+            percent(busy_ns, covered_ns),
+            percent(scheduler_ns, covered_ns),
+            percent(idle_ns, covered_ns),
             activity.runs.len(),
             preemptions,
             steals.count(),
-            stolen,
-            format_duration(idle_ns),
+            stole,
+            if core.dropped > 0 {
+                format!("  * over its first {}", format_duration(covered_ns))
+            } else {
+                String::new()
+            },
         )
         .unwrap();
     }
     writeln!(
         out,
-        "busy: time running routines over the whole trace ({}); switches: runs started",
-        format_duration(span_ns)
+        "busy: running routines; scheduler: finding work, spinning, switching; idle: halted with nothing to \
+         run; as shares of the {} the trace spans{}",
+        format_duration(span.length_ns()),
+        if partial { " (* a core whose buffer filled: of the part it recorded)" } else { "" }
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "switches: runs started; steals: times the core took routines from another core's run queue; \
+         stole: the routines it took"
     )
     .unwrap();
 }
 
+/// When a core's recorded events end (its `End` event aside).
+fn activity_end(core: &CoreTrace) -> u64 {
+    core.events.iter().rev().find(|e| e.kind != Kind::End as u8).map_or(0, |e| e.time_ns)
+}
+
 fn write_completeness(out: &mut String, trace: &Trace) {
+    if let Some(exit) = trace.ended() {
+        writeln!(out, "ended: {}", ending(exit)).unwrap();
+    }
     if !trace.complete {
         writeln!(out, "the stream was cut short (no trailer): the guest stopped before sending all of it").unwrap();
     }
 }
 
-fn write_routines(out: &mut String, activities: &[CoreActivity]) {
+/// The routines that ran longest: run time, runs, preemptions, how long
+/// they waited for a core (median and max), and where they ran.
+fn write_routines(out: &mut String, activities: &[CoreActivity], waits: &[Wait]) {
+    let latencies = per_routine(waits);
     let mut routines: BTreeMap<u32, RoutineTotals> = BTreeMap::new();
     for run in activities.iter().flat_map(|activity| &activity.runs) {
         let totals = routines.entry(run.routine).or_default();
@@ -113,12 +160,20 @@ fn write_routines(out: &mut String, activities: &[CoreActivity]) {
     ranked.sort_by(|(a_id, a), (b_id, b)| b.run_ns.cmp(&a.run_ns).then(a_id.cmp(b_id)));
 
     out.push('\n');
-    writeln!(out, "{:>8} {:>12} {:>7} {:>12}  cores", "routine", "run time", "runs", "preemptions").unwrap();
+    writeln!(
+        out,
+        "{:>8} {:>12} {:>7} {:>12} {:>12} {:>12}  cores",
+        "routine", "run time", "runs", "preemptions", "wait median", "wait max"
+    )
+    .unwrap();
     for (id, totals) in ranked.iter().take(TOP_ROUTINES) {
         let cores: Vec<String> = totals.cores.iter().map(u32::to_string).collect();
+        let waited = latencies.get(id).and_then(Latencies::summary);
+        let (median, max) =
+            waited.map_or(("-".into(), "-".into()), |(median, _, max)| (format_duration(median), format_duration(max)));
         writeln!(
             out,
-            "{:>8} {:>12} {:>7} {:>12}  {}",
+            "{:>8} {:>12} {:>7} {:>12} {median:>12} {max:>12}  {}",
             format!("r{id}"),
             format_duration(totals.run_ns),
             totals.runs,
@@ -151,20 +206,32 @@ mod tests {
     }
 
     #[test]
-    fn each_core_shows_busy_share_switches_preemptions_steals_and_idle() {
+    fn each_core_splits_its_time_and_shows_switches_preemptions_and_steals() {
         let text = stats(&sample_trace());
-        // The trace spans 1.0 to 9.5 us; cpu 0 runs 3.0 + 1.9 + 1.9 us of it.
-        assert_eq!(row(&text, "0"), ["0", "80.0%", "3", "1", "0", "0", "0", "ns"]);
-        assert_eq!(row(&text, "1"), ["1", "40.0%", "2", "0", "1", "1", "4.300", "us"]);
+        // The trace spans 1.0 to 9.5 us; cpu 0 runs 3.0 + 1.9 + 1.9 us of
+        // it and never halts; cpu 1 runs 2.7 + 0.7 us and halts 3.7 + 0.6.
+        assert_eq!(row(&text, "0"), ["0", "80.0%", "20.0%", "0.0%", "3", "1", "0", "0"]);
+        assert_eq!(row(&text, "1"), ["1", "40.0%", "9.4%", "50.6%", "2", "0", "1", "1"]);
     }
 
     #[test]
-    fn routines_are_ranked_by_run_time_with_runs_preemptions_and_cores() {
+    fn a_core_whose_buffer_filled_is_measured_over_what_it_recorded() {
+        let mut trace = sample_trace();
+        trace.cores[0].dropped = 5;
+        let text = stats(&trace);
+        // cpu 0's events stop at 9.0 us: 8.0 us recorded, 6.8 of them busy.
+        assert_eq!(row(&text, "0")[..3], ["0", "85.0%", "15.0%"]);
+        assert!(text.contains("* over its first 8.000 us"), "{text}");
+        assert!(text.contains("(* a core whose buffer filled: of the part it recorded)"), "{text}");
+    }
+
+    #[test]
+    fn routines_are_ranked_by_run_time_with_runs_preemptions_waits_and_cores() {
         let text = stats(&sample_trace());
         let routines: Vec<Vec<String>> = ["r1", "r2", "r3"].iter().map(|r| row(&text, r)).collect();
-        assert_eq!(routines[0], ["r1", "4.900", "us", "2", "1", "0"]);
-        assert_eq!(routines[1], ["r2", "2.600", "us", "2", "0", "0,1"]);
-        assert_eq!(routines[2], ["r3", "2.700", "us", "1", "0", "1"]);
+        assert_eq!(routines[0], ["r1", "4.900", "us", "2", "1", "1.000", "us", "2.100", "us", "0"]);
+        assert_eq!(routines[1], ["r2", "2.600", "us", "2", "0", "600", "ns", "4.100", "us", "0,1"]);
+        assert_eq!(routines[2], ["r3", "2.700", "us", "1", "0", "-", "-", "1"]);
         let order: Vec<usize> = ["r1", "r3", "r2"].iter().map(|r| text.find(&format!("  {r} ")).unwrap()).collect();
         assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
     }

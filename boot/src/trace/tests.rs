@@ -65,6 +65,34 @@ fn preemptions_are_marked_and_moves_are_arrows_between_lanes() {
 }
 
 #[test]
+fn printed_lines_are_marks_with_their_text_as_tooltip() {
+    let svg = timeline_svg(&sample_trace());
+    let document = Document::parse(&svg).unwrap();
+    let in_lanes: Vec<Node> = with_class(&document, "print")
+        .into_iter()
+        .filter(|n| !n.ancestors().any(|a| a.attribute("class") == Some("legend")))
+        .collect();
+    // The two lines are 2 ns apart: one mark that lists both.
+    assert_eq!(in_lanes.len(), 1);
+    let title = own_text(in_lanes[0].children().find(|n| n.has_tag_name("title")).unwrap());
+    assert_eq!(
+        title,
+        "2 lines printed from 5.000 us:\nr3 on cpu 1 at 5.000 us: r3: <a & b> done\nr3 on cpu 1 at 5.002 us: second..."
+    );
+    // Far apart, each line has its own mark.
+    let mut trace = sample_trace();
+    trace.cores[1].events.iter_mut().filter(|e| e.time_ns == 6_002).for_each(|e| e.time_ns = 8_000);
+    let svg = timeline_svg(&trace);
+    let document = Document::parse(&svg).unwrap();
+    let titles: Vec<String> = with_class(&document, "print")
+        .into_iter()
+        .filter_map(|n| n.children().find(|c| c.has_tag_name("title")))
+        .map(own_text)
+        .collect();
+    assert_eq!(titles, ["r3 on cpu 1 at 5.000 us: r3: <a & b> done", "r3 on cpu 1 at 7.000 us: second..."]);
+}
+
+#[test]
 fn the_time_axis_has_five_to_eleven_round_ticks_in_one_unit_from_zero() {
     for trace in [sample_trace(), busy_trace(2, 1_000, 1_000_000), busy_trace(2, 1_000, 10_000_000_000)] {
         let svg = timeline_svg(&trace);
@@ -113,7 +141,7 @@ fn the_title_gives_the_span_and_what_is_missing_and_the_next_line_the_counts() {
     assert!(title.contains("2 cores, 8.500 us"), "{title}");
     assert!(title.contains("stream cut short") && title.contains("34 events dropped"), "{title}");
     let counts = own_text(with_class(&document, "counts")[0]);
-    assert_eq!(counts, "21 events: 5 runs, 1 preemption, 1 steal, 1 cross-core wake");
+    assert_eq!(counts, "23 events: 5 runs, 1 preemption, 1 steal, 1 cross-core wake, 2 printed lines");
     let full =
         with_class(&document, "full").into_iter().find(|n| n.parent().unwrap().attribute("data-cpu") == Some("1"));
     assert!(full.is_some(), "cpu 1's lane shows where its buffer filled");
@@ -121,7 +149,7 @@ fn the_title_gives_the_span_and_what_is_missing_and_the_next_line_the_counts() {
 
 #[test]
 fn a_trace_without_events_still_draws_its_lanes() {
-    let trace = Trace { cores: vec![CoreTrace { cpu: 0, events: vec![], dropped: 0 }], complete: false };
+    let trace = Trace { cores: vec![CoreTrace::default()], complete: false };
     let svg = timeline_svg(&trace);
     let document = Document::parse(&svg).unwrap();
     assert_eq!(with_class(&document, "lane").len(), 1);

@@ -1,22 +1,29 @@
 //! The runner's own picture of a trace: an SVG timeline with one lane per
-//! core, routine runs as coloured bars, preemptions as red marks, steals and
-//! cross-core wakes as arrows between lanes, and a time axis.
+//! core, routine runs as coloured bars, preemptions as red marks, the lines
+//! the program printed as small marks under the bars (the text in their
+//! tooltip), steals and cross-core wakes as arrows between lanes, and a
+//! time axis.
 //!
 //! It stays readable and small from a one-millisecond run to a ten-second
-//! one: runs too narrow to see are merged, close preemption marks gathered
-//! and arrows thinned (see `aggregate`), so the picture never holds more
-//! than [`BAR_BUDGET`] bars, [`MARK_BUDGET`] marks and [`ARROW_BUDGET`]
-//! arrows, and the legend says what was merged or left out. Times on the
+//! one: runs too narrow to see are merged, close marks gathered (a mark of
+//! several printed lines lists the first of them) and arrows thinned (see
+//! `aggregate`), so the picture never holds more than [`BAR_BUDGET`] bars,
+//! [`MARK_BUDGET`] marks of each kind and [`ARROW_BUDGET`] arrows, and the
+//! legend says what was merged or left out. Times on the
 //! axis and in tooltips count from the trace's first event.
 
 use std::collections::HashMap;
 
-use super::activity::{CoreActivity, Move, MoveKind, Run, RunEnd, Stretch, core_activity, moves, time_span};
+use spindle_shared::trace::Kind;
+
+use super::activity::{
+    CoreActivity, Move, MoveKind, Printed, Run, RunEnd, Stretch, core_activity, moves, printed, time_span,
+};
 use super::aggregate::{Bar, Cluster, Merged, clusters, every_kth, fit, lane_bars};
-use super::decode::{CoreTrace, Trace};
+use super::decode::{CoreTrace, Trace, ending};
 use super::legend::{Legend, MERGED_FILL, routine_colour};
 use super::svg::{Px, Svg};
-use super::units::{axis_ticks, format_duration};
+use super::units::{axis_ticks, format_duration, plural};
 
 /// At most this many bars (runs or merged runs) over all lanes.
 pub const BAR_BUDGET: usize = 4_000;
@@ -41,13 +48,15 @@ const MIN_BAR_PX: f64 = 2.0;
 const MARK_PX: f64 = 8.0;
 /// Width of a character of a bar label, to know whether the label fits.
 const LABEL_CHAR_PX: f64 = 6.5;
+/// Printed lines a gathered print mark's tooltip shows.
+const PRINTS_SHOWN: usize = 10;
 const MAX_AXIS_STEPS: u64 = 10;
 
 const STYLE: &str = "text { font: 12px sans-serif; fill: #222 } \
     .title { font-size: 14px; font-weight: bold } .note { fill: #555 } \
     .lane-bg { fill: #fff; stroke: #ddd } .label { font-size: 11px; pointer-events: none } \
     .run, .merged { stroke: #fff; stroke-width: 0.3 } .full { fill: #ccc; fill-opacity: 0.6 } \
-    .preempt { fill: #d62728 } .steal { stroke: #e67e22 } .wake { stroke: #2c7fb8 } \
+    .preempt { fill: #d62728 } .print { fill: #333 } .steal { stroke: #e67e22 } .wake { stroke: #2c7fb8 } \
     .steal, .wake { stroke-width: 1.2 } .grid { stroke: #eee } .axis { stroke: #888 }";
 
 /// Where times land on the page.
@@ -83,6 +92,11 @@ pub fn timeline_svg(trace: &Trace) -> String {
     let (marks, _) = fit(MARK_PX, PLOT_WIDTH, MARK_BUDGET, |px| {
         preemptions.iter().map(|times| clusters(times, px * scale.ns_per_px)).collect()
     });
+    let lines: Vec<Vec<Printed>> = trace.cores.iter().map(printed).collect();
+    let line_times: Vec<Vec<u64>> = lines.iter().map(|lane| lane.iter().map(|p| p.time_ns).collect()).collect();
+    let (print_marks, _) = fit(MARK_PX, PLOT_WIDTH, MARK_BUDGET, |px| {
+        line_times.iter().map(|times| clusters(times, px * scale.ns_per_px)).collect()
+    });
     let lane_of: HashMap<u32, usize> = trace.cores.iter().enumerate().map(|(lane, core)| (core.cpu, lane)).collect();
     let drawable: Vec<Move> = moves(trace)
         .into_iter()
@@ -105,6 +119,7 @@ pub fn timeline_svg(trace: &Trace) -> String {
     draw_axis(&mut svg, &scale, span_ns, height - AXIS_HEIGHT);
     for (lane, core) in trace.cores.iter().enumerate() {
         draw_lane(&mut svg, &scale, lane, core, &bars[lane], &marks[lane]);
+        draw_prints(&mut svg, &scale, lane, &lines[lane], &print_marks[lane]);
     }
     svg.open("g", &[("class", &"arrows")]);
     for arrow in &arrows {
@@ -241,9 +256,40 @@ fn draw_preemption(svg: &mut Svg, scale: &Scale, top: f64, mark: &Cluster) {
     svg.titled("polygon", &[("class", &"preempt"), ("points", &points)], &tooltip);
 }
 
-/// A line from the middle of the source lane to the edge of the target lane.
+/// Lane `lane`'s printed lines, `lines` gathered into `marks`: a small
+/// triangle at the bottom of the lane pointing up at the moment, the text
+/// (or the first few lines of a gathered mark) as its tooltip.
+fn draw_prints(svg: &mut Svg, scale: &Scale, lane: usize, lines: &[Printed], marks: &[Cluster]) {
+    svg.open("g", &[("class", &"prints")]);
+    let bottom = lane_top(lane) + LANE_HEIGHT - 2.0;
+    let mut rest = lines;
+    for mark in marks {
+        let (these, after) = rest.split_at(mark.count.min(rest.len()));
+        rest = after;
+        let x = scale.x(mark.time_ns);
+        let points =
+            format!("{},{} {},{} {},{}", Px(x - 3.0), Px(bottom), Px(x + 3.0), Px(bottom), Px(x), Px(bottom - 5.0));
+        let said = |p: &Printed| format!("{} on cpu {} at {}: {}", p.by(), p.cpu, scale.at(p.time_ns), p.shown());
+        let tooltip = match these {
+            [one] => said(one),
+            many => {
+                let mut shown: Vec<String> = many.iter().take(PRINTS_SHOWN).map(said).collect();
+                if many.len() > PRINTS_SHOWN {
+                    shown.push(format!("... and {} more", many.len() - PRINTS_SHOWN));
+                }
+                format!("{} lines printed from {}:\n{}", many.len(), scale.at(mark.time_ns), shown.join("\n"))
+            }
+        };
+        svg.titled("polygon", &[("class", &"print"), ("points", &points)], &tooltip);
+    }
+    svg.close("g");
+}
+
+/// A line from the middle of the source lane, when the routine left it, to
+/// the edge of the target lane, when it arrived: a steal is vertical, a
+/// wake slants by the time the woken routine waited for a core.
 fn draw_arrow(svg: &mut Svg, scale: &Scale, from_lane: usize, to_lane: usize, m: &Move) {
-    let x = Px(scale.x(m.time_ns));
+    let (x1, x2) = (Px(scale.x(m.from_ns)), Px(scale.x(m.time_ns)));
     let from_y = lane_top(from_lane) + LANE_HEIGHT / 2.0;
     let to_y = if to_lane > from_lane { lane_top(to_lane) + 2.0 } else { lane_top(to_lane) + LANE_HEIGHT - 4.0 };
     let (class, head) = match m.kind {
@@ -259,19 +305,19 @@ fn draw_arrow(svg: &mut Svg, scale: &Scale, from_lane: usize, to_lane: usize, m:
             m.from_cpu,
             scale.at(m.time_ns)
         ),
-        MoveKind::Wake => {
-            format!(
-                "r{}, last on cpu {}, woken onto cpu {} at {}",
-                m.routine,
-                m.from_cpu,
-                m.to_cpu,
-                scale.at(m.time_ns)
-            )
-        }
+        MoveKind::Wake => format!(
+            "r{} woken on cpu {} at {}, ran on cpu {} at {} (waited {})",
+            m.routine,
+            m.from_cpu,
+            scale.at(m.from_ns),
+            m.to_cpu,
+            scale.at(m.time_ns),
+            format_duration(m.time_ns.saturating_sub(m.from_ns))
+        ),
     };
     svg.titled(
         "line",
-        &[("class", &class), ("x1", &x), ("y1", &Px(from_y)), ("x2", &x), ("y2", &Px(to_y)), ("marker-end", &head)],
+        &[("class", &class), ("x1", &x1), ("y1", &Px(from_y)), ("x2", &x2), ("y2", &Px(to_y)), ("marker-end", &head)],
         &tooltip,
     );
 }
@@ -302,6 +348,9 @@ fn headline(trace: &Trace, span: Stretch, activities: &[CoreActivity]) -> (Strin
         format_duration(span.length_ns()),
         format_duration(span.start_ns),
     );
+    if let Some(exit) = trace.ended() {
+        title.push_str(&format!("; {}", ending(exit)));
+    }
     if !trace.complete {
         title.push_str("; stream cut short");
     }
@@ -313,18 +362,15 @@ fn headline(trace: &Trace, span: Stretch, activities: &[CoreActivity]) -> (Strin
         activities.iter().flat_map(|activity| &activity.runs).filter(|run| run.end == RunEnd::Preempted).count();
     let all_moves = moves(trace);
     let steals = all_moves.iter().filter(|m| m.kind == MoveKind::Steal).count();
+    let lines = trace.cores.iter().flat_map(|core| &core.events).filter(|e| e.kind == Kind::Print as u8).count();
     let counts = format!(
-        "{}: {}, {}, {}, {}",
+        "{}: {}, {}, {}, {}, {}",
         plural(trace.event_count(), "event"),
         plural(runs, "run"),
         plural(preemptions, "preemption"),
         plural(steals, "steal"),
         plural(all_moves.len() - steals, "cross-core wake"),
+        plural(lines, "printed line"),
     );
     (title, counts)
-}
-
-/// "1 run", "2 runs".
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }

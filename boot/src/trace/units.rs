@@ -26,6 +26,11 @@ pub fn format_duration(ns: u64) -> String {
     if unit.ns == 1 { format!("{ns} ns") } else { format!("{:.3} {}", ns as f64 / unit.ns as f64, unit.symbol) }
 }
 
+/// "1 run", "2 runs".
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
 /// The smallest step of the form 1, 2 or 5 times a power of ten (in
 /// nanoseconds) that cuts `span_ns` into at most `max_steps` steps.
 fn round_step(span_ns: u64, max_steps: u64) -> u64 {

@@ -16,6 +16,10 @@ pub enum GuestExit {
     Success = 0x10,
     /// A panic, a fault, a deadlock, a bad command line: the console says which.
     Failure = 0x11,
+    /// The host asked the run to end (its time limit passed, or Ctrl-C)
+    /// with a non-maskable interrupt, and the kernel stopped, said where
+    /// the routines were and sent its trace.
+    Stopped = 0x12,
 }
 
 impl GuestExit {
@@ -26,7 +30,9 @@ impl GuestExit {
 
     /// Which report a QEMU exit status stands for, if it is one of ours.
     pub fn from_qemu_status(status: i32) -> Option<GuestExit> {
-        [GuestExit::Success, GuestExit::Failure].into_iter().find(|exit| exit.qemu_status() == status)
+        [GuestExit::Success, GuestExit::Failure, GuestExit::Stopped]
+            .into_iter()
+            .find(|exit| exit.qemu_status() == status)
     }
 }
 
@@ -38,6 +44,8 @@ mod tests {
     fn qemu_status_matches_the_documented_values() {
         assert_eq!(GuestExit::Success.qemu_status(), 33);
         assert_eq!(GuestExit::Failure.qemu_status(), 35);
+        assert_eq!(GuestExit::Stopped.qemu_status(), 37);
+        assert_eq!(GuestExit::from_qemu_status(37), Some(GuestExit::Stopped));
         assert_eq!(GuestExit::from_qemu_status(33), Some(GuestExit::Success));
         assert_eq!(GuestExit::from_qemu_status(35), Some(GuestExit::Failure));
         assert_eq!(GuestExit::from_qemu_status(0), None);

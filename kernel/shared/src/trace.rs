@@ -8,16 +8,27 @@
 //! ```text
 //! stream  := header block* trailer
 //! header  := "SPNDLTRC" version:u32 cores:u32                   (16 bytes)
-//! block   := "CORE" cpu:u32 count:u32 pad:u32 dropped:u64       (24 bytes)
+//! block   := "CORE" cpu:u32 count:u32 text_len:u32 dropped:u64  (24 bytes)
 //!            event*count                                        (24 bytes each)
+//!            text                                               (text_len bytes)
 //! trailer := "TRCEND!!"                                         (8 bytes)
 //! event   := time_ns:u64 kind:u8 flag:u8 cpu:u16 a:u32 b:u32 c:u32
 //! ```
 //!
+//! `text` holds the text of the lines the core printed while it was traced
+//! (UTF-8, without their `[cpu C rN]` tag and newline), one after another;
+//! each line's `Print` event says where its text is. At most
+//! [`MAX_PRINT_TEXT`] bytes of a line are kept, and a core keeps
+//! [`TEXT_BYTES_PER_EVENT`] bytes of text per event its buffer holds: the
+//! rest is cut, which the event's flag says.
+//!
 //! `dropped` counts events that did not fit in that core's buffer (the
 //! buffer keeps the first ones). Times are nanoseconds since kernel entry,
 //! from the TSC, comparable across cores, non-decreasing within a core.
-//! A stream cut short (the guest was killed) has no trailer.
+//! Each block ends with an `End` event at the moment the run ended (the
+//! kernel adds it as it sends the trace, so it is there even when the
+//! buffer was full). A stream cut short (the guest was killed) has no
+//! trailer.
 //!
 //! # Events
 //!
@@ -26,7 +37,7 @@
 //! | `RunStart` | routine | | | 1 if it inherited the time slice |
 //! | `RunStop` | routine | wait reason of a `Block` (index in [`WAIT_REASONS`]) | | [`StopReason`] |
 //! | `Spawn` | parent routine (0: kernel) | child | | |
-//! | `Wake` | waker routine (0: timer/kernel) | woken | core it was woken on | 1 if that is not the core it starts on (this one) |
+//! | `Wake` | waker routine (0: timer/kernel) | woken | | |
 //! | `Steal` | victim core | routines taken | first routine run | |
 //! | `GlobalTake` | routines taken | first routine | | |
 //! | `Idle` | | | | |
@@ -34,19 +45,25 @@
 //! | `IpiSend` | target core | | | |
 //! | `IpiReceive` | | | | |
 //! | `Tick` | | | | 1 if the tick preempted the running routine |
-//! | `Switch` | routine that stopped (0: the core was idle) | routine that starts (0: the core goes idle) | a `Block`'s wait reason (index in [`WAIT_REASONS`]) | bits 0-3 [`StopReason`]; bit 4 the next routine inherits the slice; bit 5 the routine that stopped had woken it (a hand-off) |
+//! | `Print` | routine that printed (0: the kernel) | where its text starts in the block's `text` | its length in bytes | 1 if the line was cut ([`MAX_PRINT_TEXT`], or the core's text was full) |
+//! | `End` | how the run ended: a [`GuestExit`] value (0x10 main returned, 0x11 failure, 0x12 the host stopped it) | | | |
+//! | `Switch` | routine that stopped (0: the core was idle) | routine that starts (0: the core goes idle) | a `Block`'s wait reason (index in [`WAIT_REASONS`]) | bits 0-3 [`StopReason`]; bit 4 the next routine inherits the slice |
+//!
+//! Each event is recorded on the core where it happened, when it happened:
+//! a `Wake` on the core that made the routine runnable (where it then
+//! starts, and when, is its next `RunStart`; the time between is how long
+//! it waited for a core), a `Spawn` on the parent's core.
 //!
 //! Tracing must cost little, so the kernel folds events: a switch is one
-//! `Switch` event (one clock read, one record), and the wake of a routine
-//! that then runs next on the same core, handed the core by its waker
-//! (ping-pong), is a bit of that switch rather than an event of its own.
-//! Readers see both through [`expand`]: the `Wake` (at the switch: the
-//! moment the woken routine gets the core), the `RunStop` of the routine
-//! that left and the `RunStart` of the one that came.
+//! `Switch` event (one clock read, one record). Readers see it through
+//! [`expand`]: the `RunStop` of the routine that left and the `RunStart`
+//! of the one that came.
+
+use crate::exit::GuestExit;
 
 /// Stream magic and version.
 pub const MAGIC: &[u8; 8] = b"SPNDLTRC";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const CORE_MAGIC: &[u8; 4] = b"CORE";
 pub const TRAILER: &[u8; 8] = b"TRCEND!!";
 /// Bytes per encoded event.
@@ -67,6 +84,15 @@ pub fn default_buffer_events(cores: usize) -> usize {
     DEFAULT_BUFFER_EVENTS.min(DEFAULT_BUFFER_BYTES / EVENT_SIZE / cores.max(1))
 }
 
+/// Bytes of printed text a core keeps per event of its buffer: a sixth of
+/// the memory of the events, room for a line of 40 characters every ten
+/// events (a program that prints much more is mostly printing).
+pub const TEXT_BYTES_PER_EVENT: usize = 4;
+/// The most bytes of one printed line the trace keeps.
+pub const MAX_PRINT_TEXT: usize = 200;
+/// Flag of a `Print` event: the line's text was cut.
+pub const PRINT_CUT: u8 = 1;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
@@ -82,14 +108,19 @@ pub enum Kind {
     IpiReceive = 10,
     Tick = 11,
     Switch = 12,
+    End = 13,
+    Print = 14,
 }
 
 impl Kind {
     pub fn from_u8(v: u8) -> Option<Kind> {
         use Kind::*;
-        [RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick, Switch]
-            .into_iter()
-            .find(|k| *k as u8 == v)
+        [
+            RunStart, RunStop, Spawn, Wake, Steal, GlobalTake, Idle, IdleEnd, IpiSend, IpiReceive, Tick, Switch, End,
+            Print,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == v)
     }
 }
 
@@ -121,23 +152,23 @@ impl StopReason {
 
 /// Bit of a `Switch` event's flag: the routine that starts inherits the slice.
 pub const SWITCH_INHERITS: u8 = 1 << 4;
-/// Bit of a `Switch` event's flag: the routine that stops woke the one that
-/// starts (on this core), and no `Wake` event was recorded for it.
-pub const SWITCH_HANDOFF: u8 = 1 << 5;
 
-/// A `Switch` event as the events it stands for: the hand-off's `Wake` (if
-/// any), the `RunStop` and the `RunStart` (either missing when that side is
-/// the idle loop); any other event as itself.
+/// A `Switch` event as the events it stands for: the `RunStop` and the
+/// `RunStart` (either missing when that side is the idle loop); any other
+/// event as itself.
 pub fn expand(event: Event) -> impl Iterator<Item = Event> {
     if event.kind != Kind::Switch as u8 {
-        return [Some(event), None, None].into_iter().flatten();
+        return [Some(event), None].into_iter().flatten();
     }
-    let handoff = event.flag & SWITCH_HANDOFF != 0;
-    let wake = Event { kind: Kind::Wake as u8, flag: 0, a: event.a, b: event.b, c: event.cpu as u32, ..event };
     let stop = Event { kind: Kind::RunStop as u8, flag: event.flag & 0x0F, a: event.a, b: event.c, c: 0, ..event };
     let inherits = (event.flag & SWITCH_INHERITS != 0) as u8;
     let start = Event { kind: Kind::RunStart as u8, flag: inherits, a: event.b, b: 0, c: 0, ..event };
-    [handoff.then_some(wake), (event.a != 0).then_some(stop), (event.b != 0).then_some(start)].into_iter().flatten()
+    [(event.a != 0).then_some(stop), (event.b != 0).then_some(start)].into_iter().flatten()
+}
+
+/// The `End` event of core `cpu`'s block: the run ended at `time_ns`, as `exit` says.
+pub fn end_event(time_ns: u64, cpu: u16, exit: GuestExit) -> Event {
+    Event { time_ns, kind: Kind::End as u8, flag: 0, cpu, a: exit as u32, b: 0, c: 0 }
 }
 
 /// What a blocked routine waits for (the `b` of a `Block` `RunStop`).
@@ -192,12 +223,14 @@ pub fn header(cores: u32) -> [u8; HEADER_SIZE] {
     out
 }
 
-/// The header of core `cpu`'s block.
-pub fn core_header(cpu: u32, count: u32, dropped: u64) -> [u8; CORE_HEADER_SIZE] {
+/// The header of core `cpu`'s block: `count` events, then `text_len`
+/// bytes of text.
+pub fn core_header(cpu: u32, count: u32, text_len: u32, dropped: u64) -> [u8; CORE_HEADER_SIZE] {
     let mut out = [0u8; CORE_HEADER_SIZE];
     out[0..4].copy_from_slice(CORE_MAGIC);
     out[4..8].copy_from_slice(&cpu.to_le_bytes());
     out[8..12].copy_from_slice(&count.to_le_bytes());
+    out[12..16].copy_from_slice(&text_len.to_le_bytes());
     out[16..24].copy_from_slice(&dropped.to_le_bytes());
     out
 }
@@ -256,26 +289,8 @@ mod tests {
     }
 
     #[test]
-    fn a_handoff_switch_also_reads_as_the_wake_of_the_next_routine() {
-        let switch = Event {
-            time_ns: 900,
-            kind: Kind::Switch as u8,
-            flag: StopReason::Block as u8 | SWITCH_INHERITS | SWITCH_HANDOFF,
-            cpu: 1,
-            a: 4,
-            b: 5,
-            c: 1,
-        };
-        let events: std::vec::Vec<Event> = expand(switch).collect();
-        let kinds: std::vec::Vec<u8> = events.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [Kind::Wake as u8, Kind::RunStop as u8, Kind::RunStart as u8]);
-        // Same-core wake: flag 0, from core 1, by routine 4 of routine 5.
-        assert_eq!((events[0].flag, events[0].a, events[0].b, events[0].c), (0, 4, 5, 1));
-    }
-
-    #[test]
     fn headers_have_their_magic() {
         assert_eq!(&header(4)[0..8], MAGIC);
-        assert_eq!(&core_header(2, 10, 5)[0..4], CORE_MAGIC);
+        assert_eq!(&core_header(2, 10, 7, 5)[0..4], CORE_MAGIC);
     }
 }

@@ -78,7 +78,7 @@
 //! | `preempt.rs` | the time slice: the timer's decision, preempting a routine |
 //! | `timers.rs` | sleep and timed callbacks |
 //! | `stats.rs` | counters and statistics (`stats`) |
-//! | `end_of_run.rs` | how a run ends: the exit summary, the deadlock report |
+//! | `end_of_run.rs` | how a run ends: the exit summary, the deadlock report, the host's stop |
 
 mod end_of_run;
 mod find;
@@ -93,6 +93,7 @@ pub mod timers;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+pub use end_of_run::host_stopped;
 pub use join::{JoinHandle, go};
 pub use percore::CoreSched;
 pub use queue::RoutineQueue;

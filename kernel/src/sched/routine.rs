@@ -113,9 +113,6 @@ pub struct Routine {
     /// Drops what is left of the payload when the stack is recycled: by
     /// then the closure has run and the result was taken or discarded.
     drop_payload: unsafe fn(*mut Routine),
-    /// While tracing: who woke it, and on which core, not recorded yet
-    /// (`trace::pack_wake`); 0 if no wake is noted.
-    pub(super) woken_by: Cell<u64>,
     /// Counters, written only by the core running the routine: times
     /// switched in, and times preempted. (Run time is in the trace.)
     pub switches: AtomicU64,
@@ -274,7 +271,6 @@ where
             result: (&raw mut (*payload).result).cast(),
             discard_result: discard_payload_result::<F, T>,
             drop_payload: drop_payload::<F, T>,
-            woken_by: Cell::new(0),
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
             has_returned: AtomicBool::new(false),

@@ -183,10 +183,9 @@ pub fn make_ready(routine: *mut Routine) {
     let cpu = cpu::current();
     let core = &cpu.sched;
     if trace::enabled() {
-        // Noted on the routine, recorded when it gets a core (see `trace`).
         // A timer's wake has no waker, whatever routine it interrupted.
         let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
-        r.woken_by.set(trace::pack_wake(waker, cpu.index() as u32));
+        trace::wake(cpu, waker, r.id);
     }
     if r.id == MAIN_ROUTINE {
         MAIN_WOKEN_BY.store(id_of(core.current.load(Ordering::Relaxed)), Ordering::Relaxed);
@@ -212,14 +211,11 @@ fn trace_switch(cpu: &cpu::Cpu, prev: Option<&Routine>, reason: StopReason, next
     // The wait reason goes in whatever the reason (the dump keeps a
     // `Block`'s only), which spares a branch.
     let (prev, waits_for) = prev.map_or((0, 0), |prev| (prev.id, prev.wait_reason.get().code() as u64));
-    let (next, flag, woken_by) = match next {
-        Some((next, inherit)) => {
-            let flag = reason as u8 | if inherit { SWITCH_INHERITS } else { 0 };
-            (next.id, flag, next.woken_by.replace(0))
-        }
-        None => (0, reason as u8, 0),
+    let (next, flag) = match next {
+        Some((next, inherit)) => (next.id, reason as u8 | if inherit { SWITCH_INHERITS } else { 0 }),
+        None => (0, reason as u8),
     };
-    trace::switch(cpu, prev, next, flag, waits_for, woken_by);
+    trace::switch(cpu, prev, next, flag, waits_for);
 }
 
 /// The id of `routine`, 0 for none (the kernel, an interrupt).

@@ -86,32 +86,35 @@ pub fn running_now() -> Vec<(usize, RoutineId)> {
         .collect()
 }
 
-/// Prints the counters, per core and in total (the `stats` option).
+/// Prints the counters, per core and in total (the `stats` option). The
+/// words mean what they mean in the trace's summary, which the runner
+/// prints after these lines (and which alone says how busy a core was: the
+/// counters do not see when a routine runs and when the scheduler does).
 pub fn print_stats() {
     let elapsed = time::now() - START_NS.load(Ordering::Relaxed);
     for (index, core) in cores() {
         let c = &core.counters;
-        let idle = c.idle_ns.load(Ordering::Relaxed).min(elapsed);
-        let busy_permille = (elapsed - idle) * 1000 / elapsed.max(1);
         summary!(
-            "stats: cpu {index}: busy {}.{}%, switches {}, preemptions {}, stolen {}, from global {}, idle {} us",
-            busy_permille / 10,
-            busy_permille % 10,
+            "stats: cpu {index}: switches {}, preemptions {}, stole {}, from global {}, idle {} us",
             c.switches.load(Ordering::Relaxed),
             c.preemptions.load(Ordering::Relaxed),
             c.stolen.load(Ordering::Relaxed),
             c.from_global.load(Ordering::Relaxed),
-            idle / 1000
+            c.idle_ns.load(Ordering::Relaxed).min(elapsed) / 1000
         );
     }
     let t = totals();
     summary!(
-        "stats: total: switches {}, preemptions {}, stolen {}, from global {}, run time {} us",
+        "stats: total: switches {}, preemptions {}, stole {}, from global {}, run time {} us",
         t.switches,
         t.preemptions,
         t.stolen,
         t.from_global,
         elapsed / 1000
+    );
+    summary!(
+        "stats: switches: routines switched in; stole: routines taken from other cores' run queues; \
+         from global: takes from the global queue; idle: time halted with nothing to run"
     );
 }
 

@@ -40,6 +40,10 @@ const IA32_TSC_DEADLINE: u32 = 0x6E0;
 const SOFTWARE_ENABLE: u32 = 1 << 8;
 /// LVT mask bit.
 const MASKED: u32 = 1 << 16;
+/// LVT delivery mode NMI (bits 8-10 = 100b, SDM 3A 11.5.1). LINT1 is the
+/// PC's NMI line, through which QEMU delivers the NMI the host injects
+/// (`inject-nmi`, to every vCPU), which asks the kernel to end the run.
+const DELIVER_NMI: u32 = 0b100 << 8;
 /// LVT timer modes (bits 17-18).
 const TIMER_ONESHOT: u32 = 0b00 << 17;
 const TIMER_PERIODIC: u32 = 0b01 << 17;
@@ -141,7 +145,7 @@ pub fn enable_this_cpu() {
     write(TASK_PRIORITY, 0);
     write(LVT_TIMER, MASKED);
     write(LVT_LINT0, MASKED);
-    write(LVT_LINT1, MASKED);
+    write(LVT_LINT1, DELIVER_NMI);
     write(LVT_ERROR, MASKED);
 }
 

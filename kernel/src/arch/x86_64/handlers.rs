@@ -41,7 +41,8 @@ pub struct Handlers {
     pub page_fault: fn(PageFault),
     /// Any other exception: ends the run.
     pub fault: fn(Fault) -> !,
-    /// A non-maskable interrupt (other cores stop this one with it).
+    /// A non-maskable interrupt (other cores stop this one with it, the host
+    /// asks the kernel to end the run with it).
     pub nmi: fn(),
 }
 

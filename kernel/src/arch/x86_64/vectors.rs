@@ -14,7 +14,8 @@ pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
 /// IST slot (0-based, as the TSS array) of the double-fault handler's stack.
 pub const DOUBLE_FAULT_IST: u16 = 0;
-/// IST slot of the NMI handler's stack (NMIs stop cores on panic).
+/// IST slot of the NMI handler's stack (NMIs stop cores when a run ends,
+/// and carry the host's request to end it).
 pub const NMI_IST: u16 = 1;
 /// IST slot of the page-fault handler's stack: a fault that grows a routine's
 /// stack cannot push its frame onto that same, unmapped, stack.

@@ -148,8 +148,8 @@ pub fn trace_overhead() {
         return;
     }
     // Room for every event of the traced runs: a round trip stores two
-    // switches, and now and then a timer tick.
-    let events = 3 * (PROGRAM_PAIRS as u64 * program_trips + BLOCK_PAIRS as u64 * block_trips) as usize;
+    // wakes and two switches, and now and then a timer tick.
+    let events = 5 * (PROGRAM_PAIRS as u64 * program_trips + BLOCK_PAIRS as u64 * block_trips) as usize;
     trace::start(cores(), events);
     trace::set_recording(false);
 
