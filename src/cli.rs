@@ -40,6 +40,13 @@ pub struct Cli {
     /// With --gdb: the port of 127.0.0.1 gdb connects to (implies --gdb) [default: a free one]
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub gdb_port: Option<u16>,
+    /// Count instructions: run under QEMU's `-icount shift=0,sleep=off`, where guest time advances 1 ns per guest
+    /// instruction, so `bench` reports instructions ("instr") instead of ns. Exact and repeatable at --smp 1 (the
+    /// reproducible one-core mode); at --smp > 1 it runs, but QEMU runs the cores in turn on one host thread and the
+    /// clock counts all cores' instructions together, so figures are neither per-core nor repeatable. Several times
+    /// slower in wall time [default timeout: 600 s, 1800 s for bench]
+    #[arg(long)]
+    pub icount: bool,
     /// Pass an argument to QEMU as it is (repeatable)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_args: Vec<String>,
@@ -99,16 +106,26 @@ pub enum Color {
 
 /// Seconds a run may take unless `--timeout` says otherwise.
 const DEFAULT_TIMEOUT_S: f64 = 60.0;
+/// The same under `--icount`, where TCG runs the guest on one host thread
+/// and the firmware alone takes about 10 s (measured: a boot to `hello`'s
+/// first line 9.6 s, against 2 s without).
+const ICOUNT_TIMEOUT_S: f64 = 600.0;
+/// `bench --icount` runs every benchmark on one host thread: measured 3 min
+/// at `--smp 1` and NOTE at `--smp 2` on a 2-core host.
+const ICOUNT_BENCH_TIMEOUT_S: f64 = 1800.0;
 /// Guest memory unless `--memory` says otherwise, in MiB.
 const DEFAULT_MEMORY_MIB: u32 = 512;
 /// `bench` measures how many routines fit in 1 GiB.
 const BENCH_MEMORY_MIB: u32 = 1024;
 
 impl Cli {
+    fn is_bench(&self) -> bool {
+        self.program.as_deref() == Some("bench")
+    }
+
     /// Guest memory in MiB.
     pub fn memory_mib(&self) -> u32 {
-        let bench = self.program.as_deref() == Some("bench");
-        self.memory.unwrap_or(if bench { BENCH_MEMORY_MIB } else { DEFAULT_MEMORY_MIB })
+        self.memory.unwrap_or(if self.is_bench() { BENCH_MEMORY_MIB } else { DEFAULT_MEMORY_MIB })
     }
 
     /// The run's deadline. Under gdb a person sets the pace: no deadline
@@ -117,7 +134,11 @@ impl Cli {
         match (self.timeout, self.wants_gdb()) {
             (Some(seconds), _) => Some(Duration::from_secs_f64(seconds)),
             (None, true) => None,
-            (None, false) => Some(Duration::from_secs_f64(DEFAULT_TIMEOUT_S)),
+            (None, false) => Some(Duration::from_secs_f64(match (self.icount, self.is_bench()) {
+                (false, _) => DEFAULT_TIMEOUT_S,
+                (true, false) => ICOUNT_TIMEOUT_S,
+                (true, true) => ICOUNT_BENCH_TIMEOUT_S,
+            })),
         }
     }
 
@@ -137,6 +158,7 @@ impl Cli {
         machine.smp = self.smp;
         machine.memory_mib = self.memory_mib();
         machine.cmdline = cmdline;
+        machine.icount = self.icount;
         machine.extra_args = self.qemu_args.clone();
         machine.accel = match self.accel {
             AccelArg::Tcg => Accel::Tcg,
@@ -182,7 +204,11 @@ impl Cli {
         ];
         words.extend(numbers.iter().filter_map(|(key, v)| v.map(|v| format!("{key}={v}"))));
         words.extend(self.kind.as_ref().or(self.only.as_ref()).map(|kind| format!("kind={kind}")));
-        let flags = [(self.quiet, "quiet"), (self.stats, "stats"), (self.wants_trace(), "trace")];
+        if self.icount && self.qemu_args.iter().any(|a| a.starts_with("-icount")) {
+            return Err("--icount and --qemu-arg=-icount both set QEMU's icount; give only --icount".to_string());
+        }
+        let flags =
+            [(self.quiet, "quiet"), (self.stats, "stats"), (self.wants_trace(), "trace"), (self.icount, "icount")];
         words.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| flag.to_string()));
         if let Some(bad) = words.iter().find(|w| w.contains(char::is_whitespace) || w.is_empty()) {
             return Err(format!("'{bad}' contains spaces; names and values are single words"));

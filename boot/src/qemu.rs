@@ -7,7 +7,9 @@
 //! - `-serial file:...` (when asked): COM2, machine data such as the trace;
 //! - `-device isa-debug-exit`: the guest reports success or failure;
 //! - `-fw_cfg name=opt/spindle/cmdline`: the kernel command line;
-//! - `-gdb tcp:127.0.0.1:PORT -S` (when asked): wait for gdb, on the loopback only.
+//! - `-gdb tcp:127.0.0.1:PORT -S` (when asked): wait for gdb, on the loopback only;
+//! - `-icount shift=0,sleep=off` (when asked): guest time advances one
+//!   nanosecond per guest instruction, and the TSC with it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +20,11 @@ use crate::image::Firmware;
 pub const QEMU: &str = "qemu-system-x86_64";
 /// Where Debian's `ovmf` package puts the UEFI firmware; `SPINDLE_OVMF` overrides it.
 pub const DEFAULT_OVMF: &str = "/usr/share/OVMF/OVMF_CODE.fd";
+/// QEMU's instruction-counting mode: `shift=0` makes each guest instruction
+/// one nanosecond of virtual time, `sleep=off` lets an idle guest's time
+/// jump to the next timer instead of waiting for the host clock. At `-smp
+/// 1` a run then repeats instruction for instruction.
+pub const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 /// Most processors Spindle supports (its per-core bitmasks are 64 bits wide).
 pub const MAX_SMP: u32 = spindle_shared::cmdline::MAX_CPUS;
 
@@ -71,6 +78,8 @@ pub struct Machine {
     pub gdb_port: Option<u16>,
     /// Where COM2, the machine-data channel (the scheduler trace), goes.
     pub data_file: Option<PathBuf>,
+    /// Run under [`ICOUNT_ARGS`]: guest time counts guest instructions.
+    pub icount: bool,
     /// Extra arguments passed to QEMU as they are.
     pub extra_args: Vec<String>,
 }
@@ -87,6 +96,7 @@ impl Machine {
             cmdline: String::new(),
             gdb_port: None,
             data_file: None,
+            icount: false,
             extra_args: Vec::new(),
         }
     }
@@ -116,6 +126,9 @@ impl Machine {
         if let Some(port) = self.gdb_port {
             // Only this machine's loopback: a gdb stub gives control of the guest.
             cmd.arg("-gdb").arg(format!("tcp:127.0.0.1:{port}")).arg("-S");
+        }
+        if self.icount {
+            cmd.args(ICOUNT_ARGS);
         }
         cmd.args(&self.extra_args);
         Ok(cmd)
@@ -222,6 +235,15 @@ mod tests {
         assert!(a.contains("name=opt/spindle/cmdline,string=hello cpus=2"), "{a}");
         assert!(a.contains("format=raw,snapshot=on,file=/tmp/x.img"), "{a}");
         assert!(!a.contains("-S"), "{a}");
+        assert!(!a.contains("-icount"), "{a}");
+    }
+
+    #[test]
+    fn icount_counts_one_nanosecond_per_instruction_without_sleeping() {
+        let mut m = Machine::new("/tmp/x.img".into(), Firmware::Bios);
+        m.icount = true;
+        let a = args(&m).join(" ");
+        assert!(a.contains("-icount shift=0,sleep=off"), "{a}");
     }
 
     #[test]
