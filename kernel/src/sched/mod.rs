@@ -99,7 +99,8 @@ pub use routine::{Routine, RoutineId, Wait};
 
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::cpu;
-use crate::lock::{SpinLock, SpinLockGuard};
+use crate::lock::SpinLockGuard;
+use schedule::PostSwitch;
 
 /// Id of the program's main routine.
 pub const MAIN_ROUTINE: RoutineId = 1;
@@ -139,7 +140,7 @@ pub fn active_cores() -> usize {
 /// when `main` returns, on a deadlock, or on a failure.
 pub fn start(settings: Settings, main: fn()) -> ! {
     ACTIVE.store(settings.cpus, Ordering::Relaxed);
-    SLICE_NS.store(settings.slice_ns, Ordering::Relaxed);
+    set_slice_ns(settings.slice_ns);
     stats::set_stats(settings.stats);
     for core in cpu::all() {
         // Distinct, non-zero seeds per core (xorshift must not start at 0).
@@ -183,6 +184,7 @@ pub fn running_here() -> bool {
 
 /// Lets other routines run: the current one goes to the back of its core's
 /// queue (Go's `runtime.Gosched`). Returns at once if nothing else is runnable.
+#[inline]
 pub fn yield_now() {
     let were_enabled = disable_interrupts();
     schedule::yield_core();
@@ -229,12 +231,8 @@ pub fn current_id() -> Option<(RoutineId, usize)> {
 /// waker (which takes that lock) always finds the routine parked and
 /// switched out. `reason` is shown by the deadlock report.
 pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
-    unsafe fn unlock<T>(lock: *const ()) {
-        // SAFETY: `lock` came from `into_parked` below and is released once.
-        unsafe { (*(lock as *const SpinLock<T>)).unlock_parked() }
-    }
     let (lock, were_enabled) = guard.into_parked();
-    park_unlocking(reason, lock as *const SpinLock<T> as *const (), unlock::<T>);
+    schedule::park_current(reason, PostSwitch::UnlockParked(lock));
     restore_interrupts(were_enabled);
 }
 
@@ -242,7 +240,9 @@ pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
 /// by hand (`select` holds several): once the routine's registers are saved,
 /// the next context calls `unlock(arg)`. Interrupts must be off.
 pub fn park_unlocking(reason: Wait, arg: *const (), unlock: unsafe fn(*const ())) {
-    schedule::park_current(reason, arg, unlock);
+    // On this stack, which stays as it is until the unlock has run.
+    let then = schedule::ParkedUnlock { arg, unlock };
+    schedule::park_current(reason, PostSwitch::Unlock(&then));
 }
 
 /// A pseudo-random number from the running core's generator (seeded by
