@@ -45,7 +45,7 @@ where
     T: Send + 'static,
 {
     let were_enabled = disable_interrupts();
-    let (_, routine) = spawn(f, true);
+    let (_, routine) = spawn(f, true, were_enabled);
     restore_interrupts(were_enabled);
     JoinHandle { routine, _result: PhantomData }
 }

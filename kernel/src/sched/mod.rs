@@ -150,7 +150,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     START_NS.store(crate::time::now(), Ordering::Relaxed);
     crate::console::tag_lines_with(current_id);
     let were_enabled = disable_interrupts();
-    let routine = routine::spawn(main, false);
+    let routine = routine::spawn(main, false, false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
     STARTED.store(true, Ordering::Release);
     for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus) {

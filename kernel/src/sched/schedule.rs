@@ -137,8 +137,9 @@ pub fn switch_away(then: PostSwitch, reason: StopReason) {
 pub enum PostSwitch {
     /// Nothing (the previous context was the idle loop, or is gone).
     Nothing,
-    /// Put it back in this core's run queue (yield).
-    Requeue(*mut Routine),
+    /// Put it back in this core's run queue: at the tail (yield), or next
+    /// in line (a spawner that gave the core to its child).
+    Requeue(*mut Routine, bool),
     /// Put it in the global queue (preemption, as Go does).
     RequeueGlobal(*mut Routine),
     /// It parked holding a spin lock: release it.
@@ -171,10 +172,10 @@ pub fn finish_switch() {
         PostSwitch::Nothing => {}
         // SAFETY: the lock was held by the routine that parked, which gave it up to us.
         PostSwitch::UnlockParked(lock) => unsafe { lock.release() },
-        PostSwitch::Requeue(routine) => {
+        PostSwitch::Requeue(routine, next) => {
             // SAFETY: the routine is owned by the scheduler until queued.
             unsafe { (*routine).set_state(State::Runnable) };
-            find::push_local(core, routine, false);
+            find::push_local(core, routine, next);
         }
         other => finish_switch_rarely(core, other),
     }
@@ -200,7 +201,7 @@ fn finish_switch_rarely(core: &CoreSched, action: PostSwitch) {
             unsafe { unlock(arg) }
         }
         PostSwitch::Release(routine) => Routine::release(routine, |stack| core.cache_stack(stack)),
-        PostSwitch::Nothing | PostSwitch::UnlockParked(_) | PostSwitch::Requeue(_) => {
+        PostSwitch::Nothing | PostSwitch::UnlockParked(_) | PostSwitch::Requeue(..) => {
             unreachable!("done in line by finish_switch")
         }
     }
@@ -212,8 +213,18 @@ pub fn yield_core() {
     debug_assert_interrupts_off();
     let core = this_core();
     if let Some(next) = find::pick_local(core) {
-        switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed)), StopReason::Yield, Some(next));
+        switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed), false), StopReason::Yield, Some(next));
     }
+}
+
+/// The running routine gives the core to `child`, which it just created,
+/// and goes next in line itself: the child runs at once, on the spawner's
+/// time slice (as runnext would), and the spawner resumes when the child
+/// gives up the core (see `routine::spawn`).
+pub fn run_child_now(child: *mut Routine) {
+    debug_assert_interrupts_off();
+    let spawner = this_core().current.load(Ordering::Relaxed);
+    switch_away_to(PostSwitch::Requeue(spawner, true), StopReason::Yield, Some((child, true)));
 }
 
 /// Parks the running routine; `then` (an unlock) is done after the switch.
