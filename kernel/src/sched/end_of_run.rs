@@ -73,8 +73,7 @@ impl fmt::Display for Abandoned {
 fn abandoned() -> Abandoned {
     let mut left = Abandoned::default();
     let main_waker = MAIN_WOKEN_BY.load(Ordering::Relaxed);
-    let unfinished =
-        routine::all_live().filter(|r| r.id != super::MAIN_ROUTINE && !r.has_returned.load(Ordering::Acquire));
+    let unfinished = routine::all_live().filter(|r| r.id != super::MAIN_ROUTINE && !r.has_returned());
     for r in unfinished {
         match r.state() {
             State::Parked => left.blocked += 1,

@@ -263,6 +263,14 @@ pub fn ready(routine: *mut Routine) {
     restore_interrupts(were_enabled);
 }
 
+/// [`ready`], for a caller that holds a spin lock: interrupts are off
+/// already, so there is no interrupt-flag round trip here.
+#[inline]
+pub fn ready_locked(routine: *mut Routine) {
+    crate::arch::interrupts::debug_assert_interrupts_off();
+    schedule::make_ready(routine);
+}
+
 /// Sets the time slice for routines switched in from now on.
 pub fn set_slice_ns(ns: u64) {
     SLICE_NS.store(ns, Ordering::Relaxed);

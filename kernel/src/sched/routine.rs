@@ -11,7 +11,7 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::mem::{align_of, size_of};
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use spindle_shared::trace::{Kind, StopReason};
 
@@ -22,7 +22,6 @@ use super::{MAIN_ROUTINE, NEXT_ID, end_of_run, find, this_core};
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::{disable_interrupts, enable_interrupts};
 use crate::arch::switch::new_context;
-use crate::lock::SpinLock;
 use crate::mem::frames;
 use crate::mem::stack::Stack;
 use crate::panic::{Fatal, fatal};
@@ -103,7 +102,7 @@ pub struct Routine {
     pub(super) next: Cell<*mut Routine>,
     /// What a parked routine waits for.
     pub(super) wait_reason: Cell<Wait>,
-    pub(super) join: SpinLock<JoinState>,
+    pub(super) join: JoinState,
     /// Runs the closure and stores its result (monomorphised per closure type).
     run: unsafe fn(*mut Routine),
     /// The `Option<T>` the result goes to, inside the payload.
@@ -120,10 +119,6 @@ pub struct Routine {
     /// switched in, and times preempted. (Run time is in the trace.)
     pub switches: AtomicU64,
     pub preemptions: AtomicU64,
-    /// The closure has returned: what is left is the routine's exit. Read
-    /// without a lock by the exit summary (which counts such a routine as
-    /// finished).
-    pub(super) has_returned: AtomicBool,
 }
 
 // SAFETY: routines move between cores; fields touched by several cores are
@@ -189,16 +184,19 @@ impl Routine {
     pub(super) fn returned(this: *mut Routine) -> bool {
         // SAFETY: the routine is alive: it is running.
         let routine = unsafe { &*this };
-        routine.has_returned.store(true, Ordering::Release);
-        let mut join = routine.join.lock();
-        join.returned = true;
-        let detached = join.detached;
-        drop(join);
+        let detached = routine.join.set(JoinState::RETURNED) & JoinState::DETACHED != 0;
         if detached {
             // SAFETY: detached: no handle will ever touch the result.
             unsafe { (routine.discard_result)(this) };
         }
         detached
+    }
+
+    /// The closure has returned: what is left is the routine's exit. Read
+    /// without a lock by the exit summary (which counts such a routine as
+    /// finished).
+    pub fn has_returned(&self) -> bool {
+        self.join.has(JoinState::RETURNED)
     }
 }
 
@@ -263,12 +261,7 @@ where
             stack: UnsafeCell::new(Some(stack)),
             next: Cell::new(core::ptr::null_mut()),
             wait_reason: Cell::new(Wait::other("nothing yet")),
-            join: SpinLock::new(JoinState {
-                returned: false,
-                done: false,
-                detached: !with_handle,
-                waiter: core::ptr::null_mut(),
-            }),
+            join: JoinState::new(with_handle),
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),
             discard_result: discard_payload_result::<F, T>,
@@ -276,7 +269,6 @@ where
             woken_by: Cell::new(0),
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
-            has_returned: AtomicBool::new(false),
         });
         *(*this).context.get() = new_context(context_top, this as usize);
     }
@@ -363,15 +355,8 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     let core = this_core();
     CoreCounters::add(&core.counters.finished, 1);
     // With no handle there is no joiner to tell (and none can come).
-    let waiter = if detached {
-        core::ptr::null_mut()
-    } else {
-        let mut join = r.join.lock();
-        join.done = true;
-        core::mem::replace(&mut join.waiter, core::ptr::null_mut())
-    };
-    if !waiter.is_null() {
-        make_ready(waiter);
+    if !detached && let Some(joiner) = r.join.finish() {
+        make_ready(joiner);
     }
     switch_away(PostSwitch::Release(routine), StopReason::Exited);
     unreachable!("a dead routine was switched back to");
