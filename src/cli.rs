@@ -111,7 +111,7 @@ const DEFAULT_TIMEOUT_S: f64 = 60.0;
 /// first line 9.6 s, against 2 s without).
 const ICOUNT_TIMEOUT_S: f64 = 600.0;
 /// `bench --icount` runs every benchmark on one host thread: measured 3 min
-/// at `--smp 1` and NOTE at `--smp 2` on a 2-core host.
+/// at `--smp 1` and 13.5 min at `--smp 2` on a busy 2-core host.
 const ICOUNT_BENCH_TIMEOUT_S: f64 = 1800.0;
 /// Guest memory unless `--memory` says otherwise, in MiB.
 const DEFAULT_MEMORY_MIB: u32 = 512;

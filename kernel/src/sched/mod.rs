@@ -16,6 +16,8 @@
 //! - New and just-woken routines go to the current core's `runnext` and
 //!   inherit the running routine's time slice, so a producer and a consumer
 //!   that hand work back and forth stay on one core without starving others.
+//!   A spawn on a core whose queue is already long runs the new routine at
+//!   once instead, the spawner taking `runnext` (`routine::spawn`).
 //! - A full ring moves half of itself to the **global queue** (a locked
 //!   FIFO). A core checks the global queue every 61st scheduling decision,
 //!   so routines there cannot starve behind a busy local queue, and whenever
