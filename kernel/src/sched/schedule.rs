@@ -181,6 +181,7 @@ pub fn finish_switch() {
     }
 }
 
+// lab(switch): the rarer post-switch actions, out of line: requeue globally, unlock by hand, release
 #[inline(never)]
 fn finish_switch_rarely(core: &CoreSched, action: PostSwitch) {
     match action {
