@@ -82,6 +82,14 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
         machine.gdb_port = Some(port);
     }
 
+    if cli.icount && cli.smp > 1 {
+        eprintln!(
+            "spindle: note: --icount at --smp {}: QEMU runs the cores in turn and the guest clock counts all \
+             of their instructions together; figures are not per-core instruction counts, and runs do not repeat \
+             exactly (that needs --smp 1)",
+            cli.smp
+        );
+    }
     let colored = use_color(cli.color, std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
     let mut console = Console::new(colored, cli.quiet, elf);
     let run = Run {

@@ -230,3 +230,11 @@ fn kernel_failure_exits_one_with_a_reason() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("the kernel reported failure"), "{}", stderr(&out));
 }
+
+#[test]
+fn icount_given_twice_is_refused_before_the_build() {
+    let out = spindle_without_building(&["hello", "--icount", "--qemu-arg=-icount", "--qemu-arg=shift=0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("--icount and --qemu-arg=-icount both set QEMU's icount; give only --icount"), "{err}");
+}

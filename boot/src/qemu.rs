@@ -11,6 +11,8 @@
 //! - `-qmp unix:PATH,server=on,wait=off` (added by the runner): QEMU's control
 //!   socket, through which the runner asks the kernel for its trace before
 //!   stopping a run that has not finished (`qmp`).
+//! - `-icount shift=0,sleep=off` (when asked): guest time advances one
+//!   nanosecond per guest instruction, and the TSC with it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +23,11 @@ use crate::image::Firmware;
 pub const QEMU: &str = "qemu-system-x86_64";
 /// Where Debian's `ovmf` package puts the UEFI firmware; `SPINDLE_OVMF` overrides it.
 pub const DEFAULT_OVMF: &str = "/usr/share/OVMF/OVMF_CODE.fd";
+/// QEMU's instruction-counting mode: `shift=0` makes each guest instruction
+/// one nanosecond of virtual time, `sleep=off` lets an idle guest's time
+/// jump to the next timer instead of waiting for the host clock. At `-smp
+/// 1` a run then repeats instruction for instruction.
+pub const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 /// Most processors Spindle supports: every processor an xAPIC machine can
 /// address, which is also the most QEMU 7.2's `pc` machine takes (`-smp
 /// 256` there: "The max CPUs supported by machine 'pc-i440fx-7.2' is 255";
@@ -95,6 +102,8 @@ pub struct Machine {
     pub gdb_port: Option<u16>,
     /// Where COM2, the machine-data channel (the scheduler trace), goes.
     pub data_file: Option<PathBuf>,
+    /// Run under [`ICOUNT_ARGS`]: guest time counts guest instructions.
+    pub icount: bool,
     /// Extra arguments passed to QEMU as they are.
     pub extra_args: Vec<String>,
 }
@@ -111,6 +120,7 @@ impl Machine {
             cmdline: String::new(),
             gdb_port: None,
             data_file: None,
+            icount: false,
             extra_args: Vec::new(),
         }
     }
@@ -140,6 +150,9 @@ impl Machine {
         if let Some(port) = self.gdb_port {
             // Only this machine's loopback: a gdb stub gives control of the guest.
             cmd.arg("-gdb").arg(format!("tcp:127.0.0.1:{port}")).arg("-S");
+        }
+        if self.icount {
+            cmd.args(ICOUNT_ARGS);
         }
         cmd.args(&self.extra_args);
         Ok(cmd)
@@ -252,6 +265,15 @@ mod tests {
         assert!(a.contains("name=opt/spindle/cmdline,string=hello cpus=2"), "{a}");
         assert!(a.contains("format=raw,snapshot=on,file=/tmp/x.img"), "{a}");
         assert!(!a.contains("-S"), "{a}");
+        assert!(!a.contains("-icount"), "{a}");
+    }
+
+    #[test]
+    fn icount_counts_one_nanosecond_per_instruction_without_sleeping() {
+        let mut m = Machine::new("/tmp/x.img".into(), Firmware::Bios);
+        m.icount = true;
+        let a = args(&m).join(" ");
+        assert!(a.contains("-icount shift=0,sleep=off"), "{a}");
     }
 
     #[test]

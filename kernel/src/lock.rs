@@ -8,43 +8,89 @@
 //!   lock (the console, the allocator, a run queue): the preemption is only
 //!   taken once the last lock is dropped and interrupts come back on.
 
-use core::mem::ManuallyDrop;
+use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-
-use spin::mutex::{SpinMutex, SpinMutexGuard};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 
+/// A test-and-set lock. `locked` comes first (`repr(C)`), so that a parked
+/// routine's lock can be released through a pointer to it alone
+/// ([`ParkedLock`]), whatever `T` is.
+#[repr(C)]
 pub struct SpinLock<T> {
-    inner: SpinMutex<T>,
+    locked: AtomicBool,
+    data: UnsafeCell<T>,
 }
+
+// SAFETY: the data is reached only by the holder of the lock, which
+// `locked` makes one core at a time; moving it between cores needs `T: Send`.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+// SAFETY: the lock owns its data; sending it sends the data.
+unsafe impl<T: Send> Send for SpinLock<T> {}
 
 pub struct SpinLockGuard<'a, T> {
     lock: &'a SpinLock<T>,
-    // Released by hand in `drop`, before interrupts come back on.
-    guard: ManuallyDrop<SpinMutexGuard<'a, T>>,
     interrupts_were_enabled: bool,
+}
+
+/// The lock of a routine that parked while holding it, given up by
+/// [`SpinLockGuard::into_parked`]: released by the next context once the
+/// routine's registers are saved ([`ParkedLock::release`]).
+#[derive(Clone, Copy)]
+pub struct ParkedLock(*const AtomicBool);
+
+impl ParkedLock {
+    /// Releases the lock.
+    ///
+    /// # Safety
+    /// The lock is held through the guard this came from, and released once.
+    pub unsafe fn release(self) {
+        // SAFETY: `SpinLock`s are never freed while held, and this one is
+        // held (the caller's contract).
+        unsafe { (*self.0).store(false, Ordering::Release) }
+    }
 }
 
 impl<T> SpinLock<T> {
     pub const fn new(value: T) -> SpinLock<T> {
-        SpinLock { inner: SpinMutex::new(value) }
+        SpinLock { locked: AtomicBool::new(false), data: UnsafeCell::new(value) }
     }
 
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let interrupts_were_enabled = disable_interrupts();
-        let guard = ManuallyDrop::new(self.inner.lock());
-        SpinLockGuard { lock: self, guard, interrupts_were_enabled }
+        self.acquire();
+        SpinLockGuard { lock: self, interrupts_were_enabled }
     }
 
     /// Takes the lock if it is free, without waiting.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let interrupts_were_enabled = disable_interrupts();
-        match self.inner.try_lock() {
-            Some(guard) => Some(SpinLockGuard { lock: self, guard: ManuallyDrop::new(guard), interrupts_were_enabled }),
-            None => {
-                restore_interrupts(interrupts_were_enabled);
-                None
+        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return Some(SpinLockGuard { lock: self, interrupts_were_enabled });
+        }
+        restore_interrupts(interrupts_were_enabled);
+        None
+    }
+
+    /// Takes the lock: one compare-and-swap when it is free, which is the
+    /// common case; the wait is out of line.
+    #[inline]
+    fn acquire(&self) {
+        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            self.acquire_contended();
+        }
+    }
+
+    #[cold]
+    fn acquire_contended(&self) {
+        loop {
+            // Read-only while it is taken, so waiters do not fight over the line.
+            while self.locked.load(Ordering::Relaxed) {
+                core::hint::spin_loop();
+            }
+            if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return;
             }
         }
     }
@@ -55,8 +101,7 @@ impl<T> SpinLock<T> {
     /// # Safety
     /// No guard for this lock may be used afterwards.
     pub unsafe fn force_unlock(&self) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.inner.force_unlock() }
+        self.locked.store(false, Ordering::Release);
     }
 
     /// Takes the lock without a guard and without touching the interrupt
@@ -66,7 +111,7 @@ impl<T> SpinLock<T> {
     /// # Safety
     /// Interrupts must be off until the matching [`unlock_raw`](Self::unlock_raw).
     pub unsafe fn lock_raw(&self) {
-        core::mem::forget(self.inner.lock());
+        self.acquire();
     }
 
     /// The protected data, for the holder of a [`lock_raw`](Self::lock_raw) lock.
@@ -75,7 +120,7 @@ impl<T> SpinLock<T> {
     /// The caller holds the lock through `lock_raw` and no other reference
     /// to the data is live.
     pub unsafe fn data_raw(&self) -> *mut T {
-        self.inner.as_mut_ptr()
+        self.data.get()
     }
 
     /// Releases a lock taken with [`lock_raw`](Self::lock_raw).
@@ -83,17 +128,7 @@ impl<T> SpinLock<T> {
     /// # Safety
     /// The lock must be held through `lock_raw`, and released once.
     pub unsafe fn unlock_raw(&self) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.inner.force_unlock() }
-    }
-
-    /// Releases a lock given up by [`SpinLockGuard::into_parked`].
-    ///
-    /// # Safety
-    /// The lock must be held through a guard given up that way, and released once.
-    pub unsafe fn unlock_parked(&self) {
-        // SAFETY: the parked guard no longer exists; we are its release.
-        unsafe { self.inner.force_unlock() }
+        self.locked.store(false, Ordering::Release);
     }
 }
 
@@ -101,30 +136,32 @@ impl<'a, T> SpinLockGuard<'a, T> {
     /// Gives up the guard without releasing the lock or re-enabling
     /// interrupts: for parking a routine, whose lock is released by the next
     /// context once the routine's registers are saved. Returns the lock (for
-    /// [`SpinLock::unlock_parked`]) and whether interrupts were enabled.
-    pub fn into_parked(self) -> (&'a SpinLock<T>, bool) {
-        let this = ManuallyDrop::new(self);
-        (this.lock, this.interrupts_were_enabled)
+    /// [`ParkedLock::release`]) and whether interrupts were enabled.
+    pub fn into_parked(self) -> (ParkedLock, bool) {
+        let this = core::mem::ManuallyDrop::new(self);
+        (ParkedLock(&this.lock.locked), this.interrupts_were_enabled)
     }
 }
 
 impl<T> Deref for SpinLockGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.guard
+        // SAFETY: the guard holds the lock: no other reference to the data.
+        unsafe { &*self.lock.data.get() }
     }
 }
 
 impl<T> DerefMut for SpinLockGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
+        // SAFETY: the guard holds the lock, and `&mut self` makes this the
+        // only reference through it.
+        unsafe { &mut *self.lock.data.get() }
     }
 }
 
 impl<T> Drop for SpinLockGuard<'_, T> {
     fn drop(&mut self) {
-        // SAFETY: `guard` is dropped exactly once, here, and not used after.
-        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        self.lock.locked.store(false, Ordering::Release);
         restore_interrupts(self.interrupts_were_enabled);
     }
 }

@@ -6,7 +6,7 @@
 //! ```text
 //! cmdline := [PROGRAM] option*
 //! option  := KEY "=" VALUE      numbers: decimal digits only
-//!          | FLAG               quiet, stats, trace
+//!          | FLAG               quiet, stats, trace, icount
 //! ```
 //!
 //! The parser accepts exactly what [`Options`] can express and rejects
@@ -40,7 +40,7 @@ pub const TRACE_BUF: (u64, u64) = (16, 1 << 22);
 /// Keys that take a value, as they are spelled on the command line.
 const VALUE_KEYS: &[&str] = &["cpus", "seed", "slice", "n", "rounds", "kind", "trace-buf"];
 /// Keys that stand alone.
-const FLAG_KEYS: &[&str] = &["quiet", "stats", "trace"];
+const FLAG_KEYS: &[&str] = &["quiet", "stats", "trace", "icount"];
 
 /// What the kernel was asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub struct Options {
     pub trace: bool,
     /// Trace buffer size in events per core; `None`: the kernel's default.
     pub trace_buf: Option<u32>,
+    /// The host runs the guest under QEMU's `-icount shift=0,sleep=off`:
+    /// one guest instruction per virtual nanosecond, so `bench` labels its
+    /// times as instruction counts.
+    pub icount: bool,
 }
 
 impl Default for Options {
@@ -82,6 +86,7 @@ impl Default for Options {
             stats: false,
             trace: false,
             trace_buf: None,
+            icount: false,
         }
     }
 }
@@ -219,7 +224,8 @@ pub fn parse(bytes: &[u8]) -> Result<Options, ParseError<'_>> {
             match key {
                 "quiet" => options.quiet = true,
                 "stats" => options.stats = true,
-                _ => options.trace = true,
+                "trace" => options.trace = true,
+                _ => options.icount = true,
             }
             continue;
         }
@@ -283,7 +289,8 @@ impl fmt::Display for Options {
         if let Some(events) = self.trace_buf {
             write!(f, " trace-buf={events}")?;
         }
-        for (on, flag) in [(self.quiet, "quiet"), (self.stats, "stats"), (self.trace, "trace")] {
+        for (on, flag) in [(self.quiet, "quiet"), (self.stats, "stats"), (self.trace, "trace"), (self.icount, "icount")]
+        {
             if on {
                 write!(f, " {flag}")?;
             }

@@ -74,6 +74,17 @@ impl Program {
             _ => None,
         }
     }
+
+    /// Seconds the program may run under `--icount` unless `--timeout` says
+    /// otherwise, where the runner's default will not do: `bench` runs every
+    /// benchmark on one host thread (measured: 3 min at `--smp 1`, 13.5 min
+    /// at `--smp 2` on a busy 2-core host).
+    pub fn icount_timeout_s(self) -> Option<f64> {
+        match self {
+            Program::Bench => Some(1800.0),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -116,6 +116,7 @@ impl<T, const N: usize> RunQueue<T, N> {
 
     /// Takes `runnext` if something is there, racing the owner and thieves.
     // lab(runqueue): take runnext if it holds an entry, racing the owner and thieves (compare-and-swap)
+    #[inline(always)]
     fn take_runnext(&self) -> Option<*mut T> {
         let next = self.runnext.load(Ordering::Acquire);
         if next.is_null() {
@@ -127,6 +128,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     /// Owner only: puts `entry` in `runnext`, moving whatever was there to
     /// the tail of the ring (see [`push`](Self::push) for `spill`).
     // lab(runqueue): put `entry` in runnext; the routine it displaces goes to the tail of the ring
+    #[inline(always)]
     pub fn push_next(&self, entry: *mut T, spill: impl FnOnce(Spill<'_, T, N>)) {
         let old = self.runnext.swap(entry, Ordering::AcqRel);
         if !old.is_null() {
@@ -138,6 +140,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     /// full, claims its older half and hands that half, then `entry`, to
     /// `spill`, which must move them to the global queue.
     // lab(runqueue): store at the tail; when the ring is full, claim its older half with a CAS on head and hand it, then `entry`, to `spill`
+    #[inline(always)]
     pub fn push(&self, entry: *mut T, spill: impl FnOnce(Spill<'_, T, N>)) {
         loop {
             let head = self.head.load(Ordering::Acquire);
@@ -159,6 +162,7 @@ impl<T, const N: usize> RunQueue<T, N> {
     /// Owner only: takes the next entry, `runnext` first. The flag says
     /// whether it came from `runnext` (Go: the routine inherits the time slice).
     // lab(runqueue): runnext first (say so), else the head of the ring, claimed by CAS on head
+    #[inline(always)]
     pub fn pop(&self) -> Option<(*mut T, bool)> {
         if let Some(next) = self.take_runnext() {
             return Some((next, true));

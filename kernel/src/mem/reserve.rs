@@ -44,7 +44,16 @@ impl FrameReserve {
     /// holding no lock `allocate` needs. A `take` in between only lowers the
     /// length, so each frame is placed (below the capacity) before the next
     /// one is asked for, and none is lost.
-    pub fn refill(&self, mut allocate: impl FnMut() -> Option<PhysAddr>) {
+    #[inline]
+    pub fn refill(&self, allocate: impl FnMut() -> Option<PhysAddr>) {
+        // The common case, a full reserve, is one load in line.
+        if self.len.load(Ordering::Acquire) < Self::CAPACITY {
+            self.top_up(allocate);
+        }
+    }
+
+    #[inline(never)]
+    fn top_up(&self, mut allocate: impl FnMut() -> Option<PhysAddr>) {
         while self.len.load(Ordering::Acquire) < Self::CAPACITY {
             let Some(frame) = allocate() else { break };
             loop {

@@ -25,7 +25,8 @@ use crate::lock::SpinLock;
 /// Bytes of virtual space per stack, guard page included.
 pub const SLOT_SIZE: u64 = 64 * 1024;
 
-static REGION: spin::Once<VirtAddr> = spin::Once::new();
+/// Where the stack region starts (0 until [`init`]).
+static REGION: AtomicU64 = AtomicU64::new(0);
 /// Next never-used slot.
 static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
 /// Slots given back, ready for reuse (their touched pages are still mapped).
@@ -40,11 +41,14 @@ pub fn mapped_bytes() -> u64 {
 }
 
 pub fn init() {
-    REGION.call_once(paging::reserve_region);
+    REGION.store(paging::reserve_region().as_u64(), Ordering::Release);
 }
 
+/// The lowest address of stack slot `slot`. Only after [`init`] (a stack
+/// exists only then); a spawn computes it, so it is a load and an add.
+#[inline]
 fn slot_base(slot: u64) -> VirtAddr {
-    *REGION.get().expect("stack::init ran") + slot * SLOT_SIZE
+    VirtAddr::new_truncate(REGION.load(Ordering::Relaxed) + slot * SLOT_SIZE)
 }
 
 /// A stack. Dropping it returns its slot to the pool.
@@ -91,6 +95,7 @@ impl Stack {
     }
 
     /// One past the highest byte: the initial stack pointer.
+    #[inline]
     pub fn top(&self) -> VirtAddr {
         slot_base(self.slot) + SLOT_SIZE
     }
@@ -138,7 +143,10 @@ pub enum Fault {
 /// from `frame` for growth, or reports an overflow. Called from the page-fault
 /// handler with interrupts off; takes no lock.
 pub fn grow(addr: VirtAddr, frame: impl FnOnce() -> Option<PhysAddr>) -> Fault {
-    let Some(&region) = REGION.get() else { return Fault::NotAStack };
+    let region = match REGION.load(Ordering::Acquire) {
+        0 => return Fault::NotAStack,
+        base => VirtAddr::new_truncate(base),
+    };
     if addr < region || addr >= region + paging::REGION_SIZE {
         return Fault::NotAStack;
     }

@@ -24,8 +24,8 @@ programs! {
         "main-waits" MainWaits main_waits: "main-exits fixed: main waits for every worker's report (the programs lab writes main)", [],
     }
     internal {
-        "bench" Bench bench: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, steal, preempt, memory (--only NAME)",
-            ["all", "micro", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "steal", "preempt", "trace", "memory"],
+        "bench" Bench bench: "scheduling costs: spawn, pingpong, yield, sieve, cpu, wake, steal, preempt, memory (--only NAME; hot: the first three)",
+            ["all", "hot", "micro", "boot", "spawn", "pingpong", "yield", "sieve", "cpu", "wake", "steal", "preempt", "trace", "memory"],
         "stress" Stress stress: "a random mix of everything over 1000+ routines, checked (--seed, --n ms)", [],
         "fault" Fault fault: "fail on purpose, to show how each failure is reported (one per --kind)",
             ["panic", "ap-panic", "stack-overflow", "page-fault", "gp-fault", "invalid-opcode", "double-fault", "oom",

@@ -83,8 +83,7 @@ impl fmt::Display for Abandoned {
 fn left_over(with_main: bool) -> Abandoned {
     let mut left = Abandoned::default();
     let main_waker = MAIN_WOKEN_BY.load(Ordering::Relaxed);
-    let unfinished = routine::all_live()
-        .filter(|r| (with_main || r.id != super::MAIN_ROUTINE) && !r.has_returned.load(Ordering::Acquire));
+    let unfinished = routine::all_live().filter(|r| (with_main || r.id != super::MAIN_ROUTINE) && !r.has_returned());
     for r in unfinished {
         let state = r.state();
         match state {

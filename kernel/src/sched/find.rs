@@ -108,6 +108,7 @@ fn global_take(core: &CoreSched, batch: bool) -> Option<*mut Routine> {
 }
 
 /// Queues `routine` on this core: next in line, or at the tail.
+#[inline(always)]
 pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
     debug_assert_interrupts_off();
     if next {
@@ -120,15 +121,17 @@ pub fn push_local(core: &CoreSched, routine: *mut Routine, next: bool) {
 /// The next routine from this core's own queues and the global queue, and
 /// whether it inherits the current time slice. No stealing, no waiting.
 // lab(findwork): every 61st decision the global queue first; then runnext and the ring; then a batch from the global queue
+#[inline(always)]
 pub fn pick_local(core: &CoreSched) -> Option<(*mut Routine, bool)> {
     debug_assert_interrupts_off();
     // Counts down to the next look at the global queue.
-    let tick = core.schedtick.get();
-    core.schedtick.set(if tick == 0 { GLOBAL_QUEUE_INTERVAL - 1 } else { tick - 1 });
-    if tick == 0
-        && let Some(routine) = global_take(core, false)
-    {
-        return Some((routine, false));
+    let tick = core.schedtick.get().wrapping_sub(1);
+    core.schedtick.set(tick);
+    if tick == 0 {
+        core.schedtick.set(GLOBAL_QUEUE_INTERVAL);
+        if let Some(routine) = global_take(core, false) {
+            return Some((routine, false));
+        }
     }
     core.runq.pop().or_else(|| global_take(core, true).map(|r| (r, false)))
 }

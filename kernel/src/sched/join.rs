@@ -5,27 +5,68 @@
 //! [`JoinState`]).
 
 use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use super::routine::{Routine, spawn};
 use super::{Wait, current_locked, park, this_core};
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
+use crate::lock::SpinLock;
 
-/// What a joiner waits on, and who drops the result.
+/// What a joiner waits on, and who drops the result: one atomic word of
+/// facts, each set once, and the joiner, behind a lock.
 ///
 /// A result nobody takes must be dropped where its `Drop` may block: by a
 /// routine, with interrupts on, never by the scheduler in the middle of a
 /// switch. So exactly one of two routines drops it: the routine itself,
 /// right after its closure returns, if its handle is gone by then
-/// (`detached`); otherwise the handle, when it is dropped without having
-/// been joined (it sees `returned`). Both decide under this lock.
+/// ([`DETACHED`](Self::DETACHED)); otherwise the handle, when it is dropped
+/// without having been joined (it sees [`RETURNED`](Self::RETURNED)). Each
+/// sets its fact with one `fetch_or` and learns the other's from it, so
+/// exactly one of them sees the other's.
+///
+/// A joiner and the exiting routine decide the same way between
+/// [`WAITING`](Self::WAITING) and [`DONE`](Self::DONE): the joiner sets
+/// `WAITING` with its pointer stored and the lock held, and parks under the
+/// lock; an exit that sees `WAITING` takes the lock (so the joiner has
+/// parked) and wakes it. A joiner that sees `DONE` does not park.
 pub(super) struct JoinState {
+    facts: AtomicU8,
+    joiner: SpinLock<*mut Routine>,
+}
+
+impl JoinState {
     /// The closure returned and stored its result.
-    pub(super) returned: bool,
-    /// The routine is dead: a joiner may take the result.
-    pub(super) done: bool,
+    pub(super) const RETURNED: u8 = 1;
     /// No handle will ever take the result (dropped, or never made).
-    pub(super) detached: bool,
-    pub(super) waiter: *mut Routine,
+    pub(super) const DETACHED: u8 = 2;
+    /// The routine is dead: a joiner may take the result.
+    pub(super) const DONE: u8 = 4;
+    /// A joiner is parked (or parking) on the routine.
+    const WAITING: u8 = 8;
+
+    pub(super) fn new(with_handle: bool) -> JoinState {
+        let facts = if with_handle { 0 } else { Self::DETACHED };
+        JoinState { facts: AtomicU8::new(facts), joiner: SpinLock::new(core::ptr::null_mut()) }
+    }
+
+    /// Sets `fact`; returns the facts there were before.
+    pub(super) fn set(&self, fact: u8) -> u8 {
+        self.facts.fetch_or(fact, Ordering::AcqRel)
+    }
+
+    pub(super) fn has(&self, fact: u8) -> bool {
+        self.facts.load(Ordering::Acquire) & fact != 0
+    }
+
+    /// The routine is dead: tells a parked joiner, if there is one (the
+    /// routine itself, interrupts off, once it is `Dead`). Returns the
+    /// joiner to wake.
+    pub(super) fn finish(&self) -> Option<*mut Routine> {
+        if self.set(Self::DONE) & Self::WAITING == 0 {
+            return None;
+        }
+        Some(core::mem::replace(&mut *self.joiner.lock(), core::ptr::null_mut()))
+    }
 }
 
 /// Owns the right to wait for a routine and take its result.
@@ -45,7 +86,7 @@ where
     T: Send + 'static,
 {
     let were_enabled = disable_interrupts();
-    let (_, routine) = spawn(f, true);
+    let (_, routine) = spawn(f, true, were_enabled);
     restore_interrupts(were_enabled);
     JoinHandle { routine, _result: PhantomData }
 }
@@ -74,13 +115,12 @@ impl<T> JoinHandle<T> {
     /// returned already, else leaves that to the routine (see `JoinState`).
     pub(super) fn detach(&self) {
         // SAFETY: the handle keeps the control block alive.
-        let mut join = unsafe { &*self.routine }.join.lock();
-        if !join.returned {
-            join.detached = true;
-            return;
+        let join = unsafe { &(*self.routine).join };
+        if join.set(JoinState::DETACHED) & JoinState::RETURNED == 0 {
+            return; // the routine will drop it
         }
-        drop(join);
-        // SAFETY: returned, and not detached: this handle owns the result.
+        // SAFETY: returned, and the routine saw no DETACHED: this handle
+        // owns the result.
         drop(unsafe { self.result() }.take());
     }
 }
@@ -89,13 +129,15 @@ impl<T> JoinHandle<T> {
     /// Waits for the routine to return and gives its result.
     pub fn join(self) -> T {
         // SAFETY: the handle keeps the control block alive.
-        let routine = unsafe { &*self.routine };
-        let mut join = routine.join.lock();
-        if !join.done {
-            join.waiter = current_locked();
-            park(join, Wait::JOIN);
-        } else {
-            drop(join);
+        let join = unsafe { &(*self.routine).join };
+        if !join.has(JoinState::DONE) {
+            let mut joiner = join.joiner.lock();
+            *joiner = current_locked();
+            if join.set(JoinState::WAITING) & JoinState::DONE == 0 {
+                park(joiner, Wait::JOIN);
+            } else {
+                *joiner = core::ptr::null_mut();
+            }
         }
         self.take_result()
         // Dropping self releases the handle's reference.

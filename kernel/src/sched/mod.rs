@@ -16,7 +16,9 @@
 //! - New and just-woken routines go to the current core's `runnext` and
 //!   inherit the running routine's time slice, so a producer and a consumer
 //!   that hand work back and forth keep to one core (a thief may still take
-//!   one of them now and then) without starving others.
+//!   one of them now and then) without starving others. A spawn on a core
+//!   whose queue is already long runs the new routine at once instead, the
+//!   spawner taking `runnext` (`routine::spawn`).
 //! - A full ring moves half of itself to the **global queue** (a locked
 //!   FIFO). A core checks the global queue every 61st scheduling decision,
 //!   so routines there cannot starve behind a busy local queue, and whenever
@@ -101,7 +103,8 @@ pub use routine::{Routine, RoutineId, Wait};
 
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::cpu;
-use crate::lock::{SpinLock, SpinLockGuard};
+use crate::lock::SpinLockGuard;
+use schedule::PostSwitch;
 
 /// Id of the program's main routine.
 pub const MAIN_ROUTINE: RoutineId = 1;
@@ -141,7 +144,7 @@ pub fn active_cores() -> usize {
 /// when `main` returns, on a deadlock, or on a failure.
 pub fn start(settings: Settings, main: fn()) -> ! {
     ACTIVE.store(settings.cpus, Ordering::Relaxed);
-    SLICE_NS.store(settings.slice_ns, Ordering::Relaxed);
+    set_slice_ns(settings.slice_ns);
     stats::set_stats(settings.stats);
     for core in cpu::all() {
         // Distinct, non-zero seeds per core (xorshift must not start at 0).
@@ -151,7 +154,7 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     START_NS.store(crate::time::now(), Ordering::Relaxed);
     crate::console::tag_lines_with(current_id);
     let were_enabled = disable_interrupts();
-    let routine = routine::spawn(main, false);
+    let routine = routine::spawn(main, false, false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
     STARTED.store(true, Ordering::Release);
     for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus) {
@@ -185,6 +188,7 @@ pub fn running_here() -> bool {
 
 /// Lets other routines run: the current one goes to the back of its core's
 /// queue (Go's `runtime.Gosched`). Returns at once if nothing else is runnable.
+#[inline]
 pub fn yield_now() {
     let were_enabled = disable_interrupts();
     schedule::yield_core();
@@ -231,12 +235,8 @@ pub fn current_id() -> Option<(RoutineId, usize)> {
 /// waker (which takes that lock) always finds the routine parked and
 /// switched out. `reason` is shown by the deadlock report.
 pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
-    unsafe fn unlock<T>(lock: *const ()) {
-        // SAFETY: `lock` came from `into_parked` below and is released once.
-        unsafe { (*(lock as *const SpinLock<T>)).unlock_parked() }
-    }
     let (lock, were_enabled) = guard.into_parked();
-    park_unlocking(reason, lock as *const SpinLock<T> as *const (), unlock::<T>);
+    schedule::park_current(reason, PostSwitch::UnlockParked(lock));
     restore_interrupts(were_enabled);
 }
 
@@ -244,7 +244,9 @@ pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
 /// by hand (`select` holds several): once the routine's registers are saved,
 /// the next context calls `unlock(arg)`. Interrupts must be off.
 pub fn park_unlocking(reason: Wait, arg: *const (), unlock: unsafe fn(*const ())) {
-    schedule::park_current(reason, arg, unlock);
+    // On this stack, which stays as it is until the unlock has run.
+    let then = schedule::ParkedUnlock { arg, unlock };
+    schedule::park_current(reason, PostSwitch::Unlock(&then));
 }
 
 /// A pseudo-random number from the running core's generator (seeded by
@@ -273,6 +275,14 @@ pub fn note_called_done() {
         // SAFETY: the running routine is alive while it runs.
         unsafe { (*routine).called_done.store(true, Ordering::Relaxed) };
     }
+}
+
+/// [`ready`], for a caller that holds a spin lock: interrupts are off
+/// already, so there is no interrupt-flag round trip here.
+#[inline]
+pub fn ready_locked(routine: *mut Routine) {
+    crate::arch::interrupts::debug_assert_interrupts_off();
+    schedule::make_ready(routine);
 }
 
 /// Sets the time slice for routines switched in from now on.

@@ -44,8 +44,11 @@ pub struct CoreCounters {
 }
 
 impl CoreCounters {
+    /// Adds to a counter only this core writes (wrapping: a u64 of events
+    /// does not overflow in practice, and the switch path saves the check).
+    #[inline(always)]
     pub fn add(counter: &AtomicU64, n: u64) {
-        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
     }
 }
 
@@ -58,8 +61,9 @@ pub struct CoreSched {
     pub idle_context: UnsafeCell<usize>,
     /// What the next context does for the one that just left.
     pub post_switch: Cell<PostSwitch>,
-    /// When the current time slice began (ns); runnext routines inherit it.
-    pub slice_start: Cell<u64>,
+    /// When the current time slice began (raw TSC, read at the switch);
+    /// runnext routines inherit it.
+    pub slice_start_tsc: Cell<u64>,
     /// Scheduling decisions left before the global queue is looked at
     /// first (Go's schedtick, counted down).
     pub schedtick: Cell<u64>,
@@ -67,6 +71,11 @@ pub struct CoreSched {
     pub rng: Cell<u64>,
     /// The deadline the core's timer is armed for (0: not armed).
     pub armed: Cell<u64>,
+    /// The timer is armed for the end of a slice that started no later
+    /// than the running one, or for something earlier: a slice starting
+    /// now needs no arming. Set when a slice's end is armed; cleared only
+    /// when the timer fires (`armed` only moves earlier until then).
+    pub slice_armed: Cell<bool>,
     /// Whether this core is looking for work without having found any.
     pub spinning: Cell<bool>,
     /// Whether this core put itself in the idle set and has not left it.
@@ -95,10 +104,11 @@ impl CoreSched {
             current: AtomicPtr::new(core::ptr::null_mut()),
             idle_context: UnsafeCell::new(0),
             post_switch: Cell::new(PostSwitch::Nothing),
-            slice_start: Cell::new(0),
-            schedtick: Cell::new(0),
+            slice_start_tsc: Cell::new(0),
+            schedtick: Cell::new(1),
             rng: Cell::new(0),
             armed: Cell::new(0),
+            slice_armed: Cell::new(false),
             spinning: Cell::new(false),
             in_idle_set: Cell::new(false),
             firing_timers: Cell::new(false),

@@ -31,6 +31,7 @@ pub fn on_timer() -> bool {
     debug_assert_interrupts_off();
     let core = this_core();
     core.armed.set(0);
+    core.slice_armed.set(false);
     // A core that runs routines but never spawns keeps its page-fault
     // reserve full here (no lock can be held: the timer only interrupts
     // code with interrupts on).
@@ -49,11 +50,12 @@ pub fn on_timer() -> bool {
         trace::record(Kind::Tick, 0, 0, 0, 0);
         return false;
     }
-    let slice_end = core.slice_start.get() + SLICE_NS.load(Ordering::Relaxed);
+    let slice_end = time::tsc_to_ns_since_boot(core.slice_start_tsc.get()) + SLICE_NS.load(Ordering::Relaxed);
     let preempt = time::now() >= slice_end;
     trace::record(Kind::Tick, preempt as u8, 0, 0, 0);
     if !preempt {
         arm_by(core, slice_end);
+        core.slice_armed.set(true);
         return false;
     }
     CoreCounters::add(&core.counters.preemptions, 1);
@@ -63,9 +65,10 @@ pub fn on_timer() -> bool {
     // The slice is used up: whoever runs next (even from runnext, which
     // normally inherits the slice) starts a fresh one.
     core.preempt_due.set(slice_end);
-    let now = time::now();
-    core.slice_start.set(now);
-    arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
+    let now_tsc = time::read_tsc();
+    core.slice_start_tsc.set(now_tsc);
+    arm_by(core, time::tsc_to_ns_since_boot(now_tsc) + SLICE_NS.load(Ordering::Relaxed));
+    core.slice_armed.set(true);
     true
 }
 

@@ -17,12 +17,11 @@ use spindle_shared::trace::{Kind, StopReason};
 
 use super::join::JoinState;
 use super::percore::CoreCounters;
-use super::schedule::{PostSwitch, finish_switch, id_of, make_ready, switch_away};
+use super::schedule::{PostSwitch, finish_switch, id_of, make_ready, run_child_now, switch_away};
 use super::{MAIN_ROUTINE, NEXT_ID, end_of_run, find, this_core};
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::{disable_interrupts, enable_interrupts};
 use crate::arch::switch::new_context;
-use crate::lock::SpinLock;
 use crate::mem::frames;
 use crate::mem::stack::Stack;
 use crate::panic::{Fatal, fatal};
@@ -103,7 +102,7 @@ pub struct Routine {
     pub(super) next: Cell<*mut Routine>,
     /// What a parked routine waits for.
     pub(super) wait_reason: Cell<Wait>,
-    pub(super) join: SpinLock<JoinState>,
+    pub(super) join: JoinState,
     /// Runs the closure and stores its result (monomorphised per closure type).
     run: unsafe fn(*mut Routine),
     /// The `Option<T>` the result goes to, inside the payload.
@@ -117,10 +116,6 @@ pub struct Routine {
     /// switched in, and times preempted. (Run time is in the trace.)
     pub switches: AtomicU64,
     pub preemptions: AtomicU64,
-    /// The closure has returned: what is left is the routine's exit. Read
-    /// without a lock by the exit summary (which counts such a routine as
-    /// finished).
-    pub(super) has_returned: AtomicBool,
     /// It called a WaitGroup's `done`: whatever it does now, it said it was
     /// finished (the exit summary says so of one still on its way out).
     pub(super) called_done: AtomicBool,
@@ -185,18 +180,23 @@ impl Routine {
 
     /// The routine's closure has returned (called by the routine itself,
     /// interrupts on): drops the result here if no handle will take it.
-    pub(super) fn returned(this: *mut Routine) {
+    /// Returns whether that was so (no handle, now or later: nobody joins).
+    pub(super) fn returned(this: *mut Routine) -> bool {
         // SAFETY: the routine is alive: it is running.
         let routine = unsafe { &*this };
-        routine.has_returned.store(true, Ordering::Release);
-        let mut join = routine.join.lock();
-        join.returned = true;
-        let detached = join.detached;
-        drop(join);
+        let detached = routine.join.set(JoinState::RETURNED) & JoinState::DETACHED != 0;
         if detached {
             // SAFETY: detached: no handle will ever touch the result.
             unsafe { (routine.discard_result)(this) };
         }
+        detached
+    }
+
+    /// The closure has returned: what is left is the routine's exit. Read
+    /// without a lock by the exit summary (which counts such a routine as
+    /// finished).
+    pub fn has_returned(&self) -> bool {
+        self.join.has(JoinState::RETURNED)
     }
 }
 
@@ -261,19 +261,13 @@ where
             stack: UnsafeCell::new(Some(stack)),
             next: Cell::new(core::ptr::null_mut()),
             wait_reason: Cell::new(Wait::other("nothing yet")),
-            join: SpinLock::new(JoinState {
-                returned: false,
-                done: false,
-                detached: !with_handle,
-                waiter: core::ptr::null_mut(),
-            }),
+            join: JoinState::new(with_handle),
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),
             discard_result: discard_payload_result::<F, T>,
             drop_payload: drop_payload::<F, T>,
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
-            has_returned: AtomicBool::new(false),
             called_done: AtomicBool::new(false),
         });
         *(*this).context.get() = new_context(context_top, this as usize);
@@ -297,9 +291,18 @@ fn live_at(stack_top: usize) -> Option<&'static Routine> {
     (routine.magic == MAGIC && routine.state() != State::Dead).then_some(routine)
 }
 
-/// Creates a routine running `f` and makes it runnable next on this core.
-/// Returns its id and control block.
-pub fn spawn<F, T>(f: F, with_handle: bool) -> (RoutineId, *mut Routine)
+/// Queued routines (in the local ring) at which a spawn runs the new
+/// routine at once instead of queueing it, if the spawner may switch: a
+/// spawner that keeps spawning then reuses one warm stack, instead of
+/// spilling half its ring to the global queue and running its core's cache
+/// of stacks dry. Half the ring: well before it would spill.
+const RUN_AT_ONCE_QUEUED: usize = spindle_shared::runq::CAPACITY / 2;
+
+/// Creates a routine running `f` and makes it runnable next on this core;
+/// or, if `may_switch` (the spawner is a routine that holds no lock) and
+/// this core already has a long queue, runs it at once, the spawner next in
+/// line. Returns its id and control block.
+pub fn spawn<F, T>(f: F, with_handle: bool, may_switch: bool) -> (RoutineId, *mut Routine)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -319,9 +322,15 @@ where
         unsafe { new_context(top, routine_entry, arg) }
     });
     CoreCounters::add(&core.counters.spawned, 1);
-    trace::record(Kind::Spawn, 0, id_of(core.current.load(Ordering::Relaxed)), id, 0);
-    find::push_local(core, routine, true);
-    find::wake_a_core();
+    let spawner = core.current.load(Ordering::Relaxed);
+    trace::record(Kind::Spawn, 0, id_of(spawner), id, 0);
+    if may_switch && !spawner.is_null() && core.runq.len() >= RUN_AT_ONCE_QUEUED {
+        find::wake_a_core();
+        run_child_now(routine);
+    } else {
+        find::push_local(core, routine, true);
+        find::wake_a_core();
+    }
     (id, routine)
 }
 
@@ -333,7 +342,7 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     Routine::run(routine);
     // Still a routine, interrupts on: a result nobody will take is dropped
     // here, where its `Drop` may block.
-    Routine::returned(routine);
+    let detached = Routine::returned(routine);
     disable_interrupts();
     // SAFETY: the routine is alive: it is running.
     let r = unsafe { &*routine };
@@ -345,13 +354,9 @@ extern "C" fn routine_entry(routine: usize) -> ! {
     r.set_state(State::Dead);
     let core = this_core();
     CoreCounters::add(&core.counters.finished, 1);
-    let waiter = {
-        let mut join = r.join.lock();
-        join.done = true;
-        core::mem::replace(&mut join.waiter, core::ptr::null_mut())
-    };
-    if !waiter.is_null() {
-        make_ready(waiter);
+    // With no handle there is no joiner to tell (and none can come).
+    if !detached && let Some(joiner) = r.join.finish() {
+        make_ready(joiner);
     }
     switch_away(PostSwitch::Release(routine), StopReason::Exited);
     unreachable!("a dead routine was switched back to");

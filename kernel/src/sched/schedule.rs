@@ -25,6 +25,7 @@ use super::{MAIN_ROUTINE, SLICE_NS, this_core};
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::disable_interrupts;
 use crate::arch::switch::switch;
+use crate::lock::ParkedLock;
 use crate::{cpu, time, trace};
 
 /// Each core's scheduler: find a routine, run it until it gives the core
@@ -49,18 +50,18 @@ pub fn scheduler_loop() -> ! {
 
 /// Switches from the context whose stack pointer is saved at `from` into
 /// `next`; `inherit` keeps the current time slice (runnext). This is the
-/// hot path of every switch: it reads the clock only when a new slice starts.
+/// hot path of every switch: it reads the clock only when a new slice
+/// starts, and then only the raw TSC.
+#[inline(always)]
 fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: bool) {
     debug_assert_interrupts_off();
     // SAFETY: `next` came out of a run queue: it is runnable and ours.
     let r = unsafe { &*next };
     r.set_state(State::Running);
-    r.switches.store(r.switches.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    r.switches.store(r.switches.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     core.current.store(next, Ordering::Relaxed);
     if !inherit {
-        let now = time::now();
-        core.slice_start.set(now);
-        arm_by(core, now + SLICE_NS.load(Ordering::Relaxed));
+        start_slice(core);
     }
     CoreCounters::add(&core.counters.switches, 1);
     // SAFETY: interrupts are off; `next`'s context was saved by `switch` or
@@ -68,10 +69,31 @@ fn switch_into(core: &CoreSched, from: *mut usize, next: *mut Routine, inherit: 
     unsafe { switch(from, *r.context.get()) };
 }
 
+/// A fresh time slice starts now. The timer needs arming for its end only
+/// if it is not armed already for a moment before that (see
+/// `CoreSched::slice_armed`): after a switch from a routine that had a
+/// slice it never does, and the clock read is the whole cost.
+#[inline(always)]
+fn start_slice(core: &CoreSched) {
+    let now = time::read_tsc();
+    core.slice_start_tsc.set(now);
+    if !core.slice_armed.get() {
+        arm_slice_end(core, now);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn arm_slice_end(core: &CoreSched, start_tsc: u64) {
+    arm_by(core, time::tsc_to_ns_since_boot(start_tsc) + SLICE_NS.load(Ordering::Relaxed));
+    core.slice_armed.set(true);
+}
+
 /// The running routine gives up the core; `action` says what becomes of it
 /// and `reason` why (for the trace). Runs `next` if given, else the next
 /// local routine, or the idle loop if there is none. Returns when the
 /// routine is switched back in.
+#[inline(always)]
 fn switch_away_to(action: PostSwitch, reason: StopReason, next: Option<(*mut Routine, bool)>) {
     debug_assert_interrupts_off();
     let cpu = cpu::current();
@@ -102,6 +124,7 @@ fn switch_away_to(action: PostSwitch, reason: StopReason, next: Option<(*mut Rou
 }
 
 /// The running routine gives up the core; see [`switch_away_to`].
+#[inline(always)]
 pub fn switch_away(action: PostSwitch, reason: StopReason) {
     switch_away_to(action, reason, None);
 }
@@ -114,29 +137,54 @@ pub fn switch_away(action: PostSwitch, reason: StopReason) {
 pub enum PostSwitch {
     /// Nothing (the previous context was the idle loop, or is gone).
     Nothing,
-    /// Put it back in this core's run queue (yield).
-    Requeue(*mut Routine),
+    /// Put it back in this core's run queue: at the tail (yield), or next
+    /// in line (a spawner that gave the core to its child).
+    Requeue(*mut Routine, bool),
     /// Put it in the global queue (preemption, as Go does).
     RequeueGlobal(*mut Routine),
-    /// It parked: release the lock it parked under.
-    Unlock(*const (), unsafe fn(*const ())),
+    /// It parked holding a spin lock: release it.
+    UnlockParked(ParkedLock),
+    /// It parked: release the lock(s) it parked under, as the
+    /// [`ParkedUnlock`] says (it lives on the parked routine's stack).
+    Unlock(*const ParkedUnlock),
     /// It exited: drop its reference (maybe recycling its stack).
     Release(*mut Routine),
 }
 
+/// How a routine that parked holding locks by hand has them released:
+/// `unlock(arg)` (see `sched::park_unlocking`).
+#[derive(Clone, Copy)]
+pub struct ParkedUnlock {
+    pub arg: *const (),
+    pub unlock: unsafe fn(*const ()),
+}
+
 /// Does what the context that just left asked for (its [`PostSwitch`]). Called by
-/// every context right after it is switched in.
+/// every context right after it is switched in. The two actions of the
+/// hottest paths, a park's unlock and a yield's requeue, are done here in
+/// line; the rest out of line.
 // lab(switch): do the post-switch action the previous context left (requeue, requeue globally, unlock, release)
+#[inline(always)]
 pub fn finish_switch() {
     debug_assert_interrupts_off();
     let core = this_core();
     match core.post_switch.replace(PostSwitch::Nothing) {
         PostSwitch::Nothing => {}
-        PostSwitch::Requeue(routine) => {
+        // SAFETY: the lock was held by the routine that parked, which gave it up to us.
+        PostSwitch::UnlockParked(lock) => unsafe { lock.release() },
+        PostSwitch::Requeue(routine, next) => {
             // SAFETY: the routine is owned by the scheduler until queued.
             unsafe { (*routine).set_state(State::Runnable) };
-            find::push_local(core, routine, false);
+            find::push_local(core, routine, next);
         }
+        other => finish_switch_rarely(core, other),
+    }
+}
+
+// lab(switch): the rarer post-switch actions, out of line: requeue globally, unlock by hand, release
+#[inline(never)]
+fn finish_switch_rarely(core: &CoreSched, action: PostSwitch) {
+    match action {
         PostSwitch::RequeueGlobal(routine) => {
             record_lateness(core);
             // SAFETY: the routine is owned by the scheduler until queued
@@ -145,23 +193,44 @@ pub fn finish_switch() {
             global_push([routine]);
             find::wake_a_core();
         }
-        // SAFETY: `unlock` and `lock` come from `sched::park`.
-        PostSwitch::Unlock(lock, unlock) => unsafe { unlock(lock) },
+        PostSwitch::Unlock(parked) => {
+            // SAFETY: `parked` is on the stack of the routine that just
+            // parked, which stays as it is until the unlock lets a waker
+            // run it: read before the call.
+            let ParkedUnlock { arg, unlock } = unsafe { *parked };
+            // SAFETY: `unlock` and `arg` come from `sched::park_unlocking`.
+            unsafe { unlock(arg) }
+        }
         PostSwitch::Release(routine) => Routine::release(routine, |stack| core.cache_stack(stack)),
+        PostSwitch::Nothing | PostSwitch::UnlockParked(_) | PostSwitch::Requeue(..) => {
+            unreachable!("done in line by finish_switch")
+        }
     }
 }
 
 /// `yield_now`: run something else if anything else is runnable here.
+#[inline(always)]
 pub fn yield_core() {
     debug_assert_interrupts_off();
     let core = this_core();
     if let Some(next) = find::pick_local(core) {
-        switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed)), StopReason::Yield, Some(next));
+        switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed), false), StopReason::Yield, Some(next));
     }
 }
 
-/// Parks the running routine; `lock` is released by `unlock` after the switch.
-pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ())) {
+/// The running routine gives the core to `child`, which it just created,
+/// and goes next in line itself: the child runs at once, on the spawner's
+/// time slice (as runnext would), and the spawner resumes when the child
+/// gives up the core (see `routine::spawn`).
+pub fn run_child_now(child: *mut Routine) {
+    debug_assert_interrupts_off();
+    let spawner = this_core().current.load(Ordering::Relaxed);
+    switch_away_to(PostSwitch::Requeue(spawner, true), StopReason::Yield, Some((child, true)));
+}
+
+/// Parks the running routine; `action` (an unlock) is done after the switch.
+#[inline(always)]
+pub fn park_current(reason: Wait, action: PostSwitch) {
     debug_assert_interrupts_off();
     let routine = this_core().current.load(Ordering::Relaxed);
     assert!(!routine.is_null(), "park outside a routine");
@@ -170,10 +239,11 @@ pub fn park_current(reason: Wait, lock: *const (), unlock: unsafe fn(*const ()))
         (*routine).wait_reason.set(reason);
         (*routine).set_state(State::Parked);
     }
-    switch_away(PostSwitch::Unlock(lock, unlock), StopReason::Block);
+    switch_away(action, StopReason::Block);
 }
 
 /// Makes a parked routine runnable next on this core.
+#[inline]
 pub fn make_ready(routine: *mut Routine) {
     debug_assert_interrupts_off();
     // SAFETY: the caller took the routine from whatever it was parked on.

@@ -43,7 +43,7 @@ use alloc::sync::Arc;
 
 use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
-use super::waiter::{Node, NodeRef, wake};
+use super::waiter::{Node, NodeRef, wake, wake_locked};
 use crate::lock::SpinLock;
 use crate::sched;
 
@@ -78,7 +78,7 @@ impl<T: Send> Chan<T> {
         match core.try_send(value) {
             Ok(woken) => {
                 if let Some(woken) = woken {
-                    wake(woken);
+                    wake_locked(woken);
                 }
                 Ok(())
             }
@@ -96,7 +96,7 @@ impl<T: Send> Chan<T> {
             // fewer, which under emulation is a good part of a hand-off.
             Ok(woken) => {
                 if let Some(woken) = woken {
-                    wake(woken);
+                    wake_locked(woken);
                 }
             }
             Err((_, Refusal::Closed)) => {
@@ -121,7 +121,7 @@ impl<T: Send> Chan<T> {
         match core.try_recv() {
             Ok((value, woken)) => {
                 if let Some(woken) = woken {
-                    wake(woken);
+                    wake_locked(woken);
                 }
                 Some(value)
             }

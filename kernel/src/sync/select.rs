@@ -59,7 +59,7 @@ use spindle_shared::chan::{ChanCore, Completion, Refusal};
 
 use super::chan::Chan;
 use super::endpoint::{RecvChan, SendChan, block_forever};
-use super::waiter::{Node, NodeRef, SelectState, wake};
+use super::waiter::{Node, NodeRef, SelectState, wake_locked};
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::sched::{self, Wait};
 
@@ -251,7 +251,7 @@ impl<T: Send> Case for RecvCase<'_, T> {
         match unsafe { locked_core(chan) }.try_recv() {
             Ok((value, woken)) => {
                 if let Some(woken) = woken {
-                    wake(woken);
+                    wake_locked(woken);
                 }
                 self.result = Some(Some(value));
                 true
@@ -319,7 +319,7 @@ impl<T: Send> Case for SendCase<'_, T> {
         match unsafe { locked_core(chan) }.try_send(value) {
             Ok(woken) => {
                 if let Some(woken) = woken {
-                    wake(woken);
+                    wake_locked(woken);
                 }
                 self.sent = Some(true);
                 true

@@ -122,3 +122,11 @@ pub fn wake<T>(node: NodeRef<T>) {
     // SAFETY: the node is alive until its routine runs again.
     sched::ready(unsafe { (*node.0).routine });
 }
+
+/// [`wake`], for a caller that still holds the channel's lock (so
+/// interrupts are off: no interrupt-flag round trip of its own).
+#[inline]
+pub fn wake_locked<T>(node: NodeRef<T>) {
+    // SAFETY: the node is alive until its routine runs again.
+    sched::ready_locked(unsafe { (*node.0).routine });
+}

@@ -43,6 +43,25 @@ impl Figures {
     }
 }
 
+/// The unit of a time figure as printed: as given (`ns`, `us`, `ms`, or
+/// `ns/...`), or, when the host runs the guest under `--icount` (one guest
+/// instruction per virtual nanosecond), the same count of instructions:
+/// `instr`, `kinstr`, `Minstr`, `instr/...`.
+pub fn time_unit(unit: &'static str) -> &'static str {
+    if !options().icount {
+        return unit;
+    }
+    match unit {
+        "ns" => "instr",
+        "us" => "kinstr",
+        "ms" => "Minstr",
+        "ns/routine" => "instr/routine",
+        "ns/round-trip" => "instr/round-trip",
+        "ns/yield" => "instr/yield",
+        other => panic!("bench: no instruction-count unit for the time unit {other}"),
+    }
+}
+
 /// Runs `f` [`REPS`] times and collects what it returns.
 pub fn repeat(mut f: impl FnMut() -> f64) -> Vec<f64> {
     (0..REPS).map(|_| f()).collect()

@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use super::workloads::BareRally;
 use crate::programs::user::pingpong;
-use super::figures::{Figures, REPS, median, scaled, time_ns};
+use super::figures::{Figures, REPS, median, scaled, time_ns, time_unit};
 use crate::api::*;
 use crate::{sched, smp, trace};
 
@@ -31,7 +31,7 @@ const BLOCK_PAIRS: usize = 2_000;
 
 pub fn boot() {
     let ms = smp::all_online_ns() as f64 / 1e6;
-    Figures { name: "boot-all-online", unit: "ms", samples: [ms].into() }.print();
+    Figures { name: "boot-all-online", unit: time_unit("ms"), samples: [ms].into() }.print();
 }
 
 /// Failed steal attempts timed, while every other core is idle (main runs
@@ -79,7 +79,7 @@ fn wake_samples(busy: bool) -> Vec<(f64, bool)> {
 
 pub fn wake() {
     let local: Vec<f64> = (0..REPS).flat_map(|_| wake_samples(false)).map(|(ns, _)| ns).collect();
-    Figures { name: "wake-same-core", unit: "ns", samples: local }.print();
+    Figures { name: "wake-same-core", unit: time_unit("ns"), samples: local }.print();
     if cores() < 2 {
         summary!("bench: {:<18} n/a (one core)", "wake-cross-core");
         return;
@@ -89,7 +89,7 @@ pub fn wake() {
         .filter(|&(_, elsewhere)| elsewhere)
         .map(|(ns, _)| ns)
         .collect();
-    Figures { name: "wake-cross-core", unit: "ns", samples: cross }.print();
+    Figures { name: "wake-cross-core", unit: time_unit("ns"), samples: cross }.print();
 }
 
 /// Two busy routines per core for a while with a 1 ms slice; the scheduler
@@ -121,13 +121,14 @@ pub fn preempt() {
     }
     let at = |p: usize| late[(late.len() - 1) * p / 100] as f64 / 1000.0;
     summary!(
-        "bench: {:<18} p50 {:.1} us  p99 {:.1} us  max {:.1} us  ({} preemptions of {} us slices)",
+        "bench: {:<18} p50 {:.1} {us}  p99 {:.1} {us}  max {:.1} {us}  ({} preemptions of {} {us} slices)",
         "preempt-late",
         at(50),
         at(99),
         at(100),
         after - before,
-        PREEMPT_SLICE_NS / 1000
+        PREEMPT_SLICE_NS / 1000,
+        us = time_unit("us"),
     );
 }
 
@@ -194,12 +195,13 @@ fn overhead(name: &str, on_what: &str, pairs: usize, mut ns_per_round_trip: impl
     }
     let overhead = (median(&mut ratios) - 1.0) * 100.0;
     summary!(
-        "bench: {:<18} {:>12.1} %  trace overhead on {on_what}: median of {pairs} pairs (off, on), range {:.1} to {:.1} %; {:.0} ns per round trip untraced, {:.0} traced",
+        "bench: {:<18} {:>12.1} %  trace overhead on {on_what}: median of {pairs} pairs (off, on), range {:.1} to {:.1} %; {:.0} {} per round trip untraced, {:.0} traced",
         name,
         overhead,
         (ratios[0] - 1.0) * 100.0,
         (ratios[ratios.len() - 1] - 1.0) * 100.0,
         median(&mut off),
+        time_unit("ns"),
         median(&mut on)
     );
 }

@@ -7,7 +7,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::figures::time_ns;
+use super::figures::{time_ns, time_unit};
 use crate::api::*;
 use crate::arch::interrupts::{disable_interrupts, disable_interrupts_unchecked, enable_interrupts, restore_interrupts};
 use crate::{cpu, time};
@@ -16,7 +16,7 @@ const ITERATIONS: u64 = 10_000_000;
 
 fn row(name: &str, f: &dyn Fn()) {
     let ns = time_ns(|| (0..ITERATIONS).for_each(|_| f())) / ITERATIONS as f64;
-    summary!("bench: micro {name:<24} {ns:>8.1} ns per call");
+    summary!("bench: micro {name:<24} {ns:>8.1} {} per call", time_unit("ns"));
 }
 
 pub fn primitives() {

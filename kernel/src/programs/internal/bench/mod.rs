@@ -9,7 +9,9 @@
 //! bench: NAME  MEDIAN UNIT  min MIN  max MAX  runs N
 //! ```
 //!
-//! `kind=` runs one benchmark (`--only` on the host); `n=` scales the
+//! `kind=` runs one benchmark (`--only` on the host), or `hot`, the three
+//! per-operation figures of the scheduler's hot paths (spawn, pingpong,
+//! yield: what tests/budget.rs holds to instruction budgets); `n=` scales the
 //! workloads down (for tests): every count is divided by it. `kind=micro`
 //! (not part of `all`) times the machine's primitives instead: what a
 //! clock read, an interrupt-flag change or an atomic costs here.
@@ -22,10 +24,14 @@ mod workloads;
 
 use crate::api::*;
 
+/// The benchmarks `kind=hot` runs: one figure per hot path of the scheduler.
+const HOT_PATHS: [&str; 3] = ["spawn", "pingpong", "yield"];
+
 pub fn main() {
     let only = options().kind;
-    let wants = |name: &str| only == "all" || only == name;
-    summary!("bench: {} cores, {} ms slice; median, min and max over the runs", cores(), options().slice_ms);
+    let wants = |name: &str| only == "all" || only == name || (only == "hot" && HOT_PATHS.contains(&name));
+    let clock = if options().icount { "; times in guest instructions (icount: one per virtual ns)" } else { "" };
+    summary!("bench: {} cores, {} ms slice; median, min and max over the runs{clock}", cores(), options().slice_ms);
     summary!("bench: {:<18} {:>12} {:<14} {:>16}  {:>17}", "benchmark", "median", "unit", "min", "max");
     if only == "micro" {
         return micro::primitives();

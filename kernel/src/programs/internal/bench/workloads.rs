@@ -5,7 +5,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::figures::{Figures, REPS, repeat, scaled, time_ns};
+use super::figures::{Figures, REPS, repeat, scaled, time_ns, time_unit};
 use crate::api::*;
 
 /// Routines per spawn batch (Go: 100,000).
@@ -37,14 +37,14 @@ fn spawn_batch(count: u64) -> f64 {
 pub fn spawn() {
     let count = scaled(SPAWN);
     // The first batch meets fresh stacks; later ones reuse recycled ones.
-    Figures { name: "spawn-first", unit: "ns/routine", samples: [spawn_batch(count)].into() }.print();
-    Figures { name: "spawn", unit: "ns/routine", samples: repeat(|| spawn_batch(count)) }.print();
+    Figures { name: "spawn-first", unit: time_unit("ns/routine"), samples: [spawn_batch(count)].into() }.print();
+    Figures { name: "spawn", unit: time_unit("ns/routine"), samples: repeat(|| spawn_batch(count)) }.print();
 }
 
 pub fn pingpong() {
     let (warm_up, round_trips) = (scaled(WARM_UP_ROUND_TRIPS), scaled(ROUND_TRIPS));
     let samples = repeat(|| pingpong_ns(warm_up, round_trips));
-    Figures { name: "pingpong", unit: "ns/round-trip", samples }.print();
+    Figures { name: "pingpong", unit: time_unit("ns/round-trip"), samples }.print();
 }
 
 /// One ping-pong over unbuffered channels, between main and a fresh
@@ -113,7 +113,7 @@ pub fn yields() {
             yielders.into_iter().for_each(JoinHandle::join);
         }) / (2 * per_routine) as f64
     });
-    Figures { name: "yield", unit: "ns/yield", samples }.print();
+    Figures { name: "yield", unit: time_unit("ns/yield"), samples }.print();
 }
 
 /// The concurrent sieve to the `count`th prime; returns the prime. Its
@@ -147,7 +147,7 @@ pub fn sieve() {
         }
         ns / 1e6
     });
-    Figures { name: "sieve", unit: "ms", samples }.print();
+    Figures { name: "sieve", unit: time_unit("ms"), samples }.print();
 }
 
 /// Sums 1..=n with one addition per number (as Go's `sum`).
@@ -178,7 +178,7 @@ pub fn cpu() {
             k as f64 * t1 / tk
         })
         .collect();
-    Figures { name: "cpu-one", unit: "ms", samples: one }.print();
-    Figures { name: "cpu-all", unit: "ms", samples: all }.print();
+    Figures { name: "cpu-one", unit: time_unit("ms"), samples: one }.print();
+    Figures { name: "cpu-all", unit: time_unit("ms"), samples: all }.print();
     Figures { name: "cpu-speedup", unit: "x", samples: speedup }.print();
 }

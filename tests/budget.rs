@@ -1,0 +1,93 @@
+//! Instruction budgets for the scheduler's hot paths: the one performance
+//! check that may fail on a number.
+//!
+//! Under QEMU's `-icount shift=0,sleep=off` guest time advances one
+//! nanosecond per guest instruction, so at one core `bench`'s figures are
+//! instruction counts, and they repeat to the digit from run to run on any
+//! host (a wall-clock figure never does, which is why no other test here
+//! asserts on speed). This test boots `bench --only hot` that way, with the
+//! workloads scaled down (`--n`), and fails if yield, a ping-pong round
+//! trip, or a spawn and its join takes more instructions than its budget:
+//! if a change makes a hot path longer, this is where it shows.
+//!
+//! It boots the optimised kernel (profile `kernel`, what `bench` and `cargo
+//! run` boot), not the tests' `kernel-checked`, whose debug assertions
+//! would count too.
+//!
+//! Updating a budget: when a change makes a path shorter (or longer, for a
+//! reason worth its cost), run
+//!
+//! ```text
+//! cargo run -- bench --smp 1 --icount --only hot --n 10
+//! ```
+//!
+//! and set the budget to the new figure plus about 2%, so that a change of
+//! the compiler's code layout by a few instructions does not fail the test
+//! while a real addition to the path does. Say in the commit what moved it.
+
+use spindle_boot::{Firmware, Machine, Outcome, Progress, Run};
+use std::time::Duration;
+
+/// The workload divisor: 10,000 routines per spawn batch, 100,000 round
+/// trips, 100,000 yields per routine. The figures are per operation, so
+/// the size changes them only by what the set-up and the first operations
+/// cost, spread over fewer of them.
+const SCALE: u64 = 10;
+
+/// (benchmark, unit, most instructions per operation). Measured at the
+/// commit that set each budget (see the module docs for how).
+const BUDGETS: [(&str, &str, f64); 4] = [
+    ("spawn-first", "instr/routine", 385.0),
+    ("spawn", "instr/routine", 372.0),
+    ("pingpong", "instr/round-trip", 477.0),
+    ("yield", "instr/yield", 93.0),
+];
+
+/// A boot takes about 40 s under icount on a quiet host; the deadline is
+/// only for a hung guest.
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The figures `bench` printed: (name, median, unit) per `bench: ` row.
+fn figures(console: &[String]) -> Vec<(String, f64, String)> {
+    console
+        .iter()
+        .filter_map(|line| {
+            let mut words = line.strip_prefix("bench: ")?.split_whitespace();
+            let name = words.next()?.to_string();
+            let median = words.next()?.parse().ok()?;
+            let unit = words.next()?.to_string();
+            Some((name, median, unit))
+        })
+        .collect()
+}
+
+#[test]
+fn hot_paths_stay_within_their_instruction_budgets() {
+    let (_, image) = spindle_boot::prepare(Firmware::Bios, Progress::Quiet)
+        .unwrap_or_else(|e| panic!("building the kernel and its BIOS image: {e}"));
+    let mut machine = Machine::new(image, Firmware::Bios);
+    machine.smp = 1;
+    machine.icount = true;
+    machine.cmdline = format!("bench kind=hot n={SCALE} icount");
+    let report = Run::new(machine, TIMEOUT).start().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.outcome, Outcome::Success, "console:\n{}", report.full_text());
+
+    let printed = figures(&report.console);
+    let mut over = Vec::new();
+    for (name, unit, budget) in BUDGETS {
+        let Some((_, count, printed_unit)) = printed.iter().find(|(n, _, _)| n == name) else {
+            panic!("bench printed no {name} row; console:\n{}", report.full_text());
+        };
+        assert_eq!(printed_unit, unit, "{name} is not counted in instructions; console:\n{}", report.full_text());
+        println!("{name:<12} {count:>8.1} {unit} (budget {budget})");
+        if *count > budget {
+            over.push(format!("{name}: {count:.1} {unit}, budget {budget}"));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "over budget (see tests/budget.rs for how to update a budget):\n  {}\nconsole:\n{}",
+        over.join("\n  "),
+        report.full_text()
+    );
+}
