@@ -23,9 +23,17 @@
 //!   it), every core the read reports was in the set when the read began,
 //!   so a read that reports all of `0..n` proves all of `0..n` were in it
 //!   at once.
+//!
+//! [`is_empty`](AtomicCoreSet::is_empty) is one load, not one a word: a
+//! waker asks it after every wake-up. The set keeps a count that is never
+//! below the number of cores in it (an insert counts before it sets its
+//! bit, a remove uncounts after it clears one), so "empty" means no core
+//! was in the set at the moment of that load, and an argument made for
+//! a core's bit holds for the count: whoever reads 0 read it before that
+//! core's insert began.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::cmdline::MAX_CPUS;
 
@@ -125,25 +133,36 @@ impl fmt::Debug for CoreSet {
 /// comment for what its reads promise).
 pub struct AtomicCoreSet {
     words: [AtomicU64; WORDS],
+    /// Never fewer than the cores in the set (see the module's comment).
+    at_least: AtomicUsize,
 }
 
 impl AtomicCoreSet {
     /// No core.
     pub const fn new() -> AtomicCoreSet {
-        AtomicCoreSet { words: [const { AtomicU64::new(0) }; WORDS] }
+        AtomicCoreSet { words: [const { AtomicU64::new(0) }; WORDS], at_least: AtomicUsize::new(0) }
     }
 
     /// Adds `core`; returns whether it was in the set already.
     pub fn insert(&self, core: usize, order: Ordering) -> bool {
         let (word, bit) = place(core);
-        self.words[word].fetch_or(bit, order) & bit != 0
+        self.at_least.fetch_add(1, order);
+        let was_in = self.words[word].fetch_or(bit, order) & bit != 0;
+        if was_in {
+            self.at_least.fetch_sub(1, order);
+        }
+        was_in
     }
 
     /// Takes `core` out; returns whether it was in the set (so of two
     /// cores removing the same core at once, exactly one gets `true`).
     pub fn remove(&self, core: usize, order: Ordering) -> bool {
         let (word, bit) = place(core);
-        self.words[word].fetch_and(!bit, order) & bit != 0
+        let was_in = self.words[word].fetch_and(!bit, order) & bit != 0;
+        if was_in {
+            self.at_least.fetch_sub(1, order);
+        }
+        was_in
     }
 
     /// The set, read word by word.
@@ -151,11 +170,13 @@ impl AtomicCoreSet {
         CoreSet { words: core::array::from_fn(|i| self.words[i].load(order)) }
     }
 
-    /// Whether no core is in the set, read word by word (every word is
-    /// read: it costs a load per word and one branch).
+    /// Whether no core is in the set: one load of the count (see the
+    /// module's comment). It may say "not empty" of a set whose last core
+    /// is being inserted again or was just removed, never "empty" of a set
+    /// that holds a core.
     #[inline]
     pub fn is_empty(&self, order: Ordering) -> bool {
-        self.words.iter().fold(0, |any, word| any | word.load(order)) == 0
+        self.at_least.load(order) == 0
     }
 
     /// The lowest core in the set, if any, read word by word.

@@ -80,6 +80,36 @@ fn the_idle_set_can_be_raced_from_threads() {
     assert!(set.is_empty(Ordering::SeqCst));
 }
 
+#[test]
+fn a_set_that_holds_a_core_is_never_read_as_empty() {
+    // Core 0 stays in the set while threads add and remove (add twice,
+    // remove twice) other cores of the same and other words: the one-load emptiness
+    // check must never miss core 0, or a waker would miss an idle core.
+    let set = AtomicCoreSet::new();
+    set.insert(0, Ordering::SeqCst);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 1..4 {
+            let (set, stop) = (&set, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    for core in [t, t + 64, t + 128] {
+                        set.insert(core, Ordering::SeqCst);
+                        set.insert(core, Ordering::SeqCst);
+                        set.remove(core, Ordering::SeqCst);
+                        set.remove(core, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        let seen_empty = (0..200_000).filter(|_| set.is_empty(Ordering::SeqCst)).count();
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(seen_empty, 0, "read as empty {seen_empty} times while core 0 was in it");
+    });
+    assert!(set.remove(0, Ordering::SeqCst));
+    assert!(set.is_empty(Ordering::SeqCst));
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Insert(usize),
