@@ -40,12 +40,10 @@ struct Abandoned {
     runnable: u64,
     /// On another core, still inside their closure.
     running: u64,
-    /// Of the runnable and running ones, those that had said they were
-    /// finished: they had called a WaitGroup's `done`, or had just woken
-    /// main (the send main waited for). Main may well end the run before
-    /// such a routine reaches its end; said so, plainly, with the first one.
-    finishing: u64,
-    first_finishing: RoutineId,
+    /// The routine that had just woken main (a WaitGroup's last `done`, the
+    /// send main waited for), if it was still running or runnable: main may
+    /// well end the run before it reaches its end. Said so, plainly.
+    woke_main: Option<RoutineId>,
 }
 
 impl Abandoned {
@@ -58,21 +56,14 @@ impl Abandoned {
 /// running)", and which running one had just woken main.
 impl fmt::Display for Abandoned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Abandoned { blocked, runnable, running, finishing, first_finishing } = self;
+        let Abandoned { blocked, runnable, running, woke_main } = self;
         match self.total() {
             0 => write!(f, "0")?,
             n => write!(f, "{n} ({blocked} blocked, {runnable} runnable, {running} running)")?,
         }
-        match finishing {
-            0 => Ok(()),
-            1 => {
-                write!(f, "; routine {first_finishing} had already called done or woken main, and had not returned yet")
-            }
-            n => write!(
-                f,
-                "; {n} of them (routine {first_finishing} and {} more) had already called done or woken main, and had not returned yet",
-                n - 1
-            ),
+        match woke_main {
+            Some(id) => write!(f, "; routine {id} had just woken main and had not returned yet"),
+            None => Ok(()),
         }
     }
 }
@@ -92,12 +83,8 @@ fn left_over(with_main: bool) -> Abandoned {
             State::Running => left.running += 1,
             State::Dead => {}
         }
-        let said_finished = r.id == main_waker || r.called_done.load(Ordering::Relaxed);
-        if said_finished && matches!(state, State::Runnable | State::Running) {
-            if left.finishing == 0 {
-                left.first_finishing = r.id;
-            }
-            left.finishing += 1;
+        if r.id == main_waker && matches!(state, State::Runnable | State::Running) {
+            left.woke_main = Some(r.id);
         }
     }
     left

@@ -267,16 +267,6 @@ pub fn ready(routine: *mut Routine) {
     restore_interrupts(were_enabled);
 }
 
-/// The running routine has called a WaitGroup's `done`: it says it is
-/// finished, and the exit summary will not read it as cut off mid-work.
-pub fn note_called_done() {
-    let routine = current();
-    if !routine.is_null() {
-        // SAFETY: the running routine is alive while it runs.
-        unsafe { (*routine).called_done.store(true, Ordering::Relaxed) };
-    }
-}
-
 /// [`ready`], for a caller that holds a spin lock: interrupts are off
 /// already, so there is no interrupt-flag round trip here.
 #[inline]

@@ -11,7 +11,7 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::mem::{align_of, size_of};
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use spindle_shared::trace::{Kind, StopReason};
 
@@ -116,9 +116,6 @@ pub struct Routine {
     /// switched in, and times preempted. (Run time is in the trace.)
     pub switches: AtomicU64,
     pub preemptions: AtomicU64,
-    /// It called a WaitGroup's `done`: whatever it does now, it said it was
-    /// finished (the exit summary says so of one still on its way out).
-    pub(super) called_done: AtomicBool,
 }
 
 // SAFETY: routines move between cores; fields touched by several cores are
@@ -268,7 +265,6 @@ where
             drop_payload: drop_payload::<F, T>,
             switches: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
-            called_done: AtomicBool::new(false),
         });
         *(*this).context.get() = new_context(context_top, this as usize);
     }
