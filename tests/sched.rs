@@ -30,9 +30,9 @@ fn number_before(report: &Report, prefix: &str, word: &str) -> u64 {
 
 #[test]
 fn one_core_interleaves_deterministically() {
-    let cmdline = "selfcheck kind=interleave cpus=1 seed=7";
-    let first = boot(4, cmdline);
-    let second = boot(4, cmdline);
+    let cmdline = "selfcheck kind=interleave seed=7";
+    let first = boot_repeatable(cmdline);
+    let second = boot_repeatable(cmdline);
     expect_outcome(&first, Outcome::Success);
     expect_outcome(&second, Outcome::Success);
     let lines = routine_lines(&first);

@@ -30,8 +30,6 @@ const HOST_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The console line every boot prints once every core is up, before any
 /// routine runs: calibration times the boot up to it.
 const UP_LINE: &str = "smp: ";
-/// QEMU's arguments for a run that repeats exactly on one core.
-const ICOUNT: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 
 /// What to grade and how.
 pub struct Options {
@@ -235,7 +233,7 @@ fn cli_args(boot: &Boot, seed: u64, timeline: Option<&Path>) -> Vec<String> {
         args.extend(["--trace-buf".into(), events.to_string()]);
     }
     if boot.icount {
-        args.extend(ICOUNT.iter().map(|a| format!("--qemu-arg={a}")));
+        args.push("--icount".into());
     }
     if let Some(path) = timeline {
         args.extend(["--timeline".into(), path.display().to_string()]);
@@ -252,6 +250,9 @@ fn kernel_cmdline(boot: &Boot, seed: u64) -> Result<String, String> {
     words.extend(boot.trace_buf.map(|b| format!("trace-buf={b}")));
     if boot.trace_buf.is_some() {
         words.push("trace".into());
+    }
+    if boot.icount {
+        words.push("icount".into());
     }
     let line = words.join(" ");
     spindle_shared::cmdline::parse(line.as_bytes()).map(|o| o.to_string()).map_err(|e| format!("{line}: {e}"))
@@ -338,9 +339,7 @@ fn run_once(
     let mut machine = Machine::new(image.to_path_buf(), Firmware::Bios);
     machine.smp = boot.smp;
     machine.cmdline = kernel_cmdline(boot, seed)?;
-    if boot.icount {
-        machine.extra_args = ICOUNT.iter().map(|a| a.to_string()).collect();
-    }
+    machine.icount = boot.icount;
     let raw = dir.join(format!("{label}.trace.bin"));
     let _ = std::fs::remove_file(&raw);
     if boot.trace_buf.is_some() {
@@ -567,13 +566,13 @@ mod tests {
             Boot { program: "selfcheck", kind: Some("interleave"), n: Some(3), trace_buf: Some(1024), ..ONE_CORE };
         assert_eq!(
             kernel_cmdline(&boot, 9).unwrap(),
-            "selfcheck seed=9 slice=1000 cpus=1 n=3 kind=interleave trace-buf=1024 trace"
+            "selfcheck seed=9 slice=1000 cpus=1 n=3 kind=interleave trace-buf=1024 trace icount"
         );
         let args = cli_args(&boot, 9, Some(Path::new("target/lab/x/y.svg"))).join(" ");
         assert_eq!(
             args,
             "selfcheck --kind interleave --smp 1 --cpus 1 --seed 9 --slice 1000 --n 3 --trace-buf 1024 \
-             --qemu-arg=-icount --qemu-arg=shift=0,sleep=off --timeline target/lab/x/y.svg"
+             --icount --timeline target/lab/x/y.svg"
         );
         assert!(kernel_cmdline(&Boot { program: "nope", ..BOOT }, 1).unwrap_err().contains("nope"));
     }

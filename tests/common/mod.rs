@@ -52,6 +52,17 @@ pub fn machine(firmware: Firmware, smp: u32, cmdline: &str) -> Machine {
     machine
 }
 
+/// Boots `cmdline` in the reproducible mode (`--smp 1 --icount`): one core
+/// under QEMU's `-icount shift=0,sleep=off`, where guest time is the count
+/// of guest instructions, so everything the kernel prints, its times
+/// included, repeats exactly whatever the host is doing.
+#[track_caller]
+pub fn boot_repeatable(cmdline: &str) -> Report {
+    let mut machine = machine(Firmware::Bios, 1, cmdline);
+    machine.icount = true;
+    start(Run::new(machine, TEST_TIMEOUT))
+}
+
 /// Boots `cmdline` with the scheduler trace on and returns the report and
 /// the decoded trace.
 #[track_caller]
