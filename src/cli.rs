@@ -132,6 +132,12 @@ impl Cli {
         self.memory.or_else(|| program.and_then(Program::memory_mib)).unwrap_or(DEFAULT_MEMORY_MIB)
     }
 
+    /// Whether the program measures the kernel (`bench`): the runner then
+    /// builds the kernel as one codegen unit (`kernel-bench`).
+    pub fn measures_the_kernel(&self) -> bool {
+        self.program.as_deref().and_then(Program::from_name).is_some_and(Program::measures_the_kernel)
+    }
+
     /// The run's deadline. Under gdb a person sets the pace: no deadline
     /// unless `--timeout` asked for one.
     pub fn deadline(&self) -> Option<Duration> {

@@ -66,6 +66,9 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
     let firmware = if cli.uefi { Firmware::Uefi } else { Firmware::Bios };
     qemu::check_memory(cli.memory_mib(), firmware, cli.smp).map_err(usage)?;
     qemu::check_host(firmware).map_err(|message| Refusal::new(RunnerExit::QemuFailed, message))?;
+    if cli.measures_the_kernel() {
+        spindle_boot::kernel::for_benchmarks();
+    }
     let (elf, image) = spindle_boot::prepare(firmware, Progress::Shown)
         .map_err(|message| Refusal::new(RunnerExit::BuildFailed, message))?;
 

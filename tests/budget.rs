@@ -10,9 +10,9 @@
 //! trip, or a spawn and its join takes more instructions than its budget:
 //! if a change makes a hot path longer, this is where it shows.
 //!
-//! It boots the optimised kernel (profile `kernel`, what `bench` and `cargo
-//! run` boot), not the tests' `kernel-checked`, whose debug assertions
-//! would count too.
+//! It boots the kernel `bench` boots (profile `kernel-bench`: optimised, one
+//! codegen unit, so an edit elsewhere cannot move the hot paths' code), not
+//! the tests' `kernel-checked`, whose debug assertions would count too.
 //!
 //! Updating a budget: when a change makes a path shorter (or longer, for a
 //! reason worth its cost), run
@@ -63,6 +63,7 @@ fn figures(console: &[String]) -> Vec<(String, f64, String)> {
 
 #[test]
 fn hot_paths_stay_within_their_instruction_budgets() {
+    spindle_boot::kernel::for_benchmarks();
     let (_, image) = spindle_boot::prepare(Firmware::Bios, Progress::Quiet)
         .unwrap_or_else(|e| panic!("building the kernel and its BIOS image: {e}"));
     let mut machine = Machine::new(image, Firmware::Bios);

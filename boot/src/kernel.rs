@@ -1,15 +1,18 @@
 //! Building the kernel ELF.
 //!
 //! The kernel is its own package in the workspace, built by a nested
-//! `cargo build -p kernel --target x86_64-unknown-none --profile kernel`.
-//! The `kernel` profile (top-level Cargo.toml) is optimised whatever profile
-//! the host was built with, so `cargo run` and benchmarks boot the same
-//! kernel. The integration tests boot `kernel-checked`, the same kernel with
-//! debug assertions on (see [`check_invariants`]).
+//! `cargo build -p kernel --target x86_64-unknown-none --profile P`. Each
+//! kernel profile (top-level Cargo.toml) is optimised whatever profile the
+//! host was built with. `cargo run` boots `kernel` (built incrementally, so
+//! an edit rebuilds fast); benchmarks boot `kernel-bench`, the same code as
+//! one codegen unit, whose instruction counts an unrelated edit cannot move
+//! (see [`for_benchmarks`]); the integration tests boot `kernel-checked`,
+//! `kernel` with debug assertions on (see [`check_invariants`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::workspace_root;
 
@@ -19,20 +22,35 @@ pub const TARGET: &str = "x86_64-unknown-none";
 pub const PROFILE: &str = "kernel";
 /// The profile with the kernel's debug assertions on, for tests.
 pub const CHECKED_PROFILE: &str = "kernel-checked";
+/// The profile that compiles the kernel as one unit, for benchmarks.
+pub const BENCH_PROFILE: &str = "kernel-bench";
 
-/// Set once this process boots the checked kernel (see [`check_invariants`]).
-static CHECKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Which profile this process builds: 0 [`PROFILE`], 1 [`CHECKED_PROFILE`],
+/// 2 [`BENCH_PROFILE`]. Set before the first build.
+static CHOSEN: AtomicU8 = AtomicU8::new(0);
 
 /// From now on this process builds and boots the kernel with its debug
 /// assertions on (profile `kernel-checked`): what the integration tests
 /// do. Call before the first build.
 pub fn check_invariants() {
-    CHECKED.store(true, std::sync::atomic::Ordering::Relaxed);
+    CHOSEN.store(1, Ordering::Relaxed);
+}
+
+/// From now on this process builds and boots the kernel as one codegen
+/// unit (profile `kernel-bench`), whose hot paths compile to the same code
+/// whatever else in the kernel changed: what `bench` and the instruction
+/// budgets need. Call before the first build.
+pub fn for_benchmarks() {
+    CHOSEN.store(2, Ordering::Relaxed);
 }
 
 /// The profile this process builds the kernel with.
 pub fn profile() -> &'static str {
-    if CHECKED.load(std::sync::atomic::Ordering::Relaxed) { CHECKED_PROFILE } else { PROFILE }
+    match CHOSEN.load(Ordering::Relaxed) {
+        1 => CHECKED_PROFILE,
+        2 => BENCH_PROFILE,
+        _ => PROFILE,
+    }
 }
 
 /// Whether a nested cargo shows its progress. The `spindle` command shows

@@ -75,6 +75,13 @@ impl Program {
         }
     }
 
+    /// Whether the program measures the kernel's own speed, so the runner
+    /// boots the kernel built as one codegen unit (profile `kernel-bench`),
+    /// whose hot paths an unrelated edit cannot move.
+    pub fn measures_the_kernel(self) -> bool {
+        matches!(self, Program::Bench)
+    }
+
     /// Seconds the program may run under `--icount` unless `--timeout` says
     /// otherwise, where the runner's default will not do: `bench` runs every
     /// benchmark on one host thread (measured: 3 min at `--smp 1`, 13.5 min
