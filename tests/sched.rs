@@ -160,3 +160,18 @@ fn the_exit_summary_names_the_routine_that_had_just_woken_main() {
         "exit: main returned; routines spawned 2, finished 1, abandoned 1 (0 blocked, 0 runnable, 1 running); routine 2 had just woken main and had not returned yet",
     );
 }
+
+/// A wake by main's own timer names no routine, even the one the timer
+/// interrupted: at one core, main sleeps beside a routine that never stops,
+/// and returns once it is back.
+#[test]
+fn a_main_woken_by_its_own_timer_names_no_waker() {
+    let report = boot(2, "selfcheck kind=timer-woke-main cpus=1");
+    expect_outcome(&report, Outcome::Success);
+    expect_line(&report, "main: woken by its timer; returning");
+    expect_line(
+        &report,
+        "exit: main returned; routines spawned 2, finished 1, abandoned 1 (0 blocked, 1 runnable, 0 running)",
+    );
+    assert!(!report.text().contains("had just woken main"), "{}", report.full_text());
+}

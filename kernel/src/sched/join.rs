@@ -7,7 +7,7 @@
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use super::routine::{Routine, spawn};
+use super::routine::{Routine, State, spawn};
 use super::{Wait, current_locked, park, this_core};
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::lock::SpinLock;
@@ -103,6 +103,15 @@ impl<T> JoinHandle<T> {
         // payload's `Option<T>` (T is this handle's type), which the
         // routine no longer touches once it returned.
         unsafe { &mut *((*self.routine).result as *mut Option<T>) }
+    }
+
+    /// Whether the routine is parked right now (blocked on a channel, a
+    /// sleep, a lock). For the kernel's own checks, which must wait until
+    /// routines have blocked however slowly the host runs the other cores,
+    /// rather than guess how long that takes.
+    pub(crate) fn is_parked(&self) -> bool {
+        // SAFETY: the handle keeps the control block alive.
+        unsafe { &*self.routine }.state() == State::Parked
     }
 
     /// Takes the result; only once the routine is done.

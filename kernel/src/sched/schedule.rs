@@ -258,7 +258,10 @@ pub fn make_ready(routine: *mut Routine) {
         trace::wake(cpu, waker, r.id);
     }
     if r.id == MAIN_ROUTINE {
-        MAIN_WOKEN_BY.store(id_of(core.current.load(Ordering::Relaxed)), Ordering::Relaxed);
+        // Main's own timer (a sleep, `after`) woke it, not the routine the
+        // interrupt happened to stop.
+        let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
+        MAIN_WOKEN_BY.store(waker, Ordering::Relaxed);
     }
     find::push_local(core, routine, true);
     find::wake_a_core();

@@ -30,6 +30,7 @@ pub fn main() {
         "unjoined-results" => unjoined_results(),
         "sleep-forever" => sleep_forever(),
         "woke-main" => woke_main(),
+        "timer-woke-main" => timer_woke_main(),
         other => unreachable!("kind {other} is not in the selfcheck table"),
     }
 }
@@ -334,12 +335,29 @@ fn unjoined_results() {
 fn sleep_forever() {
     use crate::api::{after, sleep};
     use core::time::Duration;
-    drop(go(|| sleep(Duration::MAX)));
-    drop(go(|| {
+    let sleeper = go(|| sleep(Duration::MAX));
+    let receiver = go(|| {
         after(Duration::MAX).recv();
+    });
+    // Until both have blocked, however long a loaded host takes to run
+    // them: a fixed sleep here once found one still runnable.
+    while !(sleeper.is_parked() && receiver.is_parked()) {
+        sched::sleep_ns(1_000_000);
+    }
+    println!("main: returning while two routines wait for ever");
+}
+
+/// Main sleeps on one core beside a routine that never stops: main's timer
+/// wakes it while the spinner runs, so the exit summary must not say the
+/// spinner woke main.
+fn timer_woke_main() {
+    drop(go(|| {
+        loop {
+            core::hint::spin_loop();
+        }
     }));
     sched::sleep_ns(5_000_000);
-    println!("main: returning while two routines wait for ever");
+    println!("main: woken by its timer; returning");
 }
 
 /// A routine wakes main (a send main waits for) and keeps running: main
