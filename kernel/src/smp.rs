@@ -46,9 +46,11 @@ static ALL_ONLINE_NS: AtomicU64 = AtomicU64::new(0);
 /// bootstrap core halted while each starts, and then run one at a time
 /// (`sched::baton`): no two cores ever run at once.
 static REPLAY: AtomicBool = AtomicBool::new(false);
-/// How long the bootstrap core halts at a time while an AP starts alone
-/// (it wakes earlier when the AP is ready), in ns.
-const HALT_WHILE_STARTING_NS: u64 = 1_000_000_000;
+/// How long the bootstrap core halts at a time while an AP starts alone,
+/// in ns: longer than an AP takes from its STARTUP to ready (its timer's
+/// self-check is 3 ms), so that the bootstrap core does not wake while the
+/// AP runs. Guest time only: under icount an idle machine's clock jumps.
+const HALT_WHILE_STARTING_NS: u64 = 10_000_000;
 /// A function each core is asked to run (0: nothing), see [`call_on`].
 static MAILBOX: [AtomicUsize; cpu::MAX] = [const { AtomicUsize::new(0) }; cpu::MAX];
 
@@ -162,9 +164,13 @@ extern "C" fn ap_entry(cpu: usize) -> ! {
     ap_main(cpu)
 }
 
-/// Halts the bootstrap core while an AP starts alone: until the AP says it
-/// is ready (a wake-up IPI), or for a while, so that a start that never
-/// ends is noticed.
+/// Halts the bootstrap core for [`HALT_WHILE_STARTING_NS`] while an AP
+/// starts alone. Its own timer wakes it, at an exact count of instructions
+/// under icount. A wake-up IPI from the AP once ready was tried: under
+/// QEMU's icount with several vCPUs it took effect only at the next tick of
+/// the PIT, which the firmware leaves running at 18.2 Hz with a phase that
+/// changes from boot to boot (measured: the first AP ready after 38.2,
+/// 41.3 and 43.4 ms, the others after 54.925 ms, the PIT's period).
 fn halt_while_starting() {
     time::set_alarm(time::now() + HALT_WHILE_STARTING_NS);
     arch::interrupts::wait_for_interrupt();
@@ -175,11 +181,6 @@ fn halt_while_starting() {
 pub fn ap_start(cpu: &'static Cpu) {
     time::init_this_cpu();
     self_check(cpu);
-    if REPLAY.load(Ordering::Acquire) {
-        // The bootstrap core halted while this one started: it may go on.
-        let bsp = cpu::get(0).expect("the bootstrap core entered first");
-        arch::send_wake(bsp.apic_id);
-    }
 }
 
 /// Each core proves its timer interrupts arrive (periodic mode, a few ticks),

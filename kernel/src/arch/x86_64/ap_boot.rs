@@ -252,8 +252,8 @@ pub fn start_all(aps: &[ApEntry], delay_us: fn(u64), now_us: fn() -> u64) -> Vec
 /// no two cores may run at once: INIT, [`INIT_DELAY_US`], one STARTUP
 /// (QEMU, the only machine the mode runs on, needs no second), then
 /// `halt()` until `ready(i)` says AP `i` finished its start-up. `halt`
-/// stops this core until an interrupt: the AP sends one once ready, or the
-/// core's own timer ends the wait. An AP that has not arrived after
+/// stops this core for a while (its own timer ends the wait), so that it
+/// does not run beside the AP. An AP that has not arrived after
 /// [`AP_ONLINE_TIMEOUT_US`] is given up, as in [`start_all`]. The time
 /// each reports is from its INIT until it was ready.
 pub fn start_one_by_one(
