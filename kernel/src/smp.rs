@@ -166,11 +166,12 @@ extern "C" fn ap_entry(cpu: usize) -> ! {
 
 /// Halts the bootstrap core for [`HALT_WHILE_STARTING_NS`] while an AP
 /// starts alone. Its own timer wakes it, at an exact count of instructions
-/// under icount. A wake-up IPI from the AP once ready was tried: under
-/// QEMU's icount with several vCPUs it took effect only at the next tick of
-/// the PIT, which the firmware leaves running at 18.2 Hz with a phase that
-/// changes from boot to boot (measured: the first AP ready after 38.2,
-/// 41.3 and 43.4 ms, the others after 54.925 ms, the PIT's period).
+/// under icount. Waiting for a wake-up IPI from the AP once ready was
+/// tried: under QEMU's icount with several vCPUs the wait then ended only
+/// at ticks of the PIT, which the firmware leaves running at 18.2 Hz with
+/// a phase that changes from boot to boot (measured in three boots: the
+/// first AP ready after 38.2, 41.3 and 43.4 ms, the others after 54.925
+/// ms each, the PIT's period). Why QEMU delays it was not found.
 fn halt_while_starting() {
     time::set_alarm(time::now() + HALT_WHILE_STARTING_NS);
     arch::interrupts::wait_for_interrupt();
