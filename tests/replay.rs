@@ -63,3 +63,14 @@ fn after_the_options(report: &Report) -> &[String] {
     let options = report.console.iter().position(|l| l.starts_with("options: ")).expect("the options line");
     &report.console[options + 1..]
 }
+
+/// Idle cores in the replay mode wait for a turn rather than halt, but the
+/// last one to find nothing to do still sees every core idle, with no
+/// timer pending, and reports the deadlock.
+#[test]
+fn a_deadlock_is_still_reported_in_the_replay_mode() {
+    let report = boot_replay(4, "chancheck kind=nil-send");
+    expect_outcome(&report, Outcome::Failure);
+    expect_line(&report, "fatal error: all routines are asleep - deadlock!");
+    expect_line(&report, "  routine 1 [chan send (nil chan)]");
+}
