@@ -47,10 +47,13 @@ static ALL_ONLINE_NS: AtomicU64 = AtomicU64::new(0);
 /// (`sched::baton`): no two cores ever run at once.
 static REPLAY: AtomicBool = AtomicBool::new(false);
 /// How long the bootstrap core halts at a time while an AP starts alone,
-/// in ns: longer than an AP takes from its STARTUP to ready (its timer's
-/// self-check is 3 ms), so that the bootstrap core does not wake while the
-/// AP runs. Guest time only: under icount an idle machine's clock jumps.
-const HALT_WHILE_STARTING_NS: u64 = 10_000_000;
+/// in ns: far longer than an AP takes from its STARTUP to ready, so that
+/// the bootstrap core's first wake finds it ready and halted, and does not
+/// run beside it. Measured under icount: ready 3 to 20 ms after its
+/// STARTUP, the same AP in different boots (with a 10 ms halt the APs
+/// were seen ready at the first wake in some boots, the second in others).
+/// Guest time only: under icount an idle machine's clock jumps.
+const HALT_WHILE_STARTING_NS: u64 = 100_000_000;
 /// A function each core is asked to run (0: nothing), see [`call_on`].
 static MAILBOX: [AtomicUsize; cpu::MAX] = [const { AtomicUsize::new(0) }; cpu::MAX];
 
