@@ -49,6 +49,12 @@ pub struct Cli {
     /// slower in wall time [default timeout: 600 s, 1800 s for bench]
     #[arg(long)]
     pub icount: bool,
+    /// Replay mode for several cores: implies --icount, and the cores take turns, one at a time, in an order drawn
+    /// from --seed, so a run at any --smp repeats exactly (its console, times included) and a failing seed fails again,
+    /// under --gdb too. No true parallelism inside the mode, and bench figures mean nothing there [default timeout:
+    /// 600 s]
+    #[arg(long)]
+    pub replay: bool,
     /// Pass an argument to QEMU as it is (repeatable)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_args: Vec<String>,
@@ -144,12 +150,17 @@ impl Cli {
         match (self.timeout, self.wants_gdb()) {
             (Some(seconds), _) => Some(Duration::from_secs_f64(seconds)),
             (None, true) => None,
-            (None, false) if !self.icount => Some(Duration::from_secs_f64(DEFAULT_TIMEOUT_S)),
+            (None, false) if !self.counts_instructions() => Some(Duration::from_secs_f64(DEFAULT_TIMEOUT_S)),
             (None, false) => {
                 let program = self.program.as_deref().and_then(Program::from_name);
                 Some(Duration::from_secs_f64(program.and_then(Program::icount_timeout_s).unwrap_or(ICOUNT_TIMEOUT_S)))
             }
         }
+    }
+
+    /// Whether QEMU runs under icount: `--icount`, or `--replay`, which implies it.
+    pub fn counts_instructions(&self) -> bool {
+        self.icount || self.replay
     }
 
     /// Whether QEMU waits for gdb.
@@ -168,7 +179,7 @@ impl Cli {
         machine.smp = self.smp;
         machine.memory_mib = self.memory_mib();
         machine.cmdline = cmdline;
-        machine.icount = self.icount;
+        machine.icount = self.counts_instructions();
         machine.extra_args = self.qemu_args.clone();
         machine.accel = match self.accel {
             AccelArg::Tcg => Accel::Tcg,
@@ -214,11 +225,14 @@ impl Cli {
         ];
         words.extend(numbers.iter().filter_map(|(key, v)| v.map(|v| format!("{key}={v}"))));
         words.extend(self.kind.as_ref().or(self.only.as_ref()).map(|kind| format!("kind={kind}")));
-        if self.icount && self.qemu_args.iter().any(|a| a.starts_with("-icount")) {
-            return Err("--icount and --qemu-arg=-icount both set QEMU's icount; give only --icount".to_string());
-        }
-        let flags =
-            [(self.quiet, "quiet"), (self.stats, "stats"), (self.wants_trace(), "trace"), (self.icount, "icount")];
+        self.check_icount()?;
+        let flags = [
+            (self.quiet, "quiet"),
+            (self.stats, "stats"),
+            (self.wants_trace(), "trace"),
+            (self.counts_instructions(), "icount"),
+            (self.replay, "replay"),
+        ];
         words.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| flag.to_string()));
         if let Some(bad) = words.iter().find(|w| w.contains(char::is_whitespace) || w.is_empty()) {
             return Err(format!("'{bad}' contains spaces; names and values are single words"));
@@ -226,6 +240,23 @@ impl Cli {
         let line = words.join(" ");
         let options = cmdline::parse(line.as_bytes()).map_err(|e| self.user_message(&e))?;
         Ok(options.to_string())
+    }
+
+    /// Refuses what cannot go with `--icount` or `--replay`: QEMU's icount
+    /// set twice, or hardware virtualisation, which does not count guest
+    /// instructions (QEMU refuses `-icount` with KVM).
+    fn check_icount(&self) -> Result<(), String> {
+        let flag = if self.replay { "--replay" } else { "--icount" };
+        if self.counts_instructions() && self.qemu_args.iter().any(|a| a.starts_with("-icount")) {
+            return Err(format!("{flag} and --qemu-arg=-icount both set QEMU's icount; give only {flag}"));
+        }
+        if self.counts_instructions() && matches!(self.accel, AccelArg::Kvm) {
+            return Err(format!(
+                "{flag} cannot run with --accel kvm: it counts guest instructions (QEMU's -icount), which only \
+                 QEMU's emulator can; drop --accel kvm (tcg is the default)"
+            ));
+        }
+        Ok(())
     }
 
     /// A refusal of the shared parser, said in this command's own syntax

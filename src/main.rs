@@ -85,11 +85,11 @@ fn run_program(cli: &Cli) -> Result<RunnerExit, Refusal> {
         machine.gdb_port = Some(port);
     }
 
-    if cli.icount && cli.smp > 1 {
+    if cli.icount && !cli.replay && cli.smp > 1 {
         eprintln!(
             "spindle: note: --icount at --smp {}: QEMU runs the cores in turn and the guest clock counts all \
              of their instructions together; figures are not per-core instruction counts, and runs do not repeat \
-             exactly (that needs --smp 1)",
+             exactly (that needs --smp 1, or --replay)",
             cli.smp
         );
     }

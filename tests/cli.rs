@@ -238,3 +238,21 @@ fn icount_given_twice_is_refused_before_the_build() {
     let err = stderr(&out);
     assert!(err.contains("--icount and --qemu-arg=-icount both set QEMU's icount; give only --icount"), "{err}");
 }
+
+#[test]
+fn replay_with_kvm_or_with_icount_given_by_hand_is_refused_before_the_build() {
+    let out = spindle_without_building(&["fanout", "--replay", "--accel", "kvm"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--replay cannot run with --accel kvm: it counts guest instructions (QEMU's -icount)"),
+        "{err}"
+    );
+    let out = spindle_without_building(&["fanout", "--replay", "--qemu-arg=-icount", "--qemu-arg=shift=0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("--replay and --qemu-arg=-icount both set QEMU's icount; give only --replay"), "{err}");
+    let out = spindle_without_building(&["hello", "--icount", "--accel", "kvm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--icount cannot run with --accel kvm"), "{}", stderr(&out));
+}

@@ -67,7 +67,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     trap::init(); // what the timer and wake-up interrupts call
     let (hz, source) = time::init(entry_tsc); // TSC frequency: the clock
     println!("time: TSC {}.{:03} GHz ({source})", hz / 1_000_000_000, hz / 1_000_000 % 1000);
-    let online = smp::bring_up(boot_info.rsdp_addr.into_option(), ap_main); // APIC, timers, other cores
+    let online = smp::bring_up(boot_info.rsdp_addr.into_option(), ap_main, options.replay); // APIC, timers, other cores
     println!(
         "smp: {online} cores online, {} us after kernel entry; cores that ran their own code: {}",
         smp::all_online_ns() / 1000,

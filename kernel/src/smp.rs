@@ -42,13 +42,27 @@ pub type ApMain = fn(&'static Cpu) -> !;
 static AP_MAIN: spin::Once<ApMain> = spin::Once::new();
 /// When the last core came online, in ns since kernel entry.
 static ALL_ONLINE_NS: AtomicU64 = AtomicU64::new(0);
+/// The replay mode: the processors start one after the other, the
+/// bootstrap core halted while each starts, and then run one at a time
+/// (`sched::baton`): no two cores ever run at once.
+static REPLAY: AtomicBool = AtomicBool::new(false);
+/// How long the bootstrap core halts at a time while an AP starts alone,
+/// in ns: far longer than an AP takes from its STARTUP to ready, so that
+/// the bootstrap core's first wake finds it ready and halted, and does not
+/// run beside it. Measured under icount: ready 3 to 20 ms after its
+/// STARTUP, the same AP in different boots (with a 10 ms halt the APs
+/// were seen ready at the first wake in some boots, the second in others).
+/// Guest time only: under icount an idle machine's clock jumps.
+const HALT_WHILE_STARTING_NS: u64 = 100_000_000;
 /// A function each core is asked to run (0: nothing), see [`call_on`].
 static MAILBOX: [AtomicUsize; cpu::MAX] = [const { AtomicUsize::new(0) }; cpu::MAX];
 
 /// Starts every processor; each application processor ends up in
-/// `ap_main`. Returns how many cores are online.
-pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
+/// `ap_main`. In the `replay` mode they start one after the other, each
+/// alone, instead of all at once. Returns how many cores are online.
+pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain, replay: bool) -> usize {
     AP_MAIN.call_once(|| ap_main);
+    REPLAY.store(replay, Ordering::Release);
     let topology = rsdp.and_then(|addr| match arch::acpi::topology(addr) {
         Ok(topology) => Some(topology),
         Err(e) => {
@@ -105,7 +119,13 @@ pub fn bring_up(rsdp: Option<u64>, ap_main: ApMain) -> usize {
             arg: *cpu as *const Cpu as usize,
         })
         .collect();
-    let started = arch::ap_boot::start_all(&aps, time::delay_us, time::now_us);
+    let started = if replay {
+        // The i-th AP started is the i-th to arrive: core i + 1.
+        let ready = |i: usize| READY[i + 1].load(Ordering::Acquire);
+        arch::ap_boot::start_one_by_one(&aps, time::delay_us, time::now_us, &ready, halt_while_starting)
+    } else {
+        arch::ap_boot::start_all(&aps, time::delay_us, time::now_us)
+    };
     // Every AP that arrived takes a number and reports ready.
     let arrived = started.iter().filter(|s| matches!(s, Started::Online(_))).count();
     for ready in &READY[1..=arrived] {
@@ -145,6 +165,20 @@ extern "C" fn ap_entry(cpu: usize) -> ! {
     assert_eq!(arch::apic::id(), cpu.apic_id, "an AP started with another AP's state");
     let ap_main = AP_MAIN.get().expect("bring_up set the AP entry");
     ap_main(cpu)
+}
+
+/// Halts the bootstrap core for [`HALT_WHILE_STARTING_NS`] while an AP
+/// starts alone. Its own timer wakes it, at an exact count of instructions
+/// under icount. Waiting for a wake-up IPI from the AP once ready was
+/// tried: under QEMU's icount with several vCPUs the wait then ended only
+/// at ticks of the PIT, which the firmware leaves running at 18.2 Hz with
+/// a phase that changes from boot to boot (measured in three boots: the
+/// first AP ready after 38.2, 41.3 and 43.4 ms, the others after 54.925
+/// ms each, the PIT's period). Why QEMU delays it was not found.
+fn halt_while_starting() {
+    time::set_alarm(time::now() + HALT_WHILE_STARTING_NS);
+    arch::interrupts::wait_for_interrupt();
+    time::cancel_alarm();
 }
 
 /// Start-up of an application processor after it has entered its `Cpu`.
@@ -195,7 +229,14 @@ pub fn run_mailbox() {
 }
 
 /// Stops every other online core, even one running with interrupts off.
+/// In the replay mode there is nothing to stop: the core ending the run
+/// holds the baton and every other one waits, halted, for a turn that will
+/// not come. An NMI would only make them run its handler beside this core,
+/// at moments QEMU chooses, and move the clock the exit summary reads.
 pub fn stop_others() {
+    if REPLAY.load(Ordering::Acquire) {
+        return;
+    }
     let me = cpu::entered().then(cpu::index);
     for other in cpu::all().filter(|c| Some(c.index()) != me) {
         arch::send_stop(other.apic_id);

@@ -63,6 +63,17 @@ pub fn boot_repeatable(cmdline: &str) -> Report {
     start(Run::new(machine, TEST_TIMEOUT))
 }
 
+/// Boots `cmdline` on `smp` processors in the replay mode (`--replay`):
+/// under icount, with the cores starting one by one and then taking turns
+/// in an order drawn from the seed, so that the whole console repeats
+/// exactly at any number of cores.
+#[track_caller]
+pub fn boot_replay(smp: u32, cmdline: &str) -> Report {
+    let mut machine = machine(Firmware::Bios, smp, &format!("{cmdline} icount replay"));
+    machine.icount = true;
+    start(Run::new(machine, TEST_TIMEOUT))
+}
+
 /// Boots `cmdline` with the scheduler trace on and returns the report and
 /// the decoded trace.
 #[track_caller]

@@ -6,7 +6,7 @@
 //! ```text
 //! cmdline := [PROGRAM] option*
 //! option  := KEY "=" VALUE      numbers: decimal digits only
-//!          | FLAG               quiet, stats, trace, icount
+//!          | FLAG               quiet, stats, trace, icount, replay
 //! ```
 //!
 //! The parser accepts exactly what [`Options`] can express and rejects
@@ -40,7 +40,7 @@ pub const TRACE_BUF: (u64, u64) = (16, 1 << 22);
 /// Keys that take a value, as they are spelled on the command line.
 const VALUE_KEYS: &[&str] = &["cpus", "seed", "slice", "n", "rounds", "kind", "trace-buf"];
 /// Keys that stand alone.
-const FLAG_KEYS: &[&str] = &["quiet", "stats", "trace", "icount"];
+const FLAG_KEYS: &[&str] = &["quiet", "stats", "trace", "icount", "replay"];
 
 /// What the kernel was asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +70,10 @@ pub struct Options {
     /// one guest instruction per virtual nanosecond, so `bench` labels its
     /// times as instruction counts.
     pub icount: bool,
+    /// Replay mode: the cores that run routines take turns, one at a time,
+    /// in an order drawn from `seed` (`sched::baton`), and start one at a
+    /// time, so that a multi-core run under icount repeats exactly.
+    pub replay: bool,
 }
 
 impl Default for Options {
@@ -87,6 +91,7 @@ impl Default for Options {
             trace: false,
             trace_buf: None,
             icount: false,
+            replay: false,
         }
     }
 }
@@ -225,7 +230,8 @@ pub fn parse(bytes: &[u8]) -> Result<Options, ParseError<'_>> {
                 "quiet" => options.quiet = true,
                 "stats" => options.stats = true,
                 "trace" => options.trace = true,
-                _ => options.icount = true,
+                "icount" => options.icount = true,
+                _ => options.replay = true,
             }
             continue;
         }
@@ -289,8 +295,14 @@ impl fmt::Display for Options {
         if let Some(events) = self.trace_buf {
             write!(f, " trace-buf={events}")?;
         }
-        for (on, flag) in [(self.quiet, "quiet"), (self.stats, "stats"), (self.trace, "trace"), (self.icount, "icount")]
-        {
+        let flags = [
+            (self.quiet, "quiet"),
+            (self.stats, "stats"),
+            (self.trace, "trace"),
+            (self.icount, "icount"),
+            (self.replay, "replay"),
+        ];
+        for (on, flag) in flags {
             if on {
                 write!(f, " {flag}")?;
             }

@@ -63,8 +63,13 @@ pub fn run(options: &'static Options, online: usize) -> ! {
     if cpus > online {
         refuse(format_args!("cpus={cpus} is more than the {online} cores online; valid: 1 to {online}"));
     }
-    let settings =
-        Settings { cpus, slice_ns: options.slice_ms as u64 * 1_000_000, seed: options.seed, stats: options.stats };
+    let settings = Settings {
+        cpus,
+        slice_ns: options.slice_ms as u64 * 1_000_000,
+        seed: options.seed,
+        stats: options.stats,
+        replay: options.replay,
+    };
     let main = main_of(options.program);
     if options.trace {
         let events = options.trace_buf.map_or(trace::default_buffer_events(cpus), |n| n as usize);

@@ -22,7 +22,7 @@ use spindle_shared::runq::{CAPACITY, Spill};
 use super::percore::{CoreCounters, CoreSched};
 use super::queue::RoutineQueue;
 use super::routine::Routine;
-use super::{active_cores, end_of_run, timers};
+use super::{active_cores, baton, end_of_run, timers};
 use crate::arch;
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::cpu;
@@ -286,11 +286,27 @@ fn halt_until_woken(core: &CoreSched, me: usize, may_steal: bool) {
     }
     let slept = time::now();
     trace::record(Kind::Idle, 0, 0, 0, 0);
-    arch::interrupts::wait_for_interrupt();
+    halt_or_pass_the_turn(core, me);
     let woke = time::now();
     trace::record(Kind::IdleEnd, 0, 0, 0, 0);
     CoreCounters::add(&core.counters.idle_ns, woke - slept);
     leave_idle_set();
+}
+
+/// Halts until an interrupt; in the replay mode, gives the baton to a core
+/// with something to do instead, if there is one (`baton::idle_turn`).
+fn halt_or_pass_the_turn(core: &CoreSched, me: usize) {
+    if baton::on() {
+        baton::idle_turn(core, me);
+    } else {
+        arch::interrupts::wait_for_interrupt();
+    }
+}
+
+/// Whether core `index` is in the idle set: halted, or about to halt, with
+/// nothing to run (in the replay mode: waiting for a turn with nothing to do).
+pub(super) fn is_idle(index: usize) -> bool {
+    IDLE.load(Ordering::SeqCst).contains(index)
 }
 
 /// Takes this core out of the idle set, if it is in it. Only the core

@@ -79,9 +79,11 @@
 //! | `queue.rs` | intrusive FIFO (global queue, wait queues) |
 //! | `preempt.rs` | the time slice: the timer's decision, preempting a routine |
 //! | `timers.rs` | sleep and timed callbacks |
+//! | `baton.rs` | the replay mode: one core at a time, turns in an order drawn from the seed |
 //! | `stats.rs` | counters and statistics (`stats`) |
 //! | `end_of_run.rs` | how a run ends: the exit summary, the deadlock report, the host's stop |
 
+mod baton;
 mod end_of_run;
 mod find;
 mod join;
@@ -126,6 +128,8 @@ pub struct Settings {
     pub slice_ns: u64,
     pub seed: u64,
     pub stats: bool,
+    /// The replay mode: the cores take turns (`baton`).
+    pub replay: bool,
 }
 
 /// The scheduler state of the running core.
@@ -156,8 +160,12 @@ pub fn start(settings: Settings, main: fn()) -> ! {
     let were_enabled = disable_interrupts();
     let routine = routine::spawn(main, false, false);
     debug_assert_eq!(routine.0, MAIN_ROUTINE);
+    if settings.replay && settings.cpus > 1 {
+        baton::enable();
+    }
     STARTED.store(true, Ordering::Release);
-    for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus) {
+    // In the replay mode the other cores start when first given the baton.
+    for core in cpu::all().filter(|c| c.index() != 0 && c.index() < settings.cpus && !baton::on()) {
         crate::arch::send_wake(core.apic_id);
     }
     restore_interrupts(were_enabled);
@@ -168,7 +176,8 @@ pub fn start(settings: Settings, main: fn()) -> ! {
 /// is one of the active cores (as soon as the scheduler starts), else halt.
 pub fn enter_from_ap() -> ! {
     let index = cpu::index();
-    while !STARTED.load(Ordering::Acquire) {
+    // Woken by the scheduler's start, or in the replay mode by a first turn.
+    while !STARTED.load(Ordering::Acquire) || (baton::on() && !baton::holds(index)) {
         crate::arch::interrupts::wait_for_interrupt();
     }
     if index < active_cores() {
@@ -289,14 +298,28 @@ pub fn slice_ns() -> u64 {
 /// re-arm. Returns whether the running routine has used up its slice; the
 /// interrupt then returns into [`preempt_current`] on the routine's stack.
 pub fn on_timer() -> bool {
-    running_here() && preempt::on_timer()
+    if !running_here() {
+        return false;
+    }
+    let preempt = preempt::on_timer();
+    if baton::on() {
+        // Replay mode: a turn tick may divert the routine to pass the baton.
+        return baton::after_timer(this_core(), preempt);
+    }
+    preempt
 }
 
 /// Preempts the running routine, which the timer interrupt found had used
 /// up its slice: it goes to the global queue and the core runs something
 /// else. On the routine's own stack, interrupts off; returns when the
-/// routine is switched back in.
+/// routine is switched back in. In the replay mode the timer may instead
+/// have chosen to pass the baton: the routine then waits, where it is, for
+/// its core's next turn.
 pub fn preempt_current() {
+    let core = this_core();
+    if let Some(next) = core.turn_to.take() {
+        return baton::pass_from_routine(core, next);
+    }
     preempt::preempt_current();
 }
 

@@ -95,6 +95,11 @@ pub struct CoreSched {
     pub lateness_count: AtomicU64,
     pub timers: SpinLock<TimerQueue>,
     pub counters: CoreCounters,
+    /// Replay mode: when this core's next turn tick is due, in ns (`baton`).
+    pub turn_tick: Cell<u64>,
+    /// Replay mode: the core a turn tick chose to pass the baton to, for
+    /// the routine it diverted to pass it.
+    pub turn_to: Cell<Option<usize>>,
 }
 
 impl CoreSched {
@@ -118,6 +123,8 @@ impl CoreSched {
             lateness_count: AtomicU64::new(0),
             timers: SpinLock::new(TimerQueue::new()),
             counters: CoreCounters::default(),
+            turn_tick: Cell::new(0),
+            turn_to: Cell::new(None),
         }
     }
 

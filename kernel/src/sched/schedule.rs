@@ -21,7 +21,7 @@ use super::percore::{CoreCounters, CoreSched};
 use super::preempt::record_lateness;
 use super::routine::{Routine, State, Wait};
 use super::timers::arm_by;
-use super::{MAIN_ROUTINE, SLICE_NS, this_core};
+use super::{MAIN_ROUTINE, SLICE_NS, baton, this_core};
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::interrupts::disable_interrupts;
 use crate::arch::switch::switch;
@@ -39,6 +39,10 @@ pub fn scheduler_loop() -> ! {
         debug_assert_interrupts_off();
         // Coming from idle there is no slice to inherit: always a fresh one.
         let (next, _) = find_work(core);
+        if baton::on() {
+            // Replay mode: the turn ticks stop while a core idles.
+            baton::arm_tick(core);
+        }
         if trace::enabled() {
             // SAFETY: `next` came out of a run queue: it is ours.
             trace_switch(cpu::current(), None, StopReason::Yield, Some((unsafe { &*next }, false)));

@@ -112,6 +112,9 @@ pub fn print_stats() {
         t.from_global,
         elapsed / 1000
     );
+    if super::baton::on() {
+        summary!("stats: replay: the baton passed {} times", super::baton::passes());
+    }
     summary!(
         "stats: switches: routines switched in; stole: routines taken from other cores' run queues; \
          from global: takes from the global queue; idle: time halted with nothing to run"

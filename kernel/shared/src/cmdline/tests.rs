@@ -17,8 +17,8 @@ fn empty_line_runs_the_default_program_with_defaults() {
 
 #[test]
 fn program_and_options_are_read() {
-    let o =
-        parse(b"fault cpus=3 seed=42 slice=5 n=7 rounds=2 kind=panic quiet stats trace trace-buf=64 icount").unwrap();
+    let o = parse(b"fault cpus=3 seed=42 slice=5 n=7 rounds=2 kind=panic quiet stats trace trace-buf=64 icount replay")
+        .unwrap();
     assert_eq!(o.program, Program::Fault);
     assert_eq!(o.cpus, Some(3));
     assert_eq!(o.seed, 42);
@@ -28,7 +28,7 @@ fn program_and_options_are_read() {
     assert_eq!(o.kind, "panic");
     assert!(o.quiet && o.stats && o.trace);
     assert_eq!(o.trace_buf, Some(64));
-    assert!(o.icount);
+    assert!(o.icount && o.replay);
 }
 
 #[test]
@@ -140,15 +140,31 @@ fn arb_options() -> impl Strategy<Value = Options> {
         1..=1000u32,
         proptest::option::of(COUNT.0..=COUNT.1),
         proptest::option::of(COUNT.0..=COUNT.1),
-        any::<[bool; 4]>(),
+        any::<[bool; 5]>(),
         proptest::option::of(TRACE_BUF.0 as u32..=TRACE_BUF.1 as u32),
         any::<proptest::sample::Index>(),
     )
-        .prop_map(|(program, cpus, seed, slice_ms, n, rounds, [quiet, stats, trace, icount], trace_buf, kind)| {
-            let kinds = program.info().kinds;
-            let kind = if kinds.is_empty() { "" } else { kinds[kind.index(kinds.len())] };
-            Options { program, cpus, seed, slice_ms, n, rounds, kind, quiet, stats, trace, trace_buf, icount }
-        })
+        .prop_map(
+            |(program, cpus, seed, slice_ms, n, rounds, [quiet, stats, trace, icount, replay], trace_buf, kind)| {
+                let kinds = program.info().kinds;
+                let kind = if kinds.is_empty() { "" } else { kinds[kind.index(kinds.len())] };
+                Options {
+                    program,
+                    cpus,
+                    seed,
+                    slice_ms,
+                    n,
+                    rounds,
+                    kind,
+                    quiet,
+                    stats,
+                    trace,
+                    trace_buf,
+                    icount,
+                    replay,
+                }
+            },
+        )
 }
 
 proptest! {

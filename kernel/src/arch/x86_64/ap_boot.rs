@@ -24,6 +24,10 @@
 //!    closed (should it still arrive, it halts for good) and it is sent INIT
 //!    again (parking it), and reported as [`Started::TimedOut`].
 //!
+//! The replay mode starts them one after the other instead
+//! ([`start_one_by_one`]), the bootstrap core halted while each starts, so
+//! that no two cores ever run at once.
+//!
 //! APIC ids are 32 bits throughout (the MADT's local x2APIC entries, CPUID
 //! leaf 0Bh, the x2APIC ICR), so the same code starts APs whose ids are
 //! above 255 on a machine in x2APIC mode. QEMU 7.2's TCG has no x2APIC, so
@@ -169,10 +173,9 @@ pub struct ApEntry {
     pub arg: usize,
 }
 
-/// Starts every AP in `aps` at once (see the module's comment) and returns
-/// how each fared, in the same order. `delay_us` busy-waits; `now_us`
-/// reads a microsecond clock. Once per boot, after [`install_trampoline`].
-pub fn start_all(aps: &[ApEntry], delay_us: fn(u64), now_us: fn() -> u64) -> Vec<Started> {
+/// Writes the APs' slots and the trampoline's parameters, before any AP is
+/// sent INIT. Once per boot, after [`install_trampoline`].
+fn install_slots(aps: &[ApEntry]) -> &'static [ApSlot] {
     // Leaked: an AP given up on may still read its slot.
     let slots: &'static [ApSlot] = Vec::leak(
         aps.iter()
@@ -196,8 +199,17 @@ pub fn start_all(aps: &[ApEntry], delay_us: fn(u64), now_us: fn() -> u64) -> Vec
     p.count = slots.len() as u64;
     p.entry = ap_arrived as *const () as u64;
     core::sync::atomic::fence(Ordering::SeqCst);
+    slots
+}
 
-    let startup = Delivery::Startup((TRAMPOLINE_BASE >> 12) as u8);
+/// The STARTUP IPI that sends an AP to the trampoline.
+const STARTUP: Delivery = Delivery::Startup((TRAMPOLINE_BASE >> 12) as u8);
+
+/// Starts every AP in `aps` at once (see the module's comment) and returns
+/// how each fared, in the same order. `delay_us` busy-waits; `now_us`
+/// reads a microsecond clock. Once per boot, after [`install_trampoline`].
+pub fn start_all(aps: &[ApEntry], delay_us: fn(u64), now_us: fn() -> u64) -> Vec<Started> {
+    let slots = install_slots(aps);
     let started = now_us();
     let mut arrived: Vec<Option<u64>> = alloc::vec![None; slots.len()];
     let note_arrivals = |arrived: &mut [Option<u64>]| {
@@ -209,11 +221,11 @@ pub fn start_all(aps: &[ApEntry], delay_us: fn(u64), now_us: fn() -> u64) -> Vec
     };
     slots.iter().for_each(|slot| apic::send_ipi(slot.apic_id, Delivery::Init));
     delay_us(INIT_DELAY_US);
-    slots.iter().for_each(|slot| apic::send_ipi(slot.apic_id, startup));
+    slots.iter().for_each(|slot| apic::send_ipi(slot.apic_id, STARTUP));
     delay_us(SIPI_DELAY_US);
     note_arrivals(&mut arrived);
     for (slot, _) in slots.iter().zip(&arrived).filter(|(_, when)| when.is_none()) {
-        apic::send_ipi(slot.apic_id, startup);
+        apic::send_ipi(slot.apic_id, STARTUP);
     }
     delay_us(SIPI_DELAY_US);
     loop {
@@ -234,4 +246,39 @@ pub fn start_all(aps: &[ApEntry], delay_us: fn(u64), now_us: fn() -> u64) -> Vec
         core::hint::spin_loop();
     }
     arrived.into_iter().map(|when| when.map_or(Started::TimedOut, Started::Online)).collect()
+}
+
+/// Starts the APs in `aps` one after the other, for the replay mode, where
+/// no two cores may run at once: INIT, [`INIT_DELAY_US`], one STARTUP
+/// (QEMU, the only machine the mode runs on, needs no second), then
+/// `halt()` until `ready(i)` says AP `i` finished its start-up. `halt`
+/// stops this core for a while (its own timer ends the wait), so that it
+/// does not run beside the AP. An AP that has not arrived after
+/// [`AP_ONLINE_TIMEOUT_US`] is given up, as in [`start_all`]. The time
+/// each reports is from its INIT until it was ready.
+pub fn start_one_by_one(
+    aps: &[ApEntry],
+    delay_us: fn(u64),
+    now_us: fn() -> u64,
+    ready: &dyn Fn(usize) -> bool,
+    halt: fn(),
+) -> Vec<Started> {
+    let slots = install_slots(aps);
+    let start_one = |(i, slot): (usize, &ApSlot)| {
+        let started = now_us();
+        apic::send_ipi(slot.apic_id, Delivery::Init);
+        delay_us(INIT_DELAY_US);
+        apic::send_ipi(slot.apic_id, STARTUP);
+        loop {
+            if slot.arrived() && ready(i) {
+                return Started::Online(now_us() - started);
+            }
+            if !slot.arrived() && now_us() - started > AP_ONLINE_TIMEOUT_US && slot.give_up() {
+                apic::send_ipi(slot.apic_id, Delivery::Init);
+                return Started::TimedOut;
+            }
+            halt();
+        }
+    };
+    slots.iter().enumerate().map(start_one).collect()
 }

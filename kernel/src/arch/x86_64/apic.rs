@@ -186,6 +186,13 @@ pub fn end_of_interrupt() {
     write(EOI, 0);
 }
 
+/// Sets the running core's task priority: interrupts whose vector's
+/// priority class (`vector >> 4`) is not above `priority >> 4` stay pending
+/// (Intel SDM 3A 11.8.3.1). 0 lets every vector through.
+pub fn set_task_priority(priority: u8) {
+    write(TASK_PRIORITY, priority as u32);
+}
+
 /// Sends an inter-processor interrupt to the core with APIC id `apic_id`.
 pub fn send_ipi(apic_id: u32, delivery: Delivery) {
     debug_assert!(can_address(apic_id), "APIC id {apic_id} cannot be sent an IPI in this mode");

@@ -3,14 +3,14 @@
 //!
 //! Handlers here only decode what the CPU gives them and pass it to the
 //! handlers the kernel registered (`handlers`): a fault becomes a `Fault` or
-//! a `PageFault`; the timer and the wake-up IPI enter through
+//! a `PageFault`; the timer, the wake-up IPI and the turn IPI enter through
 //! `interrupt_entry`.
 
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
 use super::handlers::{Fault, PageFault, handlers};
-use super::interrupt_entry::{timer_entry, wake_entry};
+use super::interrupt_entry::{timer_entry, turn_entry, wake_entry};
 use super::vectors::*;
 
 static IDT: spin::Lazy<InterruptDescriptorTable> = spin::Lazy::new(|| {
@@ -36,6 +36,7 @@ static IDT: spin::Lazy<InterruptDescriptorTable> = spin::Lazy::new(|| {
     unsafe {
         idt[TIMER_VECTOR].set_handler_addr(entry_address(timer_entry)).set_stack_index(INTERRUPT_IST);
         idt[WAKE_VECTOR].set_handler_addr(entry_address(wake_entry)).set_stack_index(INTERRUPT_IST);
+        idt[TURN_VECTOR].set_handler_addr(entry_address(turn_entry)).set_stack_index(INTERRUPT_IST);
     }
     for vector in PIC_VECTORS..PIC_VECTORS + 16 {
         idt[vector].set_handler_fn(pic_spurious);

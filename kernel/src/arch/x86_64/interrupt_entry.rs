@@ -1,4 +1,4 @@
-//! Entry and exit of the timer and wake-up interrupts, and how a timer
+//! Entry and exit of the timer, wake-up and turn interrupts, and how a timer
 //! interrupt preempts the routine it stopped.
 //!
 //! # Why these interrupts run on their own stack
@@ -11,7 +11,8 @@
 //! itself is gone: the local APIC already moved it to in-service, no handler
 //! ran, no end-of-interrupt was written, and every vector of its priority
 //! class (the timer and the wake-up IPI, 0x20-0x2F) stays blocked on that
-//! core for good. So both vectors run on an interrupt stack of their own
+//! core for good. So these vectors (and the replay mode's turn IPI, which
+//! can arrive in a routine too) run on an interrupt stack of their own
 //! ([`INTERRUPT_IST`]), which is always mapped; the frame push cannot fault.
 //!
 //! # Why the handler never switches routines itself
@@ -75,6 +76,7 @@ macro_rules! interrupt_entry {
 
 interrupt_entry!(timer_entry, on_timer);
 interrupt_entry!(wake_entry, on_wake);
+interrupt_entry!(turn_entry, on_turn);
 
 extern "C" fn on_timer(frame: &mut InterruptFrame) {
     // Acknowledged first: the handler may divert the routine, which then
@@ -93,6 +95,12 @@ extern "C" fn on_wake(_frame: &mut InterruptFrame) {
     if let Some(handlers) = HANDLERS.get() {
         (handlers.wake)();
     }
+}
+
+/// The replay mode's turn: it only wakes the core from the `hlt` of its
+/// wait (`sched::baton`), which then reads whose turn it is.
+extern "C" fn on_turn(_frame: &mut InterruptFrame) {
+    apic::end_of_interrupt();
 }
 
 /// Makes the interrupted context continue in [`preempted_entry`] on its own

@@ -9,7 +9,7 @@
 //! | `handlers` | the kernel's interrupt and exception handlers, registered at start-up |
 //! | `interrupts` | the interrupt flag, halting |
 //! | `idt` | the interrupt descriptor table; exceptions decoded for the kernel |
-//! | `interrupt_entry` | timer and wake-up interrupt entry, on their own stack; preempting a routine |
+//! | `interrupt_entry` | timer, wake-up and turn interrupt entry, on their own stack; preempting a routine |
 //! | `paging` | the kernel's page tables |
 //! | `percpu` | GS base, per-core GDT and TSS with interrupt stacks |
 //! | `provoke` | faults on purpose, for the `fault` program |
@@ -43,6 +43,25 @@ core::arch::global_asm!(include_str!("trampoline.s"), options(att_syntax));
 /// Sends the wake-up interrupt to the core with APIC id `apic_id`.
 pub fn send_wake(apic_id: u32) {
     apic::send_ipi(apic_id, apic::Delivery::Fixed(vectors::WAKE_VECTOR));
+}
+
+/// Gives the core with APIC id `apic_id` its turn (the replay mode): the
+/// turn IPI, the one interrupt a core waiting for its turn takes.
+pub fn send_turn(apic_id: u32) {
+    apic::send_ipi(apic_id, apic::Delivery::Fixed(vectors::TURN_VECTOR));
+}
+
+/// Holds back every interrupt but the turn IPI (and NMIs) on this core, in
+/// its local APIC, until [`let_interrupts_through`]: they stay pending,
+/// and neither run a handler nor wake a `hlt`.
+pub fn hold_back_interrupts() {
+    apic::set_task_priority(vectors::HOLD_BACK_PRIORITY);
+}
+
+/// Undoes [`hold_back_interrupts`]: what arrived meanwhile is delivered as
+/// soon as interrupts are on.
+pub fn let_interrupts_through() {
+    apic::set_task_priority(0);
 }
 
 /// Sends a non-maskable interrupt to the core with APIC id `apic_id`: it gets
