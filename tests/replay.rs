@@ -35,7 +35,13 @@ fn passes(report: &Report) -> u64 {
         .unwrap_or_else(|| panic!("no count of passes; console:\n{}", report.text()))
 }
 
+/// In the ignored tier: five boots of about 40 s each, and the boot's
+/// repeatability rests on a measured bound, not an understood one (each AP
+/// is found ready within the bootstrap core's 100 ms halt; docs/design.md,
+/// "The replay mode"), which a slow CI host must not turn into a failure of
+/// the whole suite. Run it with `cargo test --test replay -- --ignored`.
 #[test]
+#[ignore = "slow, and its boot's repeatability rests on a measured bound (cargo test -- --ignored)"]
 fn four_cores_in_the_replay_mode_give_the_same_transcript_for_a_seed_and_another_for_another_seed() {
     let cmdline = format!("{PROGRAM} seed=7");
     let first = boot_replay(4, &cmdline);
