@@ -34,6 +34,8 @@ pub const ANSWER_GRACE: Duration = Duration::from_secs(5);
 pub const ANSWER_LIMIT: Duration = Duration::from_secs(600);
 /// Longest the runner waits for QEMU's answers on its QMP socket.
 const QMP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a QEMU whose QMP session failed may take to exit on its own.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 /// How the runner stopped a guest that had not finished.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,11 +119,21 @@ pub fn wait_for(child: &mut Child, guest: &Guest) -> Waited {
         return killed(child, cause, HostStop::NotAsked("the kernel had not printed its first line".into()));
     }
     if let Err(e) = qmp::inject_nmi(socket, QMP_TIMEOUT) {
-        // QEMU may have exited meanwhile: then its status says how.
-        if let Ok(Some(status)) = child.try_wait() {
-            return Waited::ExitedWhenAsked { cause, status };
+        // QEMU may be exiting meanwhile: the run ended on its own just
+        // then, or the kernel answered the NMI and ended it before QMP's
+        // reply was read (seen on a loaded host: "Connection reset by
+        // peer" after the kernel's stop lines). Its status then says how;
+        // give it a moment to finish exiting before calling it unanswered.
+        let until = Instant::now() + EXIT_GRACE;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Waited::ExitedWhenAsked { cause, status };
+            }
+            if Instant::now() >= until {
+                return killed(child, cause, HostStop::Unanswered(e));
+            }
+            thread::sleep(POLL_INTERVAL);
         }
-        return killed(child, cause, HostStop::Unanswered(e));
     }
     await_answer(child, guest, cause)
 }

@@ -41,7 +41,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use spindle_shared::exit::GuestExit;
 
-use crate::arch::interrupts::halt_forever;
+use crate::arch::interrupts::{disable_interrupts, halt_forever};
 use crate::arch::qemu_exit::exit_qemu;
 use crate::{console, cpu, smp};
 
@@ -83,6 +83,11 @@ pub fn on_stop_path() -> bool {
 /// another core had. For every way a run ends: success, failure, deadlock.
 #[must_use = "false means this core failed while ending the run"]
 pub fn claim() -> bool {
+    // For good: the core ending the run is never preempted or interrupted
+    // again. A panicking routine comes here with interrupts on, and a tick
+    // during the report once switched the core to another routine, whose
+    // allocation then met a heap a stopped core held.
+    disable_interrupts();
     let me = stopper_tag();
     match STOPPER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
