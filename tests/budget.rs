@@ -39,7 +39,7 @@ const SCALE: u64 = 10;
 const BUDGETS: [(&str, &str, f64); 4] = [
     ("spawn-first", "instr/routine", 385.0),
     ("spawn", "instr/routine", 372.0),
-    ("pingpong", "instr/round-trip", 477.0),
+    ("pingpong", "instr/round-trip", 487.0),
     ("yield", "instr/yield", 93.0),
 ];
 
