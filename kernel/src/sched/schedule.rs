@@ -246,6 +246,14 @@ pub fn park_current(reason: Wait, action: PostSwitch) {
     switch_away(action, StopReason::Block);
 }
 
+/// Who is making a routine runnable on `core`: the running routine's id, or
+/// 0 for the kernel. A timer's wake (a sleep, `after`) has no waker,
+/// whatever routine the interrupt happened to stop.
+#[inline(always)]
+fn waker(core: &CoreSched) -> u64 {
+    if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) }
+}
+
 /// Makes a parked routine runnable next on this core.
 #[inline]
 pub fn make_ready(routine: *mut Routine) {
@@ -257,15 +265,10 @@ pub fn make_ready(routine: *mut Routine) {
     let cpu = cpu::current();
     let core = &cpu.sched;
     if trace::enabled() {
-        // A timer's wake has no waker, whatever routine it interrupted.
-        let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
-        trace::wake(cpu, waker, r.id);
+        trace::wake(cpu, waker(core), r.id);
     }
     if r.id == MAIN_ROUTINE {
-        // Main's own timer (a sleep, `after`) woke it, not the routine the
-        // interrupt happened to stop.
-        let waker = if core.firing_timers.get() { 0 } else { id_of(core.current.load(Ordering::Relaxed)) };
-        MAIN_WOKEN_BY.store(waker, Ordering::Relaxed);
+        MAIN_WOKEN_BY.store(waker(core), Ordering::Relaxed);
     }
     find::push_local(core, routine, true);
     find::wake_a_core();
