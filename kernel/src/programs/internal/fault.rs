@@ -68,13 +68,20 @@ impl core::fmt::Display for PanicsWhenShown {
     }
 }
 
+/// Asks the last core to panic from its wake-up interrupt, or the one
+/// before it if main runs on the last (a thief may have taken main there):
+/// a panic on a core that runs no routine, whose report names only the
+/// core. At `--smp 2` with main on core 1 that is the bootstrap core.
 fn ap_panic() {
     let last = cpu::count() - 1;
     assert!(last > 0, "kind=ap-panic needs a second core (--smp 2 or more)");
-    smp::call_on(last, || {
-        panic!("deliberate panic on an application processor (program fault, kind=ap-panic)")
+    // Interrupts off from here on: main cannot be preempted and moved onto
+    // the core it picks. The panicking core stops this one with an NMI.
+    arch::interrupts::disable_interrupts();
+    let target = if cpu::index() == last { last - 1 } else { last };
+    smp::call_on(target, || {
+        panic!("deliberate panic on a core other than main's (program fault, kind=ap-panic)")
     });
-    // The panicking core stops this one.
     loop {
         core::hint::spin_loop();
     }
