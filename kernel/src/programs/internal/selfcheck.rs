@@ -366,8 +366,12 @@ fn timer_woke_main() {
 fn woke_main() {
     let (tx, rx) = crate::sync::chan::<()>(0);
     drop(go(move || {
-        // Long enough for main to be parked in `recv` first.
-        sched::sleep_ns(20_000_000);
+        // Main must be parked in `recv` first, so that the send wakes it:
+        // waited for, not assumed of a sleep (a loaded host can stall
+        // main's core for longer than any sleep).
+        while tx.waiting_receivers() == 0 {
+            sched::sleep_ns(1_000_000);
+        }
         tx.send(());
         loop {
             core::hint::spin_loop();
