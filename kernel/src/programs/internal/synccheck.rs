@@ -294,7 +294,9 @@ fn timers() {
     assert!(waited >= ms(3), "after(3 ms) fired after {waited:?}");
     let ticker = tick(ms(2));
     let ticks: Vec<u64> = (0..3).map(|_| ticker.recv().unwrap()).collect();
-    assert_eq!(ticks, [1, 2, 3]);
+    // A tick that finds the last one still unread is dropped, as Go's
+    // ticker does: a core stalled by the host past a period skips one.
+    assert!(ticks[0] == 1 && ticks.windows(2).all(|w| w[0] < w[1]), "ticks {ticks:?}");
     let timeout = after(ms(1));
     let (_tx, never) = chan::<u32>(0);
     let timed_out = select! {
