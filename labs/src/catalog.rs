@@ -402,12 +402,17 @@ pub const LABS: &[Lab] = &[
             Check {
                 name: "global-fair",
                 points: 3,
-                what: "one core: a preempted routine comes back from the global queue within 61 decisions",
+                what: "one core, icount: a preempted routine comes back from the global queue within 61 decisions",
+                // Under icount: with the host's clock, a stall of the vCPU
+                // past the 2 ms slice preempts a yielder too, and a spinner
+                // second in the global queue rightly waits 122 decisions.
                 how: How::Boot(Boot {
                     program: "labcheck",
                     kind: Some("global-fair"),
                     smp: 1,
                     cpus: 1,
+                    icount: true,
+                    budget: 30,
                     slice_ms: Some(2),
                     trace_buf: BIG_TRACE,
                     lines: &["global-fair: the spinner was preempted "],
