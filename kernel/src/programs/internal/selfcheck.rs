@@ -200,23 +200,35 @@ fn routine_panic() {
 /// (the timer interrupt's frame lands where the stack has not grown yet),
 /// and a sleep afterwards must still wake (the core's timer still works).
 fn stack_edge() {
-    /// Iterations after which a routine stops waiting to be preempted
-    /// (tens of ms under TCG: many slices).
+    /// Iterations after which a routine may stop waiting to be preempted
+    /// (tens of ms under TCG: many slices)...
     const GIVE_UP: u64 = 20_000_000;
+    /// ... once this much guest time has passed as well, in ns: a thousand
+    /// slices. Iterations alone once ran out under a loaded host (4 of 256
+    /// routines at `--smp 4`), which can hold back QEMU's timer for longer
+    /// than a vCPU takes to count them; a timer lost for good, the bug this
+    /// checks for, never comes however long the wait.
+    const GIVE_UP_NS: u64 = 1_000_000_000;
     static NEVER_PREEMPTED: AtomicUsize = AtomicUsize::new(0);
     static RELEASED: AtomicBool = AtomicBool::new(false);
 
-    /// Spins until the running routine is preempted (or gives up), with a
-    /// 2 KiB frame it never writes: the stack pointer sits well below the
-    /// deepest byte touched so far, as after an unprobed `sub rsp, N`.
+    /// Spins until the running routine is preempted (or gives up after
+    /// `GIVE_UP` iterations and at `give_up_tsc`), with a 2 KiB frame it
+    /// never writes: the stack pointer sits well below the deepest byte
+    /// touched so far, as after an unprobed `sub rsp, N`. Nothing in the
+    /// loop touches the stack (the clock is read inline, not called).
     #[inline(never)]
-    fn spin_until_preempted(preemptions: &AtomicU64) -> bool {
+    fn spin_until_preempted(preemptions: &AtomicU64, give_up_tsc: u64) -> bool {
         let mut untouched = core::mem::MaybeUninit::<[u8; 2048]>::uninit();
         core::hint::black_box(&mut untouched);
         let before = preemptions.load(Ordering::Relaxed);
         let mut i = 0;
-        while preemptions.load(Ordering::Relaxed) == before && i < GIVE_UP {
+        while preemptions.load(Ordering::Relaxed) == before {
             i = crate::arch::opaque(i + 1);
+            // SAFETY: RDTSC has no side effects and is available on every x86_64 CPU.
+            if i >= GIVE_UP && i % 65_536 == 0 && unsafe { core::arch::x86_64::_rdtsc() } >= give_up_tsc {
+                break;
+            }
         }
         preemptions.load(Ordering::Relaxed) != before
     }
@@ -229,7 +241,8 @@ fn stack_edge() {
             core::hint::black_box(&pad);
             // SAFETY: the running routine's control block lives while it runs.
             let preemptions = unsafe { &(*sched::current()).preemptions };
-            if !spin_until_preempted(preemptions) {
+            let give_up_tsc = time::read_tsc() + time::ns_to_tsc(GIVE_UP_NS);
+            if !spin_until_preempted(preemptions, give_up_tsc) {
                 NEVER_PREEMPTED.fetch_add(1, Ordering::Relaxed);
             }
             // Keep the stack until every routine has started, so that each
