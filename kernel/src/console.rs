@@ -20,6 +20,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::arch::percpu;
 use crate::arch::serial::Uart;
 use crate::lock::{SpinLock, SpinLockGuard};
+use crate::time;
 
 static CONSOLE: SpinLock<Option<Uart>> = SpinLock::new(None);
 /// Print only summary lines and errors.
@@ -197,30 +198,74 @@ impl Drop for Held {
     }
 }
 
-/// Takes the console lock; once the machine stopped, waits only a bounded
-/// time for it before taking it anyway (at once if this core holds it).
+/// How long a core ending the run waits, in guest time, for another core
+/// to let go of the console before taking it by force. The holder was sent
+/// a stop NMI and is halted for good, or will be within a few instructions
+/// once its vCPU runs again; waiting only lets a line it was writing end
+/// whole. It was once counted in attempts, 10 million of them: at about
+/// 165 ns a spin-loop hint under TCG, that was 4.0 to 4.7 s on a quiet
+/// host when a stopped core held the console, and more than the runner's
+/// 5 s for an answer on a loaded one.
+const HOLDER_WAIT_NS: u64 = 10_000_000;
+
+/// Takes the console lock; once the machine stopped, waits only
+/// [`HOLDER_WAIT_NS`] for it before taking it anyway (at once if this core
+/// holds it, or if the clock is not running yet, when only one core is).
 fn acquire() -> SpinLockGuard<'static, Option<Uart>> {
     if !STOPPED.load(Ordering::Acquire) {
         return CONSOLE.lock();
     }
-    const ATTEMPTS: u32 = 10_000_000;
     let mine = HOLDER.load(Ordering::Relaxed) == holder_tag();
-    for _ in 0..if mine { 0 } else { ATTEMPTS } {
-        if let Some(console) = CONSOLE.try_lock() {
-            return console;
+    let wait = if mine { 0 } else { time::ns_to_tsc(HOLDER_WAIT_NS) };
+    let started = time::read_tsc();
+    let give_up = started.saturating_add(wait);
+    while wait > 0 && time::read_tsc() < give_up {
+        for _ in 0..time::HINTS_PER_CLOCK_READ {
+            if let Some(console) = CONSOLE.try_lock() {
+                return console;
+            }
+            core::hint::spin_loop();
         }
-        core::hint::spin_loop();
     }
     // SAFETY: the holder was stopped for good, or is this core, failing
     // while it printed and never to return there; nobody else uses the
     // console now.
     unsafe { CONSOLE.force_unlock() };
     let mut console = CONSOLE.lock();
-    // The holder stopped mid-line: start ours on a fresh one.
+    // The holder stopped mid-line: start ours on a fresh one, and say why
+    // the line above ends where it does.
     if let Some(uart) = console.as_mut() {
         uart.write_text(b"\n");
+        let holder = HOLDER.load(Ordering::Relaxed);
+        if !mine && holder != 0 {
+            let waited_us = time::tsc_to_ns(time::read_tsc().saturating_sub(started)) / 1000;
+            let mut out = TextWriter { uart, record: None };
+            let _ = writeln!(
+                out,
+                "[console: cpu {} was stopped in the middle of a line; taken from it after {waited_us} us]",
+                holder - 1
+            );
+        }
     }
     console
+}
+
+/// Which core holds the console now, if any.
+pub fn holder() -> Option<usize> {
+    HOLDER.load(Ordering::Relaxed).checked_sub(1)
+}
+
+/// Starts a line with `text` and never ends it: this core keeps the console
+/// until it is stopped. For `fault kind=stopped-mid-line`, which shows the
+/// core ending the run taking the console back from a stopped core.
+pub fn hold_mid_line_for_ever(text: &str) -> ! {
+    let mut console = Held::new(acquire());
+    if let Some(uart) = console.0.as_mut() {
+        uart.write_text(text.as_bytes());
+    }
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 #[macro_export]

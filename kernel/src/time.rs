@@ -82,7 +82,7 @@ pub fn now_us() -> u64 {
 /// a hint costs about 165 ns there (`bench --only micro`), so this many put
 /// about 5 us between reads (about 1.5 us on recent Intel cores, where
 /// `pause` takes some 140 cycles). A wait can overrun by that much.
-const HINTS_PER_CLOCK_READ: usize = 32;
+pub const HINTS_PER_CLOCK_READ: usize = 32;
 
 /// Busy-waits for `us` microseconds, or a little longer (see
 /// [`HINTS_PER_CLOCK_READ`]).

@@ -29,7 +29,7 @@ programs! {
         "stress" Stress stress: "a random mix of everything over 1000+ routines, checked (--seed, --n ms)", [],
         "fault" Fault fault: "fail on purpose, to show how each failure is reported (one per --kind)",
             ["panic", "ap-panic", "stack-overflow", "page-fault", "gp-fault", "invalid-opcode", "double-fault", "oom",
-             "hang", "panic-in-report"],
+             "hang", "panic-in-report", "stopped-mid-line"],
         "selfcheck" Selfcheck selfcheck: "scheduler checks the tests run, one per kind (interleave, parallel, preempt, ...)",
             ["interleave", "parallel", "preempt", "steal", "spawn", "abandon", "deadlock", "panic", "stack-edge",
              "exit-while-allocating", "panic-while-allocating", "unjoined-results", "sleep-forever", "woke-main",
