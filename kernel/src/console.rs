@@ -209,8 +209,9 @@ impl Drop for Held {
 const HOLDER_WAIT_NS: u64 = 10_000_000;
 
 /// Takes the console lock; once the machine stopped, waits only
-/// [`HOLDER_WAIT_NS`] for it before taking it anyway (at once if this core
-/// holds it, or if the clock is not running yet, when only one core is).
+/// [`HOLDER_WAIT_NS`] for it before taking it anyway (after a few tries if
+/// this core holds it, or if the clock is not running yet, when only one
+/// core is).
 fn acquire() -> SpinLockGuard<'static, Option<Uart>> {
     if !STOPPED.load(Ordering::Acquire) {
         return CONSOLE.lock();
@@ -219,12 +220,17 @@ fn acquire() -> SpinLockGuard<'static, Option<Uart>> {
     let wait = if mine { 0 } else { time::ns_to_tsc(HOLDER_WAIT_NS) };
     let started = time::read_tsc();
     let give_up = started.saturating_add(wait);
-    while wait > 0 && time::read_tsc() < give_up {
+    // One round of tries at least: with no wait (the clock not running
+    // yet) a free console is still taken without force and a blank line.
+    loop {
         for _ in 0..time::HINTS_PER_CLOCK_READ {
             if let Some(console) = CONSOLE.try_lock() {
                 return console;
             }
             core::hint::spin_loop();
+        }
+        if time::read_tsc() >= give_up {
+            break;
         }
     }
     // SAFETY: the holder was stopped for good, or is this core, failing
