@@ -217,21 +217,9 @@ fn acquire() -> SpinLockGuard<'static, Option<Uart>> {
         return CONSOLE.lock();
     }
     let mine = HOLDER.load(Ordering::Relaxed) == holder_tag();
-    let wait = if mine { 0 } else { time::ns_to_tsc(HOLDER_WAIT_NS) };
     let started = time::read_tsc();
-    let give_up = started.saturating_add(wait);
-    // One round of tries at least: with no wait (the clock not running
-    // yet) a free console is still taken without force and a blank line.
-    loop {
-        for _ in 0..time::HINTS_PER_CLOCK_READ {
-            if let Some(console) = CONSOLE.try_lock() {
-                return console;
-            }
-            core::hint::spin_loop();
-        }
-        if time::read_tsc() >= give_up {
-            break;
-        }
+    if let Some(console) = time::spin_for(if mine { 0 } else { HOLDER_WAIT_NS }, || CONSOLE.try_lock()) {
+        return console;
     }
     // SAFETY: the holder was stopped for good, or is this core, failing
     // while it printed and never to return there; nobody else uses the

@@ -82,15 +82,29 @@ pub fn now_us() -> u64 {
 /// a hint costs about 165 ns there (`bench --only micro`), so this many put
 /// about 5 us between reads (about 1.5 us on recent Intel cores, where
 /// `pause` takes some 140 cycles). A wait can overrun by that much.
-pub const HINTS_PER_CLOCK_READ: usize = 32;
+const HINTS_PER_CLOCK_READ: usize = 32;
 
 /// Busy-waits for `us` microseconds, or a little longer (see
 /// [`HINTS_PER_CLOCK_READ`]).
 pub fn delay_us(us: u64) {
-    let end = now().saturating_add(us.saturating_mul(1000));
-    while now() < end {
+    spin_for::<()>(us.saturating_mul(1000), || None);
+}
+
+/// Tries `ready` until it gives something or `ns` have passed, with
+/// [`HINTS_PER_CLOCK_READ`] spin-loop hints between clock reads: one round
+/// of tries at least, so with the clock not running yet (no time passes)
+/// it is tried that many times and no more. `None` if it never was ready.
+pub fn spin_for<T>(ns: u64, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let give_up = tsc::read().saturating_add(ns_to_tsc(ns));
+    loop {
         for _ in 0..HINTS_PER_CLOCK_READ {
+            if let Some(value) = ready() {
+                return Some(value);
+            }
             core::hint::spin_loop();
+        }
+        if tsc::read() >= give_up {
+            return None;
         }
     }
 }

@@ -70,7 +70,8 @@ impl core::fmt::Display for PanicsWhenShown {
     }
 }
 
-/// A core other than main's, picked as [`ap_panic`] picks it.
+/// A core other than main's: the last, or the one before it if main runs
+/// on the last (a thief may have taken main there).
 fn other_core(kind: &str) -> usize {
     let last = cpu::count() - 1;
     assert!(last > 0, "kind={kind} needs a second core (--smp 2 or more)");
