@@ -1,19 +1,21 @@
 //! The scheduler trace recorder (`trace` on the command line).
 //!
 //! Each core records into its own buffer, with interrupts off, so recording
-//! takes no lock: a clock read and three 8-byte stores. When tracing is off
+//! takes no lock: a clock read and a few stores. When tracing is off
 //! every recording point costs one load of [`ENABLED`] and a branch.
 //!
 //! To keep it cheap (the aim: `pingpong` slows by a tenth at most; see
 //! docs/benchmarks.md), the recording path stores raw facts and leaves the
 //! interpreting to [`dump`], which runs once, at the end:
-//! - a switch is one stored event (the routine that stops, the one that
-//!   starts, why, and the wait reason of the first, which only a `Block`
-//!   keeps on the wire);
+//! - a switch is one stored event: the routine that starts, why the other
+//!   stopped, and its wait reason if it blocked. Which routine stopped is
+//!   left out: it is the one the core's previous switch started;
 //! - a wake is one stored event, at the moment of the wake, on the core
-//!   that woke the routine: who woke whom is what it says, and the time
-//!   from it to the woken routine's next switch-in is how long that routine
-//!   waited, runnable, for a core (its scheduling latency);
+//!   that woke the routine: whom it woke and whether a timer did. Who
+//!   else woke it is left out: the routine running there, as the core's
+//!   last switch says. The time from the wake to the woken routine's next
+//!   switch-in is how long that routine waited, runnable, for a core (its
+//!   scheduling latency);
 //! - times are raw TSC values, and the core number is left out.
 //!
 //! A full buffer keeps its first events and counts the rest as dropped; the
@@ -36,7 +38,9 @@ use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use spindle_shared::exit::GuestExit;
-use spindle_shared::trace::{self, EVENT_SIZE, Kind, MAX_PRINT_TEXT, PRINT_CUT, StopReason, TEXT_BYTES_PER_EVENT};
+use spindle_shared::trace::{
+    self, EVENT_SIZE, Event, Kind, MAX_PRINT_TEXT, PRINT_CUT, STORED_WAKE_BY_TIMER, StopReason, TEXT_BYTES_PER_EVENT,
+};
 
 use crate::arch::interrupts::debug_assert_interrupts_off;
 use crate::arch::serial::Uart;
@@ -49,8 +53,10 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 static DUMPED: AtomicBool = AtomicBool::new(false);
 
 /// An event as stored: the 24 wire-format bytes as three little-endian
-/// words, except that the first holds a TSC value and the core number is
-/// missing until the dump.
+/// words, except that the first holds a TSC value, the core number is
+/// missing until the dump, and a switch or a wake leaves out what the
+/// dump can tell from the order of the core's events
+/// (`spindle_shared::trace::Stored`).
 type Slot = [u64; 3];
 const _: () = assert!(core::mem::size_of::<Slot>() == EVENT_SIZE);
 
@@ -147,22 +153,65 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
+/// This core's next free slot, or `None` (the event counted as dropped)
+/// if the buffer is full; [`advance`] then makes it taken. Interrupts off.
+#[inline(always)]
+fn next_slot(buffer: &TraceBuffer) -> Option<*mut Slot> {
+    debug_assert_interrupts_off();
+    let slot = buffer.next.get();
+    if slot == buffer.end.get() {
+        buffer.dropped.set(buffer.dropped.get().wrapping_add(1));
+        return None;
+    }
+    Some(slot)
+}
+
+/// The slot [`next_slot`] gave is written: the next event goes after it.
+#[inline(always)]
+fn advance(buffer: &TraceBuffer, slot: *mut Slot) {
+    // SAFETY: `slot` is below `end` (see `next_slot`), so one past it is
+    // at most `end`.
+    buffer.next.set(unsafe { slot.add(1) });
+}
+
 /// Stores an event's three words in this core's buffer, or counts it as
 /// dropped if the buffer is full. Interrupts off.
 #[inline(always)]
 fn store(core: &cpu::Cpu, words: Slot) {
-    debug_assert_interrupts_off();
-    let buffer = &core.trace;
-    let slot = buffer.next.get();
-    if slot == buffer.end.get() {
-        buffer.dropped.set(buffer.dropped.get().wrapping_add(1));
-        return;
-    }
-    // SAFETY: `slot` is below `end`, in this core's buffer, which only this
+    let Some(slot) = next_slot(&core.trace) else { return };
+    // SAFETY: `slot` is a free slot of this core's buffer, which only this
     // core writes, with interrupts off.
+    unsafe { slot.write(words.map(u64::to_le)) };
+    advance(&core.trace, slot);
+}
+
+/// Writes `value` at byte `offset` of `slot`, as a little-endian `T` (an
+/// integer of 1, 2 or 4 bytes, at an offset it is aligned to). The two
+/// hot events are written field by field this way: a store per field,
+/// where packing the fields into words would take shifts and masks.
+///
+/// # Safety
+/// `slot` is a free slot of this core's buffer, interrupts off.
+#[inline(always)]
+unsafe fn put<T>(slot: *mut Slot, offset: usize, value: T) {
+    debug_assert!(offset.is_multiple_of(core::mem::size_of::<T>()) && offset + core::mem::size_of::<T>() <= EVENT_SIZE);
+    // SAFETY: the caller's slot is 8-aligned, and the field lies inside it
+    // at an offset aligned for `T` (x86_64 is little-endian, as the wire).
+    unsafe { slot.cast::<u8>().add(offset).cast::<T>().write(value) }
+}
+
+/// Writes the TSC now as a slot's first word: the two halves `rdtsc`
+/// gives, each stored as it is (no shift and `or` to join them).
+///
+/// # Safety
+/// As for [`put`].
+#[inline(always)]
+unsafe fn put_time(slot: *mut Slot) {
+    let (low, high) = crate::arch::tsc::read_halves();
+    // SAFETY: the caller's.
     unsafe {
-        slot.write(words.map(u64::to_le));
-        buffer.next.set(slot.add(1));
+        put::<u32>(slot, 0, low);
+        put::<u32>(slot, 4, high);
     }
 }
 
@@ -182,25 +231,48 @@ pub fn record(kind: Kind, flag: u8, a: u64, b: u64, c: u64) {
     }
 }
 
-/// Records, on this core (`core`), that routine `waker` (0: an interrupt
-/// or the kernel) made routine `woken` runnable. Only called while
-/// tracing (the caller checks, see `switch`). Interrupts off.
+/// Records, on this core (`core`), that routine `woken` was made runnable,
+/// by a timer (`by_timer`) or else by the routine running here (0 when
+/// the core is idle: the kernel). The waker is not stored: the dump knows
+/// it from the core's last switch (`spindle_shared::trace::Stored`). Only
+/// called while tracing (the caller checks, see `switch`). Interrupts off.
 #[inline(always)]
-pub fn wake(core: &cpu::Cpu, waker: u64, woken: u64) {
-    store(core, [time::read_tsc(), kind_flag_a(Kind::Wake, 0, waker), woken & 0xFFFF_FFFF]);
+pub fn wake(core: &cpu::Cpu, by_timer: bool, woken: u64) {
+    let Some(slot) = next_slot(&core.trace) else { return };
+    // SAFETY: a free slot of this core's buffer, interrupts off. The
+    // fields left unwritten (`a`, `c`, the core) are the dump's to fill.
+    unsafe {
+        put_time(slot);
+        put::<u8>(slot, 8, Kind::Wake as u8);
+        put::<u8>(slot, 9, by_timer as u8 * STORED_WAKE_BY_TIMER);
+        put::<u32>(slot, 16, woken as u32);
+    }
+    advance(&core.trace, slot);
 }
 
-/// Records a switch on this core (`core`) from routine `prev` to `next`
-/// (0: the idle loop), with `flag` as in `spindle_shared::trace` and the
-/// wait reason of `prev` (`waits_for`, kept by the dump only if `prev`
-/// blocked). Only called while tracing: the caller checks [`enabled`], so
-/// that the untraced path pays one load and a branch. Interrupts off.
+/// Records a switch on this core (`core`) to routine `next` (0: the idle
+/// loop) for `reason`; `inherits`: `next` keeps the slice. `waits_for` is
+/// the wait reason of the routine that stops, if it blocked. The routine
+/// that stops is not stored: it is the one the core's previous switch
+/// started (see `spindle_shared::trace::Stored`). Only called while
+/// tracing: the caller checks [`enabled`], so that the untraced path pays
+/// one load and a branch. Interrupts off.
 #[inline(always)]
-pub fn switch(core: &cpu::Cpu, prev: u64, next: u64, flag: u8, waits_for: u64) {
-    store(
-        core,
-        [time::read_tsc(), kind_flag_a(Kind::Switch, flag, prev), (next & 0xFFFF_FFFF) | (waits_for & 0xFF) << 32],
-    );
+pub fn switch(core: &cpu::Cpu, next: u64, reason: StopReason, inherits: bool, waits_for: Option<u32>) {
+    let Some(slot) = next_slot(&core.trace) else { return };
+    // SAFETY: a free slot of this core's buffer, interrupts off. The
+    // fields left unwritten (`a`, and `c` unless the routine blocked) are
+    // the dump's to fill.
+    unsafe {
+        put_time(slot);
+        put::<u16>(slot, 8, Kind::Switch as u16 | (reason as u16) << 8);
+        put::<u8>(slot, 10, inherits as u8);
+        put::<u32>(slot, 16, next as u32);
+        if let Some(code) = waits_for {
+            put::<u32>(slot, 20, code);
+        }
+    }
+    advance(&core.trace, slot);
 }
 
 /// This core's buffer, while tracing, if this core has one.
@@ -251,16 +323,16 @@ fn line_end() {
     text.line.set(next);
 }
 
-/// The wire event (three words) that one stored event of core `here`
-/// stands for: its time in nanoseconds, the core filled in, and a switch's
-/// wait reason kept only if the routine blocked.
-fn wire_event(here: u64, slot: &Slot) -> [u64; 3] {
-    let [tsc, word1, mut word2] = slot.map(u64::from_le);
-    let switch = word1 as u8 == Kind::Switch as u8;
-    if switch && (word1 >> 8) as u8 & 0x0F != StopReason::Block as u8 {
-        word2 &= 0xFFFF_FFFF;
+/// The wire event that one stored event of core `here` stands for, read
+/// in order by `stored`: its time in nanoseconds, the core filled in, and
+/// what the kernel left out put back.
+fn wire_event(stored: &mut trace::Stored, here: u16, slot: &Slot) -> Event {
+    let mut bytes = [0u8; EVENT_SIZE];
+    for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(slot) {
+        chunk.copy_from_slice(&u64::from_le(*word).to_le_bytes());
     }
-    [time::tsc_to_ns_since_boot(tsc), word1 | (here & 0xFFFF) << 16, word2]
+    let raw = Event::decode(&bytes);
+    Event { time_ns: time::tsc_to_ns_since_boot(raw.time_ns), cpu: here, ..stored.to_wire(raw) }
 }
 
 /// Sends every core's events to the host on COM2, each core's ending with
@@ -288,8 +360,9 @@ pub fn dump(exit: GuestExit) {
         let printed = core.trace.printed();
         let count = events.len() as u32 + 1; // and the `End` event
         port.write_raw(&trace::core_header(here as u32, count, printed.len() as u32, core.trace.dropped.get()));
+        let mut stored = trace::Stored::new();
         for event in events {
-            wire_event(here, event).iter().for_each(|w| port.write_raw(&w.to_le_bytes()));
+            port.write_raw(&wire_event(&mut stored, here as u16, event).encode());
         }
         port.write_raw(&trace::end_event(ended_ns, here as u16, exit).encode());
         port.write_raw(printed);

@@ -166,6 +166,60 @@ pub fn expand(event: Event) -> impl Iterator<Item = Event> {
     [(event.a != 0).then_some(stop), (event.b != 0).then_some(start)].into_iter().flatten()
 }
 
+/// Flag of a stored `Wake` (see [`Stored`]): a timer woke the routine, so
+/// no routine is its waker. Not on the wire, where such a wake's `a` is 0.
+pub const STORED_WAKE_BY_TIMER: u8 = 1;
+
+/// The kernel's side of the wire format: it stores events in nearly the
+/// wire layout, but leaves out what the order of a core's own events
+/// already says, so that recording writes less. `Stored` turns one
+/// core's stored events, read in the order they were recorded from the
+/// first, into wire events (`time_ns` and `cpu` are the caller's to fill
+/// in). In a stored event:
+/// - a `Switch` has no `a`: the routine that stops is the one that the
+///   core's previous `Switch` started (none before the first). The byte
+///   that will hold the core number holds 1 if the next routine inherits
+///   the slice ([`SWITCH_INHERITS`] on the wire), and `c` means something
+///   only if the routine blocked;
+/// - a `Wake` has no `a` either: its waker is the routine running on the
+///   core, the one its previous `Switch` started, unless the flag is
+///   [`STORED_WAKE_BY_TIMER`];
+/// - every other kind is stored as it goes on the wire.
+///
+/// This holds only if the core's buffer has every switch from the first
+/// routine on, which it has: tracing starts before the scheduler does, and
+/// a full buffer keeps its first events.
+#[derive(Default)]
+pub struct Stored {
+    /// The routine the core's last `Switch` started (0: the idle loop).
+    running: u32,
+}
+
+impl Stored {
+    pub fn new() -> Stored {
+        Stored::default()
+    }
+
+    /// The wire event that stored event `raw` (decoded as it lies in the
+    /// buffer) stands for.
+    pub fn to_wire(&mut self, raw: Event) -> Event {
+        match Kind::from_u8(raw.kind) {
+            Some(Kind::Switch) => {
+                let reason = raw.flag & 0x0F;
+                let inherits = if raw.cpu as u8 != 0 { SWITCH_INHERITS } else { 0 };
+                let blocked = reason == StopReason::Block as u8;
+                let prev = core::mem::replace(&mut self.running, raw.b);
+                Event { flag: reason | inherits, cpu: 0, a: prev, c: if blocked { raw.c } else { 0 }, ..raw }
+            }
+            Some(Kind::Wake) => {
+                let waker = if raw.flag & STORED_WAKE_BY_TIMER != 0 { 0 } else { self.running };
+                Event { flag: 0, cpu: 0, a: waker, c: 0, ..raw }
+            }
+            _ => Event { cpu: 0, ..raw },
+        }
+    }
+}
+
 /// The `End` event of core `cpu`'s block: the run ended at `time_ns`, as `exit` says.
 pub fn end_event(time_ns: u64, cpu: u16, exit: GuestExit) -> Event {
     Event { time_ns, kind: Kind::End as u8, flag: 0, cpu, a: exit as u32, b: 0, c: 0 }
@@ -286,6 +340,58 @@ mod tests {
         assert_eq!(expand(from_idle).map(|e| e.kind).collect::<std::vec::Vec<_>>(), [Kind::RunStart as u8]);
         let to_idle = Event { b: 0, ..switch };
         assert_eq!(expand(to_idle).map(|e| e.kind).collect::<std::vec::Vec<_>>(), [Kind::RunStop as u8]);
+    }
+
+    #[test]
+    fn stored_events_get_back_what_their_order_says() {
+        let stored = |kind: Kind, flag: u8, inherit: u16, b: u32, c: u32| Event {
+            time_ns: 0,
+            kind: kind as u8,
+            flag,
+            cpu: inherit,
+            a: 0,
+            b,
+            c,
+        };
+        let mut reader = Stored::new();
+        let wire: std::vec::Vec<(u8, u8, u32, u32, u32)> = [
+            // The kernel wakes main (no routine runs yet), the idle loop starts it.
+            stored(Kind::Wake, 0, 0, 1, 0),
+            stored(Kind::Switch, StopReason::Yield as u8, 0, 1, 0),
+            // Main wakes 2, then blocks on a channel and hands 2 its slice.
+            stored(Kind::Wake, 0, 0, 2, 0),
+            stored(Kind::Switch, StopReason::Block as u8, 1, 2, 1),
+            // A timer wakes 1 while 2 runs; 2 is preempted (its wait reason is stale).
+            stored(Kind::Wake, STORED_WAKE_BY_TIMER, 0, 1, 0),
+            stored(Kind::Switch, StopReason::Preempted as u8, 0, 1, 5),
+            // Other kinds pass as they are.
+            stored(Kind::Steal, 0, 0, 3, 4),
+            // 1 exits, the core goes idle.
+            stored(Kind::Switch, StopReason::Exited as u8, 0, 0, 0),
+            stored(Kind::Wake, 0, 0, 2, 0),
+        ]
+        .into_iter()
+        .map(|raw| {
+            let e = reader.to_wire(raw);
+            assert_eq!(e.cpu, 0, "the core number is the caller's to fill in");
+            (e.kind, e.flag, e.a, e.b, e.c)
+        })
+        .collect();
+        let (wake, switch, block, yielded) = (Kind::Wake as u8, Kind::Switch as u8, StopReason::Block as u8, 0);
+        assert_eq!(
+            wire,
+            [
+                (wake, 0, 0, 1, 0),
+                (switch, yielded, 0, 1, 0),
+                (wake, 0, 1, 2, 0),
+                (switch, block | SWITCH_INHERITS, 1, 2, 1),
+                (wake, 0, 0, 1, 0),
+                (switch, StopReason::Preempted as u8, 2, 1, 0),
+                (Kind::Steal as u8, 0, 0, 3, 4),
+                (switch, StopReason::Exited as u8, 1, 0, 0),
+                (wake, 0, 0, 2, 0),
+            ]
+        );
     }
 
     #[test]

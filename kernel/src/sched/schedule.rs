@@ -14,7 +14,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use spindle_shared::trace::{SWITCH_INHERITS, StopReason};
+use spindle_shared::trace::StopReason;
 
 use super::find::{self, find_work, global_push};
 use super::percore::{CoreCounters, CoreSched};
@@ -265,7 +265,7 @@ pub fn make_ready(routine: *mut Routine) {
     let cpu = cpu::current();
     let core = &cpu.sched;
     if trace::enabled() {
-        trace::wake(cpu, waker(core), r.id);
+        trace::wake(cpu, core.firing_timers.get(), r.id);
     }
     if r.id == MAIN_ROUTINE {
         MAIN_WOKEN_BY.store(waker(core), Ordering::Relaxed);
@@ -283,19 +283,17 @@ pub(super) static MAIN_WOKEN_BY: AtomicU64 = AtomicU64::new(0);
 /// loop). Only called while tracing: the check stays at the call site, so
 /// that the untraced switch pays one load and a branch, and the body is
 /// inlined there, so that the traced one pays no call. Each call site knows
-/// whether `prev` and `next` are routines, which keeps the traced path
-/// nearly free of branches (under TCG each branch ends a translated block,
-/// and a block boundary costs more than a few instructions).
+/// whether `prev` and `next` are routines and why `prev` stops, which keeps
+/// the traced path nearly free of branches (under TCG each branch ends a
+/// translated block, and a block boundary costs more than a few
+/// instructions).
 #[inline(always)]
 fn trace_switch(cpu: &cpu::Cpu, prev: Option<&Routine>, reason: StopReason, next: Option<(&Routine, bool)>) {
-    // The wait reason goes in whatever the reason (the dump keeps a
-    // `Block`'s only), which spares a branch.
-    let (prev, waits_for) = prev.map_or((0, 0), |prev| (prev.id, prev.wait_reason.get().code() as u64));
-    let (next, flag) = match next {
-        Some((next, inherit)) => (next.id, reason as u8 | if inherit { SWITCH_INHERITS } else { 0 }),
-        None => (0, reason as u8),
-    };
-    trace::switch(cpu, prev, next, flag, waits_for);
+    // Only a block's wait reason means anything, and `reason` is a constant
+    // at every call site: no branch is left of this test.
+    let waits_for = prev.filter(|_| reason == StopReason::Block).map(|prev| prev.wait_reason.get().code());
+    let (next, inherits) = next.map_or((0, false), |(next, inherits)| (next.id, inherits));
+    trace::switch(cpu, next, reason, inherits, waits_for);
 }
 
 /// The id of `routine`, 0 for none (the kernel, an interrupt).

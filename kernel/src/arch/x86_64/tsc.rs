@@ -24,6 +24,18 @@ pub fn read() -> u64 {
     unsafe { _rdtsc() }
 }
 
+/// Reads the TSC as the two halves `rdtsc` leaves in EDX:EAX, (low, high),
+/// for a caller that stores them as they are (the trace) and so needs no
+/// shift and `or` to join them.
+#[inline(always)]
+pub fn read_halves() -> (u32, u32) {
+    let (low, high): (u32, u32);
+    // SAFETY: RDTSC has no side effects, reads no memory and leaves the
+    // flags alone; it is available on every x86_64 CPU.
+    unsafe { core::arch::asm!("rdtsc", out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags)) };
+    (low, high)
+}
+
 /// The TSC frequency in Hz, and how it was found.
 pub fn frequency() -> (u64, &'static str) {
     if let Some(hz) = from_cpuid() {
