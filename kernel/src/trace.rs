@@ -142,7 +142,11 @@ pub fn start(cores: usize, events_per_core: usize) {
 }
 
 /// Stops or resumes recording without touching the buffers (the trace
-/// overhead benchmark compares the same work with and without it).
+/// overhead benchmark compares the same work with and without it). A trace
+/// recorded with gaps is not fit to send: the dump takes the routine that
+/// stops at a switch, and a wake's waker, from the core's previous switch,
+/// which a gap may have left out (`spindle_shared::trace::Stored`). The
+/// benchmark's trace is never sent.
 pub fn set_recording(on: bool) {
     ENABLED.store(on, Ordering::Release);
 }
@@ -327,9 +331,11 @@ fn line_end() {
 /// in order by `stored`: its time in nanoseconds, the core filled in, and
 /// what the kernel left out put back.
 fn wire_event(stored: &mut trace::Stored, here: u16, slot: &Slot) -> Event {
+    // The slot's bytes in memory are the stored event's (its words were
+    // written little-endian, its fields in place).
     let mut bytes = [0u8; EVENT_SIZE];
     for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(slot) {
-        chunk.copy_from_slice(&u64::from_le(*word).to_le_bytes());
+        *chunk = word.to_ne_bytes();
     }
     let raw = Event::decode(&bytes);
     Event { time_ns: time::tsc_to_ns_since_boot(raw.time_ns), cpu: here, ..stored.to_wire(raw) }
