@@ -21,6 +21,9 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+mod waiters;
+pub use waiters::WaitQueue;
+
 /// A routine waiting on a channel, seen from the channel.
 pub trait Waiter<T>: Clone + PartialEq {
     /// Claims the waiter for this operation. False if it belongs to a select
@@ -57,8 +60,8 @@ pub struct ChanCore<T, W> {
     buf: VecDeque<T>,
     cap: usize,
     closed: bool,
-    receivers: VecDeque<W>,
-    senders: VecDeque<W>,
+    receivers: WaitQueue<W>,
+    senders: WaitQueue<W>,
 }
 
 impl<T, W: Waiter<T>> ChanCore<T, W> {
@@ -67,8 +70,8 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
             buf: VecDeque::with_capacity(cap),
             cap,
             closed: false,
-            receivers: VecDeque::new(),
-            senders: VecDeque::new(),
+            receivers: WaitQueue::new(),
+            senders: WaitQueue::new(),
         }
     }
 
@@ -99,7 +102,7 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
 
     /// The first waiter in `queue` that can still be claimed.
     // lab(channels): pop waiters until one can be claimed (a select case that fired elsewhere cannot)
-    fn claim_first(queue: &mut VecDeque<W>) -> Option<W> {
+    fn claim_first(queue: &mut WaitQueue<W>) -> Option<W> {
         while let Some(w) = queue.pop_front() {
             if w.claim() {
                 return Some(w);
@@ -136,6 +139,7 @@ impl<T, W: Waiter<T>> ChanCore<T, W> {
     /// `w` completed too and must be woken. `Err(Closed)` only once the
     /// buffer is drained.
     // lab(channels): from the buffer (refilled from the oldest waiting sender), else from a waiting sender, else closed or would block
+    #[inline(always)]
     pub fn try_recv(&mut self) -> Result<(T, Option<W>), Refusal> {
         if let Some(value) = self.buf.pop_front() {
             // The slot just freed goes to the oldest waiting sender.
