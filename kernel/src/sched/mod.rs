@@ -101,7 +101,7 @@ pub use end_of_run::host_stopped;
 pub use join::{JoinHandle, go};
 pub use percore::CoreSched;
 pub use queue::RoutineQueue;
-pub use routine::{Routine, RoutineId, Wait};
+pub use routine::{Reason, Routine, RoutineId, Wait};
 
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
 use crate::cpu;

@@ -50,40 +50,57 @@ pub enum State {
 
 /// What a parked routine waits for: shown by the deadlock report, and
 /// recorded (as its index in `spindle_shared::trace::WAIT_REASONS`) by the trace.
+/// One word, a pointer to its [`Reason`], so that a park stores one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Wait {
+pub struct Wait(&'static Reason);
+
+/// What a [`Wait`] points to: the reason's trace code and its name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reason {
     code: u8,
     name: &'static str,
 }
 
-impl Wait {
-    pub const CHAN_RECEIVE: Wait = Wait::known(1);
-    pub const CHAN_SEND: Wait = Wait::known(2);
-    pub const SELECT: Wait = Wait::known(3);
-    pub const SLEEP: Wait = Wait::known(4);
-    pub const JOIN: Wait = Wait::known(5);
-    pub const MUTEX: Wait = Wait::known(6);
-    pub const WAIT_GROUP: Wait = Wait::known(7);
-    pub const ONCE: Wait = Wait::known(8);
-
-    const fn known(code: u8) -> Wait {
-        Wait { code, name: spindle_shared::trace::WAIT_REASONS[code as usize] }
+impl Reason {
+    const fn known(code: u8) -> Reason {
+        Reason { code, name: spindle_shared::trace::WAIT_REASONS[code as usize] }
     }
 
     /// Anything else, described for the deadlock report (code 0, "other").
-    pub const fn other(name: &'static str) -> Wait {
-        Wait { code: 0, name }
+    pub const fn other(name: &'static str) -> Reason {
+        Reason { code: 0, name }
+    }
+}
+
+impl Wait {
+    pub const CHAN_RECEIVE: Wait = Wait(&Reason::known(1));
+    pub const CHAN_SEND: Wait = Wait(&Reason::known(2));
+    pub const SELECT: Wait = Wait(&Reason::known(3));
+    pub const SLEEP: Wait = Wait(&Reason::known(4));
+    pub const JOIN: Wait = Wait(&Reason::known(5));
+    pub const MUTEX: Wait = Wait(&Reason::known(6));
+    pub const WAIT_GROUP: Wait = Wait(&Reason::known(7));
+    pub const ONCE: Wait = Wait(&Reason::known(8));
+
+    /// A wait for anything else, made in a constant:
+    /// `const NIL_SEND: Wait = Wait::other(&Reason::other("chan send (nil chan)"));`
+    pub const fn other(reason: &'static Reason) -> Wait {
+        Wait(reason)
     }
 
     /// Index in `spindle_shared::trace::WAIT_REASONS` (0 is "other").
     pub fn code(self) -> u32 {
-        self.code as u32
+        self.0.code as u32
     }
 
     pub fn name(self) -> &'static str {
-        self.name
+        self.0.name
     }
 }
+
+/// The wait reason of a routine that never parked (never shown: only a
+/// parked routine's reason is).
+const NOT_YET_PARKED: Wait = Wait::other(&Reason::other("nothing yet"));
 
 /// A routine's control block, at the top of its stack. Aligned to 16 so
 /// that the payload right below it (a multiple of its own alignment, at
@@ -257,7 +274,7 @@ where
             refs: AtomicU32::new(1 + with_handle as u32),
             stack: UnsafeCell::new(Some(stack)),
             next: Cell::new(core::ptr::null_mut()),
-            wait_reason: Cell::new(Wait::other("nothing yet")),
+            wait_reason: Cell::new(NOT_YET_PARKED),
             join: JoinState::new(with_handle),
             run: run_payload::<F, T>,
             result: (&raw mut (*payload).result).cast(),

@@ -6,12 +6,12 @@
 
 use super::chan::{Chan, Receiver, Sender};
 use crate::arch::interrupts::disable_interrupts;
-use crate::sched::{self, Wait};
+use crate::sched::{self, Reason, Wait};
 
 /// What the deadlock report says of a routine blocked on a nil channel
 /// (Go's wait reasons).
-const NIL_SEND: Wait = Wait::other("chan send (nil chan)");
-const NIL_RECEIVE: Wait = Wait::other("chan receive (nil chan)");
+const NIL_SEND: Wait = Wait::other(&Reason::other("chan send (nil chan)"));
+const NIL_RECEIVE: Wait = Wait::other(&Reason::other("chan receive (nil chan)"));
 
 /// Parks the running routine for good: a nil channel, or a `select!` with
 /// no case that can ever fire. Nothing will wake it; if every routine ends

@@ -61,14 +61,14 @@ use super::chan::Chan;
 use super::endpoint::{RecvChan, SendChan, block_forever};
 use super::waiter::{Node, NodeRef, SelectState, wake_locked};
 use crate::arch::interrupts::{disable_interrupts, restore_interrupts};
-use crate::sched::{self, Wait};
+use crate::sched::{self, Reason, Wait};
 
 /// Cases a select handles with its bookkeeping on the stack; more take
 /// two small heap allocations.
 const INLINE_CASES: usize = 8;
 
 /// What the deadlock report says of a select with no case that can fire.
-const NO_CASES: Wait = Wait::other("select (no cases)");
+const NO_CASES: Wait = Wait::other(&Reason::other("select (no cases)"));
 
 /// One case of a select, seen by the select machinery. `poll`, `enqueue`
 /// and `dequeue` are called with every channel of the select locked; the

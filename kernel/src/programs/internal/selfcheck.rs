@@ -186,7 +186,8 @@ fn deadlock() {
     let b = waiter();
     HANDLES.lock().push(a);
     HANDLES.lock().push(b);
-    sched::park(NEVER.lock(), sched::Wait::other("a signal nobody sends"));
+    const NOBODY_SENDS: sched::Wait = sched::Wait::other(&sched::Reason::other("a signal nobody sends"));
+    sched::park(NEVER.lock(), NOBODY_SENDS);
 }
 
 /// A routine panics: the run fails, naming the routine and its core.
