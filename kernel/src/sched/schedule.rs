@@ -138,16 +138,20 @@ pub fn switch_away(action: PostSwitch, reason: StopReason) {
 /// running on its stack until the switch saved its registers). Done by
 /// [`finish_switch`], the first thing every context does once switched in.
 #[derive(Clone, Copy)]
+///
+/// The variants are declared hottest first, a park's unlock and then a
+/// yield's requeue: [`finish_switch`] tests them in that order, and each
+/// test a switch does not need is two instructions.
 pub enum PostSwitch {
-    /// Nothing (the previous context was the idle loop, or is gone).
-    Nothing,
+    /// It parked holding a spin lock: release it.
+    UnlockParked(ParkedLock),
     /// Put it back in this core's run queue: at the tail (yield), or next
     /// in line (a spawner that gave the core to its child).
     Requeue(*mut Routine, bool),
+    /// Nothing (the previous context was the idle loop, or is gone).
+    Nothing,
     /// Put it in the global queue (preemption, as Go does).
     RequeueGlobal(*mut Routine),
-    /// It parked holding a spin lock: release it.
-    UnlockParked(ParkedLock),
     /// It parked: release the lock(s) it parked under, as the
     /// [`ParkedUnlock`] says (it lives on the parked routine's stack).
     Unlock(*const ParkedUnlock),
