@@ -51,6 +51,21 @@ fn slot_base(slot: u64) -> VirtAddr {
     VirtAddr::new_truncate(REGION.load(Ordering::Relaxed) + slot * SLOT_SIZE)
 }
 
+/// Slots the region holds: [`Stack::lazy`] and [`Stack::eager`] never hand
+/// out a slot past them, which is what lets [`Stack::top`] skip the
+/// overflow and canonical-address checks.
+const SLOTS: u64 = paging::REGION_SIZE / SLOT_SIZE;
+
+/// A never-used slot, if the region has one left.
+fn new_slot() -> Result<u64, OutOfMemory> {
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    if slot >= SLOTS {
+        NEXT_SLOT.fetch_sub(1, Ordering::Relaxed);
+        return Err(OutOfMemory);
+    }
+    Ok(slot)
+}
+
 /// A stack. Dropping it returns its slot to the pool.
 #[derive(Debug)]
 pub struct Stack {
@@ -68,7 +83,7 @@ impl Stack {
         if let Some(slot) = POOL.lock().pop() {
             return Ok(Stack { slot });
         }
-        let stack = Stack { slot: NEXT_SLOT.fetch_add(1, Ordering::Relaxed) };
+        let stack = Stack { slot: new_slot()? };
         // The top page also makes the page tables for the whole slot exist,
         // which the lock-free growth path relies on.
         if paging::map_new(stack.top() - PAGE_SIZE, DATA).is_err() {
@@ -81,7 +96,7 @@ impl Stack {
 
     /// A kernel stack with every usable page mapped now.
     pub fn eager() -> Result<Stack, OutOfMemory> {
-        let stack = Stack { slot: NEXT_SLOT.fetch_add(1, Ordering::Relaxed) };
+        let stack = Stack { slot: new_slot()? };
         let mut page = stack.top();
         while page > stack.bottom() {
             page -= PAGE_SIZE;
@@ -94,10 +109,15 @@ impl Stack {
         Ok(stack)
     }
 
-    /// One past the highest byte: the initial stack pointer.
+    /// One past the highest byte: the initial stack pointer. On every
+    /// spawn's path, so computed without `VirtAddr`'s checked arithmetic:
+    /// the slot is below [`SLOTS`], so the sum stays inside the region,
+    /// which is canonical (about a dozen instructions a spawn).
     #[inline]
     pub fn top(&self) -> VirtAddr {
-        slot_base(self.slot) + SLOT_SIZE
+        debug_assert!(self.slot < SLOTS);
+        let base = REGION.load(Ordering::Relaxed);
+        VirtAddr::new_truncate(base.wrapping_add(self.slot.wrapping_add(1).wrapping_mul(SLOT_SIZE)))
     }
 
     /// The lowest usable byte (just above the guard page).
