@@ -178,18 +178,29 @@ impl Routine {
     }
 
     /// Drops one owner's reference; the last one gives the stack back.
-    /// Must not be called on the stack being released.
+    /// Must not be called on the stack being released. The decrement is in
+    /// line (an exit whose handle is still alive does only that); the
+    /// freeing is not.
+    #[inline(always)]
     pub(super) fn release(this: *mut Routine, recycle: impl FnOnce(Stack)) {
         // SAFETY: `this` is a live control block while refs > 0.
         let routine = unsafe { &*this };
         if routine.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // SAFETY: last owner: no one else touches the block any more.
-            unsafe { (routine.drop_payload)(this) };
-            // SAFETY: last owner: no one else touches the block, so the
-            // stack cell is ours to empty.
-            let stack = unsafe { (*routine.stack.get()).take() }.expect("a live routine has a stack");
-            recycle(stack);
+            Routine::free(this, recycle);
         }
+    }
+
+    /// The last owner is gone: drops the payload and gives the stack back.
+    #[inline(never)]
+    fn free(this: *mut Routine, recycle: impl FnOnce(Stack)) {
+        // SAFETY: last owner: no one else touches the block any more.
+        let routine = unsafe { &*this };
+        // SAFETY: as above.
+        unsafe { (routine.drop_payload)(this) };
+        // SAFETY: last owner: no one else touches the block, so the
+        // stack cell is ours to empty.
+        let stack = unsafe { (*routine.stack.get()).take() }.expect("a live routine has a stack");
+        recycle(stack);
     }
 
     /// The routine's closure has returned (called by the routine itself,

@@ -93,17 +93,24 @@ fn arm_slice_end(core: &CoreSched, start_tsc: u64) {
     core.slice_armed.set(true);
 }
 
-/// The running routine gives up the core; `action` says what becomes of it
-/// and `reason` why (for the trace). Runs `next` if given, else the next
-/// local routine, or the idle loop if there is none. Returns when the
-/// routine is switched back in.
+/// The running routine, `prev` on `cpu` (which the caller has at hand:
+/// reading either again would cost a load the compiler cannot merge), gives
+/// up the core; `action` says what becomes of it and `reason` why (for the
+/// trace). Runs `next` if given, else the next local routine, or the idle
+/// loop if there is none. Returns when the routine is switched back in.
 #[inline(always)]
-fn switch_away_to(action: PostSwitch, reason: StopReason, next: Option<(*mut Routine, bool)>) {
+fn switch_away_to(
+    cpu: &cpu::Cpu,
+    prev: *mut Routine,
+    action: PostSwitch,
+    reason: StopReason,
+    next: Option<(*mut Routine, bool)>,
+) {
     debug_assert_interrupts_off();
-    let cpu = cpu::current();
     let core = &cpu.sched;
-    // SAFETY: `current` is the running routine: the caller.
-    let prev = unsafe { &*core.current.load(Ordering::Relaxed) };
+    debug_assert_eq!(prev, core.current.load(Ordering::Relaxed));
+    // SAFETY: `prev` is the running routine: the caller.
+    let prev = unsafe { &*prev };
     let next = next.or_else(|| find::pick_local(core));
     core.post_switch.set(action);
     let from = prev.context.get();
@@ -130,24 +137,29 @@ fn switch_away_to(action: PostSwitch, reason: StopReason, next: Option<(*mut Rou
 /// The running routine gives up the core; see [`switch_away_to`].
 #[inline(always)]
 pub fn switch_away(action: PostSwitch, reason: StopReason) {
-    switch_away_to(action, reason, None);
+    let cpu = cpu::current();
+    switch_away_to(cpu, cpu.sched.current.load(Ordering::Relaxed), action, reason, None);
 }
 
 /// The post-context-switch action: what the next context must do for the
 /// routine that just switched away (it cannot do it itself: it was still
 /// running on its stack until the switch saved its registers). Done by
 /// [`finish_switch`], the first thing every context does once switched in.
-#[derive(Clone, Copy)]
 ///
-/// The variants are declared hottest first, a park's unlock and then a
-/// yield's requeue: [`finish_switch`] tests them in that order, and each
-/// test a switch does not need is two instructions.
+/// The variants are declared hottest first, the order [`finish_switch`]
+/// tests them in (each test a switch does not need is two instructions): a
+/// park's unlock, a yield's requeue, an exit's release. Those three are done
+/// in line and the rest out of line: a fourth in line would make LLVM
+/// dispatch through a jump table, which costs every switch four more.
+#[derive(Clone, Copy)]
 pub enum PostSwitch {
     /// It parked holding a spin lock: release it.
     UnlockParked(ParkedLock),
     /// Put it back in this core's run queue: at the tail (yield), or next
     /// in line (a spawner that gave the core to its child).
     Requeue(*mut Routine, bool),
+    /// It exited: drop its reference (maybe recycling its stack).
+    Release(*mut Routine),
     /// Nothing (the previous context was the idle loop, or is gone).
     Nothing,
     /// Put it in the global queue (preemption, as Go does).
@@ -155,8 +167,6 @@ pub enum PostSwitch {
     /// It parked: release the lock(s) it parked under, as the
     /// [`ParkedUnlock`] says (it lives on the parked routine's stack).
     Unlock(*const ParkedUnlock),
-    /// It exited: drop its reference (maybe recycling its stack).
-    Release(*mut Routine),
 }
 
 /// How a routine that parked holding locks by hand has them released:
@@ -168,16 +178,16 @@ pub struct ParkedUnlock {
 }
 
 /// Does what the context that just left asked for (its [`PostSwitch`]). Called by
-/// every context right after it is switched in. The two actions of the
-/// hottest paths, a park's unlock and a yield's requeue, are done here in
-/// line; the rest out of line.
+/// every context right after it is switched in. The actions of the
+/// hottest paths, a park's unlock, a yield's requeue and an exit's release
+/// (a spawned child's exit, before its handle is dropped, is one
+/// decrement), are done here in line; the rest out of line.
 // lab(switch): do the post-switch action the previous context left (requeue, requeue globally, unlock, release)
 #[inline(always)]
 pub fn finish_switch() {
     debug_assert_interrupts_off();
     let core = this_core();
     match core.post_switch.replace(PostSwitch::Nothing) {
-        PostSwitch::Nothing => {}
         // SAFETY: the lock was held by the routine that parked, which gave it up to us.
         PostSwitch::UnlockParked(lock) => unsafe { lock.release() },
         PostSwitch::Requeue(routine, next) => {
@@ -185,14 +195,16 @@ pub fn finish_switch() {
             unsafe { (*routine).set_state(State::Runnable) };
             find::push_local(core, routine, next);
         }
+        PostSwitch::Release(routine) => Routine::release(routine, |stack| core.cache_stack(stack)),
         other => finish_switch_rarely(core, other),
     }
 }
 
-// lab(switch): the rarer post-switch actions, out of line: requeue globally, unlock by hand, release
+// lab(switch): the rarer post-switch actions, out of line: nothing, requeue globally, unlock by hand
 #[inline(never)]
 fn finish_switch_rarely(core: &CoreSched, action: PostSwitch) {
     match action {
+        PostSwitch::Nothing => {}
         PostSwitch::RequeueGlobal(routine) => {
             record_lateness(core);
             // SAFETY: the routine is owned by the scheduler until queued
@@ -209,8 +221,7 @@ fn finish_switch_rarely(core: &CoreSched, action: PostSwitch) {
             // SAFETY: `unlock` and `arg` come from `sched::park_unlocking`.
             unsafe { unlock(arg) }
         }
-        PostSwitch::Release(routine) => Routine::release(routine, |stack| core.cache_stack(stack)),
-        PostSwitch::Nothing | PostSwitch::UnlockParked(_) | PostSwitch::Requeue(..) => {
+        PostSwitch::UnlockParked(_) | PostSwitch::Requeue(..) | PostSwitch::Release(_) => {
             unreachable!("done in line by finish_switch")
         }
     }
@@ -220,9 +231,10 @@ fn finish_switch_rarely(core: &CoreSched, action: PostSwitch) {
 #[inline(always)]
 pub fn yield_core() {
     debug_assert_interrupts_off();
-    let core = this_core();
-    if let Some(next) = find::pick_local(core) {
-        switch_away_to(PostSwitch::Requeue(core.current.load(Ordering::Relaxed), false), StopReason::Yield, Some(next));
+    let cpu = cpu::current();
+    if let Some(next) = find::pick_local(&cpu.sched) {
+        let current = cpu.sched.current.load(Ordering::Relaxed);
+        switch_away_to(cpu, current, PostSwitch::Requeue(current, false), StopReason::Yield, Some(next));
     }
 }
 
@@ -232,22 +244,24 @@ pub fn yield_core() {
 /// gives up the core (see `routine::spawn`).
 pub fn run_child_now(child: *mut Routine) {
     debug_assert_interrupts_off();
-    let spawner = this_core().current.load(Ordering::Relaxed);
-    switch_away_to(PostSwitch::Requeue(spawner, true), StopReason::Yield, Some((child, true)));
+    let cpu = cpu::current();
+    let spawner = cpu.sched.current.load(Ordering::Relaxed);
+    switch_away_to(cpu, spawner, PostSwitch::Requeue(spawner, true), StopReason::Yield, Some((child, true)));
 }
 
 /// Parks the running routine; `action` (an unlock) is done after the switch.
 #[inline(always)]
 pub fn park_current(reason: Wait, action: PostSwitch) {
     debug_assert_interrupts_off();
-    let routine = this_core().current.load(Ordering::Relaxed);
+    let cpu = cpu::current();
+    let routine = cpu.sched.current.load(Ordering::Relaxed);
     assert!(!routine.is_null(), "park outside a routine");
     // SAFETY: the running routine is ours to change.
     unsafe {
         (*routine).wait_reason.set(reason);
         (*routine).set_state(State::Parked);
     }
-    switch_away(action, StopReason::Block);
+    switch_away_to(cpu, routine, action, StopReason::Block, None);
 }
 
 /// Who is making a routine runnable on `core`: the running routine's id, or
