@@ -37,10 +37,10 @@ const SCALE: u64 = 10;
 /// (benchmark, unit, most instructions per operation). Measured at the
 /// commit that set each budget (see the module docs for how).
 const BUDGETS: [(&str, &str, f64); 4] = [
-    ("spawn-first", "instr/routine", 385.0),
-    ("spawn", "instr/routine", 372.0),
-    ("pingpong", "instr/round-trip", 487.0),
-    ("yield", "instr/yield", 93.0),
+    ("spawn-first", "instr/routine", 356.0),
+    ("spawn", "instr/routine", 344.0),
+    ("pingpong", "instr/round-trip", 430.0),
+    ("yield", "instr/yield", 90.0),
 ];
 
 /// A boot takes about 40 s under icount on a quiet host; the deadline is
