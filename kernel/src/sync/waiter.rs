@@ -9,6 +9,7 @@
 //! then.
 
 use core::cell::UnsafeCell;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spindle_shared::chan::{Completion, Waiter};
@@ -71,12 +72,13 @@ impl<T> Node<T> {
     }
 
     pub fn handle(&self) -> NodeRef<T> {
-        NodeRef(self)
+        NodeRef(NonNull::from(self))
     }
 }
 
 /// What the channel's queues hold: a pointer to a node on a parked stack.
-pub struct NodeRef<T>(*const Node<T>);
+/// Never null, so that a queue's `Option<NodeRef>` is one word.
+pub struct NodeRef<T>(NonNull<Node<T>>);
 
 impl<T> Clone for NodeRef<T> {
     fn clone(&self) -> Self {
@@ -86,7 +88,7 @@ impl<T> Clone for NodeRef<T> {
 
 impl<T> PartialEq for NodeRef<T> {
     fn eq(&self, other: &Self) -> bool {
-        core::ptr::eq(self.0, other.0)
+        self.0 == other.0
     }
 }
 
@@ -95,7 +97,7 @@ impl<T> Waiter<T> for NodeRef<T> {
     // lab(select): a plain waiter is always claimed; a select case only if it is the first of its select to fire (CAS on the shared state)
     fn claim(&self) -> bool {
         // SAFETY: the waiter rule.
-        match unsafe { (*self.0).select } {
+        match unsafe { (*self.0.as_ptr()).select } {
             None => true,
             Some((state, index)) => {
                 // SAFETY: the select's state outlives its queued cases.
@@ -107,12 +109,12 @@ impl<T> Waiter<T> for NodeRef<T> {
 
     fn take_value(&self) -> T {
         // SAFETY: the waiter rule.
-        unsafe { (*(*self.0).value.get()).take().expect("a waiting sender has a value") }
+        unsafe { (*(*self.0.as_ptr()).value.get()).take().expect("a waiting sender has a value") }
     }
 
     fn complete(&self, how: Completion<T>) {
         // SAFETY: the waiter rule.
-        unsafe { *(*self.0).done.get() = Some(how) };
+        unsafe { *(*self.0.as_ptr()).done.get() = Some(how) };
     }
 }
 
@@ -120,7 +122,7 @@ impl<T> Waiter<T> for NodeRef<T> {
 /// afterwards: the routine may run, return, and reuse its stack.
 pub fn wake<T>(node: NodeRef<T>) {
     // SAFETY: the node is alive until its routine runs again.
-    sched::ready(unsafe { (*node.0).routine });
+    sched::ready(unsafe { (*node.0.as_ptr()).routine });
 }
 
 /// [`wake`], for a caller that still holds the channel's lock (so
@@ -128,5 +130,5 @@ pub fn wake<T>(node: NodeRef<T>) {
 #[inline]
 pub fn wake_locked<T>(node: NodeRef<T>) {
     // SAFETY: the node is alive until its routine runs again.
-    sched::ready_locked(unsafe { (*node.0).routine });
+    sched::ready_locked(unsafe { (*node.0.as_ptr()).routine });
 }
