@@ -243,6 +243,7 @@ pub fn current_id() -> Option<(RoutineId, usize)> {
 /// wake it; it is released once the routine's registers are saved, so a
 /// waker (which takes that lock) always finds the routine parked and
 /// switched out. `reason` is shown by the deadlock report.
+#[inline(always)]
 pub fn park<T>(guard: SpinLockGuard<'_, T>, reason: Wait) {
     let (lock, were_enabled) = guard.into_parked();
     schedule::park_current(reason, PostSwitch::UnlockParked(lock));
