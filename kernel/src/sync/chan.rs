@@ -89,6 +89,7 @@ impl<T: Send> Chan<T> {
     /// Sends `value`, waiting for room or a receiver; panics if closed.
     #[track_caller]
     // lab(channels): try_send under the lock; if it must wait, queue a Node on this stack and park under the channel's lock
+    #[inline(always)]
     pub fn send(&self, value: T) {
         let mut core = self.core.lock();
         match core.try_send(value) {
@@ -116,6 +117,7 @@ impl<T: Send> Chan<T> {
 
     /// Receives the next value, waiting for one; `None` once closed and drained.
     // lab(channels): try_recv under the lock; if it must wait, queue a Node and park; what the node was completed with is the answer
+    #[inline(always)]
     pub fn recv(&self) -> Option<T> {
         let mut core = self.core.lock();
         match core.try_recv() {
