@@ -5,7 +5,8 @@
 //! context), `find::find_work` (where the next routine comes from),
 //! [`switch_into`] (the switch itself) and [`finish_switch`] (the
 //! [`PostSwitch`] action done by the next context for the one that left).
-//! A running routine leaves through [`switch_away`], to the next local
+//! A running routine leaves through [`switch_away_to`] (or
+//! [`switch_away`], which reads the running routine itself), to the next local
 //! routine or back to the loop: [`yield_core`], [`park_current`], exit
 //! (`routine::routine_entry`) and preemption (`preempt`) differ only in the
 //! [`PostSwitch`] action they ask for.
@@ -151,6 +152,9 @@ pub fn switch_away(action: PostSwitch, reason: StopReason) {
 /// park's unlock, a yield's requeue, an exit's release. Those three are done
 /// in line and the rest out of line: a fourth in line would make LLVM
 /// dispatch through a jump table, which costs every switch four more.
+/// `Nothing` is out of line, so a switch from the idle loop into a routine
+/// (a halted core that was woken) pays a call, which the one-core budgets
+/// of `tests/budget.rs` never see; that path has just searched for work.
 #[derive(Clone, Copy)]
 pub enum PostSwitch {
     /// It parked holding a spin lock: release it.
