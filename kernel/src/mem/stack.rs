@@ -56,6 +56,14 @@ fn slot_base(slot: u64) -> VirtAddr {
 /// overflow and canonical-address checks.
 const SLOTS: u64 = paging::REGION_SIZE / SLOT_SIZE;
 
+/// One past the highest byte of slot `slot`, which must be below
+/// [`SLOTS`] (see [`Stack::top`]).
+#[inline]
+fn slot_top(slot: u64) -> VirtAddr {
+    let base = REGION.load(Ordering::Relaxed);
+    VirtAddr::new_truncate(base.wrapping_add(slot.wrapping_add(1).wrapping_mul(SLOT_SIZE)))
+}
+
 /// A never-used slot, if the region has one left.
 fn new_slot() -> Result<u64, OutOfMemory> {
     let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
@@ -111,13 +119,12 @@ impl Stack {
 
     /// One past the highest byte: the initial stack pointer. On every
     /// spawn's path, so computed without `VirtAddr`'s checked arithmetic:
-    /// the slot is below [`SLOTS`], so the sum stays inside the region,
-    /// which is canonical (about a dozen instructions a spawn).
+    /// the slot is below [`SLOTS`], so the sum is at most the region's
+    /// end, which is canonical (about a dozen instructions a spawn).
     #[inline]
     pub fn top(&self) -> VirtAddr {
         debug_assert!(self.slot < SLOTS);
-        let base = REGION.load(Ordering::Relaxed);
-        VirtAddr::new_truncate(base.wrapping_add(self.slot.wrapping_add(1).wrapping_mul(SLOT_SIZE)))
+        slot_top(self.slot)
     }
 
     /// The lowest usable byte (just above the guard page).
@@ -142,9 +149,8 @@ impl Drop for Stack {
 /// The tops of every stack slot handed out so far whose top page is mapped:
 /// where routine control blocks may be (see `sched::routine`).
 pub fn slot_tops() -> impl Iterator<Item = VirtAddr> {
-    (0..NEXT_SLOT.load(Ordering::Acquire))
-        .map(|slot| slot_base(slot) + SLOT_SIZE)
-        .filter(|top| paging::is_mapped(*top - 1u64))
+    // A `new_slot` that fails moves NEXT_SLOT past SLOTS for a moment.
+    (0..NEXT_SLOT.load(Ordering::Acquire).min(SLOTS)).map(slot_top).filter(|top| paging::is_mapped(*top - 1u64))
 }
 
 /// What a page fault at some address means for stacks.
