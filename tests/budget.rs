@@ -43,7 +43,7 @@ const SCALE: u64 = 10;
 const BUDGETS: [(&str, &str, f64); 4] = [
     ("spawn-first", "instr/routine", 356.0),
     ("spawn", "instr/routine", 344.0),
-    ("pingpong", "instr/round-trip", 430.0),
+    ("pingpong", "instr/round-trip", 306.0),
     ("yield", "instr/yield", 90.0),
 ];
 
