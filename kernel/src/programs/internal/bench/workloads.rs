@@ -124,40 +124,35 @@ pub fn yields() {
 struct Sieve {
     stop: Arc<AtomicBool>,
     end: Receiver<u64>,
-    routines: WaitGroup,
+    routines: Vec<JoinHandle<()>>,
 }
 
 /// The concurrent sieve to the `count`th prime; returns the prime and the
 /// chain, which is still running (as Go's is when its `sieve` returns).
 fn sieve_to(count: u64) -> (u64, Sieve) {
     let stop = Arc::new(AtomicBool::new(false));
-    let routines = WaitGroup::new();
+    let mut routines = Vec::with_capacity(count as usize + 1);
     let (tx, mut numbers) = chan::<u64>(0);
-    routines.add(1);
-    let (done, stopped) = (routines.clone(), stop.clone());
-    go(move || {
+    let stopped = stop.clone();
+    routines.push(go(move || {
         // One relaxed load a number: the only change from Go's generator.
         for n in (2..u64::MAX).take_while(|_| !stopped.load(Ordering::Relaxed)) {
             tx.send(n);
         }
         tx.close();
-        done.done();
-    });
+    }));
     let mut prime = 0;
     for _ in 0..count {
         prime = numbers.recv().expect("the generator runs until stopped");
         let (tx, rx) = chan::<u64>(0);
-        routines.add(1);
-        let done = routines.clone();
-        go(move || {
+        routines.push(go(move || {
             for n in &numbers {
                 if n % prime != 0 {
                     tx.send(n);
                 }
             }
             tx.close();
-            done.done();
-        });
+        }));
         numbers = rx;
     }
     (prime, Sieve { stop, end: numbers, routines })
@@ -169,7 +164,7 @@ impl Sieve {
     fn wind_down(self) {
         self.stop.store(true, Ordering::Relaxed);
         for _ in &self.end {}
-        self.routines.wait();
+        self.routines.into_iter().for_each(JoinHandle::join);
     }
 }
 
